@@ -1,0 +1,25 @@
+"""`python -m latentlab.bench NAME [options]`; NAME is one of the benchmarks listed by --help."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHES = {
+    "train-loop": ("latentlab.bench.train_loop", "training-loop throughput vs a bare PyTorch loop"),
+    "data-load": ("latentlab.bench.data_load", "cold vs cached decoding of an image dataset"),
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHES:
+        print("usage: python -m latentlab.bench NAME [options]\n\nbenchmarks:")
+        for name, (_, text) in BENCHES.items():
+            print(f"  {name:12s} {text}")
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(BENCHES[argv[0]][0])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

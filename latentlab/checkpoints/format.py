@@ -1,0 +1,134 @@
+"""Reading and writing the checkpoint container (see the package docstring for the layout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from latentlab.errors import CheckpointError
+
+FORMAT_NAME = "latentlab-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """The parsed contents of a checkpoint file."""
+
+    meta: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    training: dict[str, Any] | None = None
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def model_name(self) -> str:
+        return self.meta["model"]
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+
+    import latentlab
+
+    return {"latentlab": latentlab.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint, half: bool = False) -> Path:
+    """Atomically write `checkpoint` to `path` (temporary file + rename).
+
+    half=True stores floating-point weights as float16 (for small bundled files); they are cast
+    back to float32 on load.
+    """
+    path = Path(path)
+    meta = dict(checkpoint.meta)
+    meta["format_version"] = FORMAT_VERSION
+    meta.setdefault("versions", library_versions())
+    state = checkpoint.state_dict
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        meta["storage_dtype"] = "float16"
+    payload: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "meta": json.dumps(meta),  # fails here, before touching disk, if meta is not JSON-able
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in state.items()},
+    }
+    if checkpoint.training is not None:
+        payload["training"] = checkpoint.training
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read and validate a checkpoint file; every problem becomes a CheckpointError naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(_not_zip_reason(path))
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path}: refused to load: the file holds Python objects other than tensors and plain data, "
+            f"which could run code when unpickled ({first_line})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: not a LatentLab checkpoint (a PyTorch file without LatentLab metadata)")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version!r} is newer than this LatentLab reads ({FORMAT_VERSION}); "
+            "upgrade LatentLab"
+        )
+    try:
+        meta = json.loads(payload["meta"])
+        state_dict = payload["state_dict"]
+    except (KeyError, TypeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: damaged metadata ({_short(err)})") from None
+    if not isinstance(meta, dict) or "model" not in meta or not isinstance(state_dict, dict):
+        raise CheckpointError(f"{path}: damaged metadata (no model name or weights)")
+    if meta.get("storage_dtype") == "float16":
+        state_dict = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
+    return Checkpoint(meta=meta, state_dict=state_dict, training=payload.get("training"), path=path)
+
+
+def _not_zip_reason(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(b"PK"):
+        return f"{path}: damaged or truncated checkpoint (the archive's directory is missing)"
+    if head[:1] == b"\x80":
+        return (f"{path}: refused to load: a raw pickle file, not a LatentLab checkpoint "
+                "(raw pickles can run code when loaded)")
+    return f"{path}: not a LatentLab checkpoint (not a PyTorch zip archive)"
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:200]

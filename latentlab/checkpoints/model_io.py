@@ -1,0 +1,51 @@
+"""Models to and from checkpoints: `save_model`, `model_from_checkpoint`, `load_model`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from latentlab.checkpoints.format import Checkpoint, read_checkpoint, write_checkpoint
+from latentlab.errors import CheckpointError, ConfigError
+from latentlab.models.registry import build_model, config_to_dict
+
+
+def model_meta(model: nn.Module, **extra: Any) -> dict[str, Any]:
+    """Metadata describing `model`: registry name and JSON config, plus any extra JSON-able fields
+    (dataset, preprocessing, history, metrics, ...)."""
+    return {"model": model.registry_name, "config": config_to_dict(model.config), **extra}
+
+
+def save_model(path: str | os.PathLike, model: nn.Module, half: bool = False,
+               training: dict[str, Any] | None = None, **meta: Any) -> Path:
+    """Write `model` (weights, config, metadata) atomically to `path`."""
+    checkpoint = Checkpoint(meta=model_meta(model, **meta), state_dict=model.state_dict(), training=training)
+    return write_checkpoint(path, checkpoint, half=half)
+
+
+def model_from_checkpoint(checkpoint: Checkpoint) -> nn.Module:
+    """Build the model the checkpoint describes and load its weights (strict: every tensor must fit)."""
+    where = checkpoint.path or "checkpoint"
+    try:
+        model = build_model(checkpoint.model_name, checkpoint.meta.get("config", {}))
+    except ConfigError as err:
+        raise CheckpointError(f"{where}: {err}") from None
+    try:
+        model.load_state_dict(checkpoint.state_dict, strict=True)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())[:300]
+        raise CheckpointError(
+            f"{where}: the weights do not fit model {checkpoint.model_name!r} with the stored config ({detail})"
+        ) from None
+    model.checkpoint_meta = checkpoint.meta
+    return model
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+    """`latentlab.load`: the checkpoint's model, weights loaded, in eval mode."""
+    model = model_from_checkpoint(read_checkpoint(path, map_location=map_location))
+    return model.to(map_location).eval()

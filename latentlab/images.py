@@ -1,0 +1,62 @@
+"""Image helpers shared by the CLI, reports and the app: uint8 conversion and PNG grids (Pillow)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
+    """[N, C, H, W] floats in [0, 1] (tensor or array) -> uint8 array."""
+    if isinstance(images, torch.Tensor):
+        images = images.detach().cpu().numpy()
+    if images.dtype == np.uint8:
+        return images
+    return (np.clip(images, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
+def grid_array(rows: Sequence[np.ndarray], pad: int = 2, columns: int | None = None) -> np.ndarray:
+    """Tile uint8 image batches [N, C, H, W] into one HxWx3 array; each batch starts a new row band,
+    wrapped at `columns` images (default: the longest batch)."""
+    rows = [to_uint8(r) for r in rows if len(r)]
+    channels, height, width = rows[0].shape[1:]
+    columns = columns or max(len(r) for r in rows)
+    lines: list[np.ndarray] = []
+    for batch in rows:
+        for start in range(0, len(batch), columns):
+            lines.append(batch[start:start + columns])
+    canvas = np.full((len(lines) * (height + pad) + pad, columns * (width + pad) + pad, 3), 255, np.uint8)
+    for r, line in enumerate(lines):
+        for c, image in enumerate(line):
+            tile = np.repeat(image, 3, axis=0) if channels == 1 else image
+            y, x = pad + r * (height + pad), pad + c * (width + pad)
+            canvas[y:y + height, x:x + width] = tile.transpose(1, 2, 0)
+    return canvas
+
+
+def save_png(path: str | os.PathLike, array: np.ndarray, scale: int = 1) -> Path:
+    """Atomically write an HxWx3 uint8 array as PNG, optionally enlarged by an integer factor."""
+    path = Path(path)
+    image = Image.fromarray(array)
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        image.save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_grid(path: str | os.PathLike, rows: Sequence[np.ndarray], scale: int = 1, columns: int | None = None) -> Path:
+    return save_png(path, grid_array(rows, columns=columns), scale=scale)

@@ -1,0 +1,102 @@
+"""The protocol every latent-variable model follows (see docs/architecture.md).
+
+    latent_dim, image_shape
+    encode(x) -> posterior (.mean, .sample())      decode(z) -> likelihood (.mean in [0, 1], .sample())
+    prior (.sample(n), .log_prob(z))               corruption: x -> x̃, or None
+    losses(x) -> dict of named scalar terms; "loss" is the objective the single-objective trainer
+                 minimises, the others are shown.  forward(x) == losses(x), so DistributedDataParallel
+                 (which only synchronises gradients through forward) wraps any model unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from latentlab.models.distributions import BernoulliImage, GaussianImage, StandardNormalPrior
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+@dataclass
+class ConvModelConfig:
+    """Shared hyper-parameters of the convolutional latent-variable models.
+
+    image_shape: (channels, side, side) of the training images, e.g. (3, 64, 64) or (1, 28, 28).
+    latent_dim: size of z, 2..256.
+    likelihood: "bernoulli" (cross-entropy, as Creswell et al.) or "gaussian" (squared error with a
+        fixed `gaussian_sigma`).
+    base_channels: width of the first convolution; doubles per layer up to 8x.
+    """
+
+    image_shape: tuple[int, int, int] = (3, 64, 64)
+    latent_dim: int = 64
+    likelihood: str = "bernoulli"
+    gaussian_sigma: float = 0.1
+    base_channels: int = 32
+
+    def validate(self) -> None:
+        channels, side, width = self.image_shape
+        if channels not in (1, 3):
+            raise ValueError(f"image_shape channels must be 1 or 3, got {channels}")
+        if side != width or side < 8:
+            raise ValueError(f"image_shape must be square with side >= 8, got {side}x{width}")
+        if not 2 <= self.latent_dim <= 256:
+            raise ValueError(f"latent_dim must be between 2 and 256, got {self.latent_dim}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}")
+        if self.gaussian_sigma <= 0:
+            raise ValueError(f"gaussian_sigma must be positive, got {self.gaussian_sigma}")
+        if not 4 <= self.base_channels <= 512:
+            raise ValueError(f"base_channels must be between 4 and 512, got {self.base_channels}")
+
+
+class LatentVariableModel(nn.Module):
+    """Base class: holds the config, the prior and the image likelihood; subclasses encode/decode."""
+
+    has_encoder: bool = True
+    corruption: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def __init__(self, config: ConvModelConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.latent_dim = config.latent_dim
+        self.image_shape = tuple(config.image_shape)
+        self.prior = StandardNormalPrior(config.latent_dim)
+
+    def likelihood(self, logits: torch.Tensor) -> BernoulliImage | GaussianImage:
+        if self.config.likelihood == "bernoulli":
+            return BernoulliImage(logits)
+        return GaussianImage(logits, self.config.gaussian_sigma)
+
+    def encode(self, x: torch.Tensor) -> Any:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> BernoulliImage | GaussianImage:
+        raise NotImplementedError
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.losses(x)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decoder mean at the posterior mean: the deterministic reconstruction shown to users."""
+        return self.decode(self.encode(x).mean).mean
+
+    @torch.no_grad()
+    def sample_images(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decoder means of n prior samples."""
+        device = next(self.parameters()).device
+        return self.decode(self.prior.sample(n, generator=generator, device=device)).mean
+
+
+def mse_per_pixel(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per pixel value, averaged over the batch (a display metric, not a loss)."""
+    return (x - mean.detach()).pow(2).mean()

@@ -1,0 +1,121 @@
+"""Checkpoints: round trip, half storage, atomic writes, and refusal of everything that is not ours."""
+
+import os
+import pickle
+
+import pytest
+import torch
+
+import latentlab
+from latentlab.checkpoints import Checkpoint, read_checkpoint, save_model, write_checkpoint
+from latentlab.errors import CheckpointError
+from latentlab.models import build_model
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return build_model("vae", {"image_shape": [1, 28, 28], "latent_dim": 6, "base_channels": 8})
+
+
+def test_round_trip_gives_an_eval_model_with_identical_outputs(tmp_path, model):
+    path = save_model(tmp_path / "m.ckpt", model, dataset={"spec": "idx:x"}, metrics={"mse": 0.01})
+    loaded = latentlab.load(path)
+    assert not loaded.training and type(loaded) is type(model)
+    assert loaded.checkpoint_meta["dataset"] == {"spec": "idx:x"}
+    assert loaded.checkpoint_meta["versions"]["torch"] == torch.__version__
+    model.eval()
+    z = torch.randn(3, 6)
+    assert torch.equal(loaded.decode(z).mean, model.decode(z).mean)
+
+
+def test_half_storage_is_smaller_and_close(tmp_path, model):
+    full = save_model(tmp_path / "f.ckpt", model)
+    half = save_model(tmp_path / "h.ckpt", model, half=True)
+    assert os.path.getsize(half) < 0.6 * os.path.getsize(full)
+    loaded = latentlab.load(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    model.eval()
+    z = torch.randn(3, 6)
+    assert torch.allclose(loaded.decode(z).mean, model.decode(z).mean, atol=5e-3)
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path, model):
+    path = save_model(tmp_path / "m.ckpt", model)
+    before = path.read_bytes()
+    with pytest.raises(TypeError):  # metadata that is not JSON-able fails before touching the file
+        save_model(path, model, extra=object())
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.ckpt"]  # no temporary files left behind
+
+
+def test_truncated_file_is_refused(tmp_path, model):
+    path = save_model(tmp_path / "m.ckpt", model)
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 30):
+        (tmp_path / "cut.ckpt").write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match=r"cut\.ckpt.*(damaged|truncated)"):
+            latentlab.load(tmp_path / "cut.ckpt")
+
+
+def test_pickle_carrying_code_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    for name, writer in (("evil.ckpt", lambda f: torch.save({"format": "latentlab-checkpoint", "x": Evil()}, f)),
+                         ("evil.pkl", lambda f: pickle.dump(Evil(), f))):
+        with open(tmp_path / name, "wb") as handle:
+            writer(handle)
+        with pytest.raises(CheckpointError, match=rf"{name}.*refused"):
+            latentlab.load(tmp_path / name)
+    assert not marker.exists()
+
+
+def test_other_files_are_refused_with_a_reason(tmp_path, model):
+    (tmp_path / "notes.txt").write_text("hello")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "plain.pt")
+    cases = {
+        tmp_path / "missing.ckpt": "no such file",
+        tmp_path / "notes.txt": "not a LatentLab checkpoint",
+        tmp_path / "plain.pt": "not a LatentLab checkpoint",
+        tmp_path: "folder",
+    }
+    for path, reason in cases.items():
+        with pytest.raises(CheckpointError, match=reason) as err:
+            latentlab.load(path)
+        assert str(path) in str(err.value)
+
+
+def test_weights_of_another_shape_or_model_are_refused(tmp_path, model):
+    path = save_model(tmp_path / "m.ckpt", model)
+    checkpoint = read_checkpoint(path)
+    checkpoint.meta["config"]["latent_dim"] = 7  # config says 7, weights are for 6
+    write_checkpoint(tmp_path / "shape.ckpt", checkpoint)
+    with pytest.raises(CheckpointError, match=r"shape\.ckpt.*do not fit model 'vae'"):
+        latentlab.load(tmp_path / "shape.ckpt")
+    checkpoint.meta.update(model="ae", config={"image_shape": [1, 28, 28], "latent_dim": 6, "base_channels": 8})
+    write_checkpoint(tmp_path / "other.ckpt", checkpoint)
+    with pytest.raises(CheckpointError, match=r"other\.ckpt.*do not fit model 'ae'"):
+        latentlab.load(tmp_path / "other.ckpt")
+    checkpoint.meta["model"] = "nonexistent"
+    write_checkpoint(tmp_path / "unknown.ckpt", checkpoint)
+    with pytest.raises(CheckpointError, match=r"unknown\.ckpt.*unknown model"):
+        latentlab.load(tmp_path / "unknown.ckpt")
+
+
+def test_newer_format_is_refused(tmp_path, model):
+    path = save_model(tmp_path / "m.ckpt", model)
+    payload = torch.load(path, weights_only=True)
+    payload["format_version"] = 99
+    torch.save(payload, tmp_path / "future.ckpt")
+    with pytest.raises(CheckpointError, match="newer"):
+        latentlab.load(tmp_path / "future.ckpt")
+
+
+def test_checkpoint_dataclass_exposes_model_name(tmp_path, model):
+    path = save_model(tmp_path / "m.ckpt", model)
+    assert read_checkpoint(path).model_name == "vae"
+    assert isinstance(read_checkpoint(path), Checkpoint)

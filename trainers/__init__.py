@@ -1,0 +1,1 @@
+"""How each model family is fitted: the training loop, fitting schemes and the `latentlab-train` CLI."""

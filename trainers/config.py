@@ -1,0 +1,70 @@
+"""What a training run needs, as one JSON-able dataclass (stored in every checkpoint for --resume)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from latentlab.errors import ConfigError
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    """A training run.
+
+    model / model_config: registry name and config overrides (image_shape is taken from the data).
+    data: dataset spec string (see `latentlab.data`), e.g. "celeba:PATH?size=64".
+    limit: use only the first `limit` training examples. max_steps: stop after this many steps.
+    lr, betas: Adam (Creswell et al. use lr 2e-4, betas (0.5, 0.999)). lr_schedule: constant or
+    cosine annealing to 0 over the run.
+    checkpoint_every: steps between periodic checkpoints (also written at each epoch end and at the end).
+    preview_every: steps between preview events. eval_limit: held-out examples evaluated per epoch.
+    """
+
+    model: str
+    data: str
+    out: str
+    model_config: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    lr_schedule: str = "constant"
+    seed: int = 0
+    limit: int | None = None
+    max_steps: int | None = None
+    checkpoint_every: int = 500
+    preview_every: int = 200
+    eval_limit: int = 1000
+    device: str = "auto"
+
+    def validate(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 2, f"batch size must be >= 2 (batch-norm needs it), got {self.batch_size}"),
+            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (all(0 <= b < 1 for b in self.betas), f"Adam betas must be in [0, 1), got {self.betas}"),
+            (self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {', '.join(LR_SCHEDULES)}"),
+            (self.limit is None or self.limit >= 2, f"limit must be >= 2, got {self.limit}"),
+            (self.max_steps is None or self.max_steps >= 1, f"max steps must be >= 1, got {self.max_steps}"),
+            (self.checkpoint_every >= 1, f"checkpoint interval must be >= 1, got {self.checkpoint_every}"),
+            (self.preview_every >= 1, f"preview interval must be >= 1, got {self.preview_every}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["betas"] = list(self.betas)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        values["betas"] = tuple(values.get("betas", (0.5, 0.999)))
+        return cls(**values)
