@@ -1,0 +1,109 @@
+"""On-disk cache of decoded image sets: uint8 ``.npy`` files opened memory-mapped, labels beside
+them in ``.npz``.
+
+Location: ``$LATENTLAB_CACHE_DIR/datasets`` when that variable is set, else
+``platformdirs.user_cache_dir("latentlab")/datasets``.  Entries are written to temporary files and
+moved into place with ``os.replace`` (labels first, images last), so an interrupted decode never
+leaves an entry that looks complete.  An entry that cannot be read back is deleted and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import platformdirs
+
+from latentlab.errors import DataError
+
+CACHE_FORMAT_VERSION = 1
+
+Labels = dict[str, np.ndarray]
+
+
+def cache_root() -> Path:
+    """The folder holding dataset cache entries (not created here)."""
+    env = os.environ.get("LATENTLAB_CACHE_DIR")
+    base = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("latentlab"))
+    return base / "datasets"
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """sha256 (hex) of the JSON of ``parts`` plus the cache format version."""
+    blob = json.dumps({"format": CACHE_FORMAT_VERSION, **parts}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _paths(base: Path) -> tuple[Path, Path]:
+    return base.with_name(base.name + ".npy"), base.with_name(base.name + ".labels.npz")
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def load_entry(base: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, Labels] | None:
+    """The cached (images memmap, labels) at ``base`` if present and sound, else None.
+
+    A damaged entry (wrong header, truncated, wrong shape, unreadable labels) is deleted.
+    """
+    images_path, labels_path = _paths(base)
+    if not images_path.is_file():
+        return None
+    try:
+        images = np.load(images_path, mmap_mode="c")  # copy-on-write: writable, file untouched
+        if images.shape != tuple(shape) or images.dtype != np.uint8:
+            raise ValueError(f"shape {images.shape} {images.dtype}, expected {shape} uint8")
+        with np.load(labels_path, allow_pickle=False) as npz:
+            labels = {k: npz[k] for k in npz.files}
+        if any(v.ndim == 0 or len(v) != shape[0] for v in labels.values()):
+            raise ValueError("labels do not match the images")
+    except Exception as err:  # any damage means: rebuild
+        warnings.warn(f"{images_path}: damaged dataset cache entry, rebuilding ({err})", stacklevel=2)
+        _remove(images_path, labels_path)
+        return None
+    return images, labels
+
+
+def build_entry(
+    base: Path, shape: tuple[int, ...], fill: Callable[[np.ndarray], Labels]
+) -> tuple[np.ndarray, Labels]:
+    """Create the entry at ``base``: ``fill(array)`` writes the images and returns the labels.
+
+    When the cache folder cannot be written, decodes into memory instead (with a warning).
+    """
+    images_path, labels_path = _paths(base)
+    token = f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp_images = images_path.with_name(images_path.name + token)
+    tmp_labels = labels_path.with_name(labels_path.name + token)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        array = np.lib.format.open_memmap(tmp_images, mode="w+", dtype=np.uint8, shape=tuple(shape))
+    except OSError as err:
+        warnings.warn(f"{base.parent}: cannot write the dataset cache ({err}); decoding into memory", stacklevel=2)
+        array = np.empty(shape, np.uint8)
+        return array, fill(array)
+    try:
+        labels = fill(array)
+        array.flush()
+        del array
+        with open(tmp_labels, "wb") as fh:
+            np.savez(fh, **labels)
+        os.replace(tmp_labels, labels_path)
+        os.replace(tmp_images, images_path)
+    finally:
+        _remove(tmp_images, tmp_labels)
+    entry = load_entry(base, shape)
+    if entry is None:
+        raise DataError(f"{images_path}: dataset cache entry unreadable right after writing it")
+    return entry

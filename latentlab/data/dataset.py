@@ -1,0 +1,119 @@
+"""``ImageDataset`` and ``load_dataset``: a spec + split becomes a uint8 image array, decoded once
+and then memory-mapped from the cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from latentlab.data.cache import build_entry, cache_key, cache_root, load_entry
+from latentlab.data.source import Source, open_source
+from latentlab.data.spec import DatasetSpec, parse_spec
+from latentlab.errors import DataError
+
+Progress = Callable[[int, int], None]
+CHUNK = 256
+
+
+@dataclass
+class ImageDataset:
+    """Decoded images ``[N, C, H, W]`` uint8 (possibly a memmap) with per-example labels."""
+
+    images: np.ndarray
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    spec: DatasetSpec | None = None
+    split: str = "all"
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of every image."""
+        c, h, w = self.images.shape[1:]
+        return int(c), int(h), int(w)
+
+    def batch(self, indices: Sequence[int] | np.ndarray | torch.Tensor | slice) -> torch.Tensor:
+        """Images at ``indices`` as a float32 tensor ``[B, C, H, W]`` in [0, 1]."""
+        if isinstance(indices, torch.Tensor):
+            indices = indices.cpu().numpy()
+        if not isinstance(indices, slice):
+            indices = np.asarray(indices, dtype=np.int64)
+        chunk = self.images[indices]
+        if not chunk.flags.writeable:  # torch warns about read-only arrays
+            chunk = chunk.copy()
+        return torch.from_numpy(np.asarray(chunk)).to(torch.float32).div_(255.0)
+
+    def as_tensor(self) -> torch.Tensor:
+        """All images as a uint8 tensor sharing memory with :attr:`images` (no copy)."""
+        return torch.from_numpy(self.images)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description (stored in checkpoints): spec, split, count, preprocessing."""
+        out: dict[str, Any] = {
+            "spec": str(self.spec) if self.spec is not None else None,
+            "split": self.split,
+            "count": len(self),
+            "image_shape": list(self.image_shape),
+            "preprocessing": dict(self.preprocessing),
+        }
+        if self.spec is not None and self.spec.path is not None:
+            out["path"] = str(self.spec.resolved_path())
+        return out
+
+
+def _decode(source: Source, out: np.ndarray, progress: Progress | None) -> dict[str, np.ndarray]:
+    """Decode every example of ``source`` into ``out`` chunk by chunk; returns the labels."""
+    total, parts = source.count, {}
+    if progress is not None:
+        progress(0, total)
+    for start in range(0, total, CHUNK):
+        stop = min(start + CHUNK, total)
+        images, labels = source.read(start, stop)
+        if images.shape != (stop - start, *source.shape) or images.dtype != np.uint8:
+            raise DataError(f"decoded images have shape {images.shape} {images.dtype}, expected "
+                            f"{(stop - start, *source.shape)} uint8")
+        out[start:stop] = images
+        for key, value in labels.items():
+            parts.setdefault(key, []).append(np.asarray(value))
+        if progress is not None:
+            progress(stop, total)
+    return {key: np.concatenate(chunks) for key, chunks in parts.items()}
+
+
+def load_dataset(
+    spec: str | DatasetSpec,
+    split: str = "train",
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> ImageDataset:
+    """Load ``split`` ("train", "test", "all"; celeba also "valid") of a dataset spec.
+
+    ``limit`` keeps the first N examples of the split (only those are decoded).  The first load
+    decodes and caches; later loads memory-map the cache.  ``progress(done, total)`` is called
+    while decoding (and once with ``(total, total)`` on a cache hit); it may raise to cancel.
+    Raises :class:`DataError` for any problem with the spec or the files.
+    """
+    spec = parse_spec(spec)
+    source = open_source(spec, split, limit)
+    shape = (source.count, *source.shape)
+    key = cache_key({
+        "kind": spec.kind,
+        "path": str(spec.resolved_path()) if spec.path is not None else None,
+        "fingerprint": source.fingerprint,
+        "preprocessing": source.preprocessing,
+        "split": split,
+        "limit": limit,
+    })
+    base = cache_root() / f"{spec.kind}-{split}-{key[:24]}"
+    entry = load_entry(base, shape)
+    if entry is None:
+        entry = build_entry(base, shape, lambda array: _decode(source, array, progress))
+    elif progress is not None:
+        progress(source.count, source.count)
+    images, labels = entry
+    return ImageDataset(images, labels, spec, split, source.preprocessing)

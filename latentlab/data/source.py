@@ -1,0 +1,84 @@
+"""What a dataset kind hands to the loader: a selection of examples that can be decoded in chunks.
+
+Every kind's reader (``image_files`` for celeba/folder, ``array_sources`` for the rest) turns a
+spec + split + limit into a :class:`Source`.  Opening a source only lists and checks its files;
+the expensive decoding happens in :meth:`Source.read`, chunk by chunk, and only on a cache miss.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from latentlab.data.spec import SPLITS, DatasetSpec
+from latentlab.errors import DataError
+
+#: decode(start, stop) -> (uint8 images [stop-start, C, H, W], labels for those examples)
+Reader = Callable[[int, int], tuple[np.ndarray, dict[str, np.ndarray]]]
+
+
+@dataclass
+class Source:
+    """A decodable selection of ``count`` examples of shape ``shape`` (C, H, W)."""
+
+    fingerprint: dict[str, Any]  # JSON-able; identifies the input data (paths, sizes, mtimes)
+    count: int
+    shape: tuple[int, int, int]
+    preprocessing: dict[str, Any]
+    read: Reader
+
+
+def holdout_count(n: int) -> int:
+    """Size of the deterministic held-out ("test") part of ``n`` ordered examples: last 10%."""
+    return (n + 9) // 10
+
+
+def split_range(n: int, split: str) -> range:
+    """Indices of ``split`` ("train", "test" or "all") for ``n`` examples with the 90/10 rule."""
+    cut = n - holdout_count(n)
+    return {"train": range(0, cut), "test": range(cut, n), "all": range(0, n)}[split]
+
+
+def apply_limit(indices: range | np.ndarray, limit: int | None) -> range | np.ndarray:
+    """The first ``limit`` entries (all when ``limit`` is None)."""
+    return indices if limit is None else indices[:limit]
+
+
+def file_stat(path: Path) -> list[Any]:
+    """``[name, size, mtime_ns]`` of a file, for cache fingerprints."""
+    st = os.stat(path)
+    return [path.name, st.st_size, st.st_mtime_ns]
+
+
+def check_split(spec: DatasetSpec, split: str) -> None:
+    """DataError unless ``split`` is one the spec's kind offers."""
+    if split not in SPLITS[spec.kind]:
+        raise DataError(
+            f"dataset spec '{spec}': unknown split '{split}' (valid: {', '.join(SPLITS[spec.kind])})"
+        )
+
+
+def open_source(spec: DatasetSpec, split: str, limit: int | None) -> Source:
+    """The :class:`Source` for ``spec`` restricted to ``split`` and its first ``limit`` examples."""
+    from latentlab.data import array_sources, image_files
+
+    check_split(spec, split)
+    if limit is not None and (isinstance(limit, bool) or int(limit) < 1):
+        raise DataError(f"dataset spec '{spec}': limit must be a positive number, got {limit}")
+    openers = {
+        "celeba": image_files.open_celeba,
+        "folder": image_files.open_folder,
+        "idx": array_sources.open_idx,
+        "fashion-mnist": array_sources.open_fashion_mnist,
+        "svhn": array_sources.open_svhn,
+        "lfw-subset": array_sources.open_lfw_subset,
+        "synthetic-faces": array_sources.open_synthetic_faces,
+    }
+    source = openers[spec.kind](spec, split, None if limit is None else int(limit))
+    if source.count == 0:
+        raise DataError(f"dataset spec '{spec}': split '{split}' has no examples")
+    return source

@@ -1,0 +1,29 @@
+"""Shared fixtures: an isolated dataset cache, the real data beside the repo, offscreen Qt."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    """Point LatentLab's dataset cache at a fresh temporary folder."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LATENTLAB_CACHE_DIR", str(cache))
+    return cache
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the repository; tests using it skip when it is absent (e.g. a user's clone)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (only present on the project's machines)")
+    return SHARED_DATA
