@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from latentlab.fileio import atomic_write
 
 
 def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -42,20 +43,10 @@ def grid_array(rows: Sequence[np.ndarray], pad: int = 2, columns: int | None = N
 
 def save_png(path: str | os.PathLike, array: np.ndarray, scale: int = 1) -> Path:
     """Atomically write an HxWx3 uint8 array as PNG, optionally enlarged by an integer factor."""
-    path = Path(path)
     image = Image.fromarray(array)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 def save_grid(path: str | os.PathLike, rows: Sequence[np.ndarray], scale: int = 1, columns: int | None = None) -> Path:

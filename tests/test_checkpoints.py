@@ -119,3 +119,34 @@ def test_checkpoint_dataclass_exposes_model_name(tmp_path, model):
     path = save_model(tmp_path / "m.ckpt", model)
     assert read_checkpoint(path).model_name == "vae"
     assert isinstance(read_checkpoint(path), Checkpoint)
+
+
+def test_bundle_keeps_weights_drops_training_state_and_adds_the_atlas(tmp_path, isolated_cache):
+    from latentlab.bundle import bundle
+    from trainers.config import TrainConfig
+    from trainers.loop import Trainer
+
+    run = TrainConfig(model="vae", data="synthetic-faces?size=16", out=str(tmp_path / "run"), batch_size=8,
+                      model_config={"latent_dim": 5, "base_channels": 8}, limit=40, max_steps=2, eval_limit=8)
+    list(Trainer(run).run())
+    path = bundle(tmp_path / "run" / "last.ckpt", tmp_path / "small.ckpt", atlas_size=30)
+    bundled = read_checkpoint(path)
+    assert bundled.training is None and bundled.meta["storage_dtype"] == "float16"
+    assert bundled.extras["atlas_codes"].shape == (30, 5)
+    assert bundled.extras["atlas_label:smile"].shape == (30,)  # synthetic faces carry their factors
+    assert os.path.getsize(path) < 0.6 * os.path.getsize(tmp_path / "run" / "last.ckpt")
+    model = latentlab.load(path)
+    first = latentlab.load(tmp_path / "run" / "last.ckpt")
+    from latentlab.data import load_dataset
+    x = load_dataset("synthetic-faces?size=16", limit=30).batch(slice(0, 30))
+    assert torch.allclose(model.encode(x).mean, bundled.extras["atlas_codes"], atol=2e-2)
+    assert torch.allclose(first.encode(x).mean, model.encode(x).mean, atol=2e-2)
+
+
+def test_written_files_get_normal_permissions(tmp_path, model):
+    umask = os.umask(0o022)
+    try:
+        path = save_model(tmp_path / "m.ckpt", model)
+    finally:
+        os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o644

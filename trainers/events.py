@@ -33,6 +33,7 @@ class Preview:
     step: int
     samples: np.ndarray          # uint8 [N, C, H, W]: decodes of fixed prior samples
     reconstructions: np.ndarray  # uint8 [2M, C, H, W]: originals then reconstructions
+    codes: np.ndarray | None = None  # float32 [K, D]: posterior means of a fixed image set (a live latent map)
 
 
 @dataclass

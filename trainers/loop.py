@@ -15,7 +15,6 @@ import json
 import math
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +29,8 @@ from latentlab.analysis import held_out_metrics
 from latentlab.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
 from latentlab.checkpoints.model_io import model_from_checkpoint, model_meta
 from latentlab.data import ImageDataset, load_dataset
-from latentlab.errors import ConfigError, DataError, TrainingError
+from latentlab.errors import ConfigError, DataError
+from latentlab.fileio import atomic_write
 from latentlab.models import build_model
 from trainers import distributed
 from trainers.config import TrainConfig
@@ -42,6 +42,7 @@ HISTORY_NAME = "history.jsonl"
 HISTORY_EVERY = 50         # steps between averaged history records
 PREVIEW_SAMPLES = 16
 PREVIEW_RECONSTRUCTIONS = 8
+PREVIEW_CODES = 256        # images encoded for the live latent map
 
 
 def checkpoint_path(out: str | os.PathLike) -> Path:
@@ -122,7 +123,7 @@ class Trainer:
         self.preview_z = self.model.prior.sample(PREVIEW_SAMPLES, generator=torch.Generator().manual_seed(cfg.seed),
                                                  device=self.ctx.device)
         preview_source = self.held_out if self.held_out is not None else self.train_set
-        self.preview_x = preview_source.batch(np.arange(min(PREVIEW_RECONSTRUCTIONS, len(preview_source))))
+        self.preview_x = preview_source.batch(np.arange(min(PREVIEW_CODES, len(preview_source))))
 
     def _load_held_out(self) -> ImageDataset | None:
         if not self.ctx.is_main or self.config.eval_limit <= 0:
@@ -236,9 +237,12 @@ class Trainer:
         self.model.eval()
         samples = self.model.decode(self.preview_z).mean
         x = self.preview_x.to(self.ctx.device)
-        recon = self.model.reconstruct(x)
+        codes = self.model.encode(x).mean
+        shown = x[:PREVIEW_RECONSTRUCTIONS]
+        recon = self.model.decode(codes[:PREVIEW_RECONSTRUCTIONS]).mean
         self.model.train()
-        return Preview(self.step, _to_uint8(samples), _to_uint8(torch.cat([x, recon])))
+        return Preview(self.step, _to_uint8(samples), _to_uint8(torch.cat([shown, recon])),
+                       codes.float().cpu().numpy())
 
     def _save(self) -> Iterator[Event]:
         """Write the resumable checkpoint and the history file (rank 0 only)."""
@@ -295,16 +299,9 @@ def _plain(value: Any) -> Any:
 
 
 def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    """Atomic write of the history (temporary file + rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            for record in records:
-                handle.write(json.dumps(record, default=_json_number) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomic write of the history, one JSON object per line."""
+    text = "".join(json.dumps(record, default=_json_number) + "\n" for record in records)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def _json_number(value: Any) -> Any:

@@ -6,6 +6,7 @@ unpickler only admits tensors and plain containers — a pickle carrying code is
     {"format": "latentlab-checkpoint", "format_version": 1,
      "meta": "<JSON text>",          # model, config, dataset, preprocessing, history, metrics, versions
      "state_dict": {name: tensor},   # optionally stored as float16 ("storage_dtype" in meta)
+     "extras": {name: tensor} | absent,  # e.g. the latent atlas of a bundled model
      "training": {...} | absent}     # optimiser/scheduler states, epoch, step, RNG: what --resume needs
 
 Writes go to a temporary file in the same folder, then `os.replace`: a crash never leaves a

@@ -6,7 +6,6 @@ import json
 import os
 import pickle
 import platform
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import torch
 
 from latentlab.errors import CheckpointError
+from latentlab.fileio import atomic_write
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
@@ -27,6 +27,7 @@ class Checkpoint:
     meta: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
     training: dict[str, Any] | None = None
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. the latent atlas
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -54,8 +55,9 @@ def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint, half: bool
     meta["format_version"] = FORMAT_VERSION
     meta.setdefault("versions", library_versions())
     state = checkpoint.state_dict
+    extras = checkpoint.extras
     if half:
-        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        state, extras = _to_half(state), _to_half(extras)
         meta["storage_dtype"] = "float16"
     payload: dict[str, Any] = {
         "format": FORMAT_NAME,
@@ -63,20 +65,11 @@ def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint, half: bool
         "meta": json.dumps(meta),  # fails here, before touching disk, if meta is not JSON-able
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in state.items()},
     }
+    if extras:
+        payload["extras"] = {k: v.detach().cpu().contiguous() for k, v in extras.items()}
     if checkpoint.training is not None:
         payload["training"] = checkpoint.training
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp), fsync=True)
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -113,9 +106,20 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path}: damaged metadata ({_short(err)})") from None
     if not isinstance(meta, dict) or "model" not in meta or not isinstance(state_dict, dict):
         raise CheckpointError(f"{path}: damaged metadata (no model name or weights)")
+    extras = payload.get("extras") or {}
+    if not isinstance(extras, dict) or not all(isinstance(v, torch.Tensor) for v in extras.values()):
+        raise CheckpointError(f"{path}: damaged extras (expected named tensors)")
     if meta.get("storage_dtype") == "float16":
-        state_dict = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
-    return Checkpoint(meta=meta, state_dict=state_dict, training=payload.get("training"), path=path)
+        state_dict, extras = _to_float(state_dict), _to_float(extras)
+    return Checkpoint(meta=meta, state_dict=state_dict, training=payload.get("training"), extras=extras, path=path)
+
+
+def _to_half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+
+
+def _to_float(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
 
 
 def _not_zip_reason(path: Path) -> str:

@@ -42,6 +42,7 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> nn.Module:
             f"{where}: the weights do not fit model {checkpoint.model_name!r} with the stored config ({detail})"
         ) from None
     model.checkpoint_meta = checkpoint.meta
+    model.checkpoint_extras = checkpoint.extras
     return model
 
 

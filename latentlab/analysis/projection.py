@@ -1,0 +1,78 @@
+"""Linear 2-D projections of latent codes, and their inverse for the drag handle.
+
+A projection is an origin o [D] and two orthonormal axes A [2, D]: coords(z) = (z - o) A^T.
+Only linear projections can be inverted, which dragging needs: moving the handle to `xy` from a
+start code z0 gives
+    z = z0 + (xy - coords(z0)) A,
+so coords(z) = xy exactly and every component of z0 orthogonal to the plane is kept.
+
+- identity: for 2-D latents, the latent plane itself.
+- PCA: the two leading principal directions of the codes (SVD of the centred codes), with the
+  fraction of variance each explains.
+- custom axes: x along a direction the user picks (e.g. from face A to face B), y along a second
+  direction (or the leading principal direction) made orthogonal to x (Gram-Schmidt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LinearProjection:
+    origin: np.ndarray                 # [D]
+    axes: np.ndarray                   # [2, D], orthonormal rows
+    labels: tuple[str, str] = ("x", "y")
+    explained: tuple[float, float] | None = None  # variance fraction per axis (PCA only)
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        """[N, D] (or [D]) -> [N, 2] (or [2])."""
+        return (np.asarray(z, dtype=np.float64) - self.origin) @ self.axes.T
+
+    def lift(self, xy: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """The code whose projection is `xy`, keeping `start`'s components off the plane."""
+        start = np.asarray(start, dtype=np.float64)
+        return (start + (np.asarray(xy, dtype=np.float64) - self.project(start)) @ self.axes).astype(np.float32)
+
+
+def identity_projection() -> LinearProjection:
+    return LinearProjection(np.zeros(2), np.eye(2), ("z1", "z2"), None)
+
+
+def pca_projection(codes: np.ndarray) -> LinearProjection:
+    """Leading two principal directions of `codes` [N, D] (N >= 2, D >= 2)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    mean = codes.mean(axis=0)
+    _, singular, vt = np.linalg.svd(codes - mean, full_matrices=False)
+    variance = singular**2
+    ratio = variance[:2] / max(variance.sum(), 1e-12)
+    return LinearProjection(mean, vt[:2].copy(), ("PC1", "PC2"), (float(ratio[0]), float(ratio[1])))
+
+
+def default_projection(codes: np.ndarray | None, latent_dim: int) -> LinearProjection:
+    """Identity for 2-D latents, PCA of `codes` otherwise (PCA of a standard normal has no preferred
+    axes, so without codes the first two latent coordinates are used)."""
+    if latent_dim == 2:
+        return identity_projection()
+    if codes is None or len(codes) < 3:
+        axes = np.zeros((2, latent_dim))
+        axes[0, 0] = axes[1, 1] = 1.0
+        return LinearProjection(np.zeros(latent_dim), axes, ("z1", "z2"), None)
+    return pca_projection(codes)
+
+
+def custom_projection(origin: np.ndarray, x_direction: np.ndarray, y_direction: np.ndarray,
+                      labels: tuple[str, str] = ("A → B", "y")) -> LinearProjection:
+    """Axes along `x_direction` and the part of `y_direction` orthogonal to it."""
+    x = np.asarray(x_direction, dtype=np.float64)
+    if np.linalg.norm(x) < 1e-9:
+        raise ValueError("the x direction is zero: pick two different points")
+    x = x / np.linalg.norm(x)
+    y = np.asarray(y_direction, dtype=np.float64)
+    y = y - (y @ x) * x
+    if np.linalg.norm(y) < 1e-9:
+        raise ValueError("the y direction is parallel to the x direction")
+    y = y / np.linalg.norm(y)
+    return LinearProjection(np.asarray(origin, dtype=np.float64), np.stack([x, y]), labels, None)

@@ -1,0 +1,74 @@
+"""`python -m latentlab.bundle RUN.ckpt --out MODEL.ckpt`: a small, shippable copy of a trained model.
+
+The bundle keeps the weights (float16 storage), config, dataset description, preprocessing, history
+and metrics, drops the optimiser / RNG state, and adds a *latent atlas*: the posterior means
+E[z|x] of the first N training images (codes only, never the images), plus their numeric labels
+when the dataset has any. With the atlas the explorer can show the encoded distribution P̂(Z)
+without the dataset being on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
+from latentlab.checkpoints.model_io import model_from_checkpoint
+from latentlab.data import load_dataset
+from latentlab.errors import LatentLabError
+
+ATLAS_BATCH = 250
+
+
+@torch.no_grad()
+def encode_atlas(model: torch.nn.Module, dataset, batch_size: int = ATLAS_BATCH) -> torch.Tensor:
+    """Posterior means of every image in `dataset`, [N, latent_dim] float32."""
+    model.eval()
+    codes = [model.encode(dataset.batch(np.arange(i, min(i + batch_size, len(dataset))))).mean
+             for i in range(0, len(dataset), batch_size)]
+    return torch.cat(codes)
+
+
+def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: str | None = None,
+           progress=None) -> Path:
+    """Write the bundled copy of checkpoint `source` to `out` and return its path."""
+    checkpoint = read_checkpoint(source)
+    model = model_from_checkpoint(checkpoint).eval()
+    spec = data or checkpoint.meta.get("dataset", {}).get("spec")
+    if not spec:
+        raise LatentLabError(f"{source}: no dataset recorded; pass --data to encode the atlas")
+    dataset = load_dataset(spec, split="train", limit=atlas_size, progress=progress)
+    if tuple(dataset.image_shape) != tuple(model.image_shape):
+        raise LatentLabError(f"{spec} gives images {dataset.image_shape}, the model expects {model.image_shape}")
+    extras = {"atlas_codes": encode_atlas(model, dataset)}
+    for name, values in dataset.labels.items():
+        if np.issubdtype(values.dtype, np.number) and values.ndim == 1:
+            extras[f"atlas_label:{name}"] = torch.from_numpy(np.ascontiguousarray(values))
+    meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype")}
+    meta["atlas"] = {"count": len(dataset), "split": "train", "data": spec, "statistic": "posterior mean"}
+    return write_checkpoint(out, Checkpoint(meta=meta, state_dict=model.state_dict(), extras=extras), half=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentlab.bundle", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", help="a training checkpoint, e.g. runs/vae-celeba/last.ckpt")
+    parser.add_argument("--out", required=True, help="where to write the bundled checkpoint")
+    parser.add_argument("--atlas", type=int, default=3000, help="training images to encode into the atlas")
+    parser.add_argument("--data", help="dataset spec for the atlas (default: the one the model was trained on)")
+    args = parser.parse_args(argv)
+    try:
+        path = bundle(args.checkpoint, args.out, args.atlas, args.data)
+    except LatentLabError as err:
+        print(f"bundle: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""An explorer session: one loaded model, its latent atlas, and decode/encode in numpy terms.
+
+Everything the window displays passes through here as owned numpy arrays, so the UI never touches
+tensors and worker threads can hand results across without sharing memory with the model.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentlab.checkpoints import read_checkpoint
+from latentlab.checkpoints.model_io import model_from_checkpoint
+from latentlab.data import load_image_file
+from latentlab.errors import DataError
+
+ATLAS_PREFIX = "atlas_label:"
+
+
+@dataclass
+class ExplorerSession:
+    """A model ready for exploring. `atlas_codes` are encoded training images (P̂(Z) samples)."""
+
+    model: torch.nn.Module
+    path: Path | None
+    meta: dict[str, Any]
+    atlas_codes: np.ndarray | None = None
+    atlas_labels: dict[str, np.ndarray] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike) -> "ExplorerSession":
+        """Load a checkpoint (raises CheckpointError naming the file on any problem)."""
+        checkpoint = read_checkpoint(path)
+        model = model_from_checkpoint(checkpoint).eval()
+        extras = checkpoint.extras
+        codes = extras.get("atlas_codes")
+        labels = {k[len(ATLAS_PREFIX):]: v.numpy() for k, v in extras.items() if k.startswith(ATLAS_PREFIX)}
+        return cls(model=model, path=Path(path), meta=checkpoint.meta,
+                   atlas_codes=None if codes is None else codes.float().numpy(), atlas_labels=labels)
+
+    # ---------------------------------------------------------------- description
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else self.meta.get("model", "model")
+
+    @property
+    def model_name(self) -> str:
+        return self.meta["model"]
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.model.latent_dim)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.model.image_shape)
+
+    @property
+    def has_encoder(self) -> bool:
+        return bool(getattr(self.model, "has_encoder", True))
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        return self.meta.get("preprocessing", {})
+
+    @property
+    def dataset_spec(self) -> str | None:
+        return self.meta.get("dataset", {}).get("spec")
+
+    # ---------------------------------------------------------------- maths
+    @torch.no_grad()
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoder means of codes z [B, D] (or [D]) as uint8 images [B, C, H, W]."""
+        z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+        with self._lock:  # one model, used from the GUI thread and from workers
+            images = self.model.decode(torch.from_numpy(z)).mean
+        return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+    @torch.no_grad()
+    def encode_images(self, images: np.ndarray) -> np.ndarray:
+        """Posterior means E[z|x] of uint8 images [B, C, H, W] (training preprocessing already applied)."""
+        x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+        with self._lock:
+            return self.model.encode(x).mean.numpy().copy()
+
+    def load_images(self, paths: list[str | os.PathLike]) -> np.ndarray:
+        """Image files preprocessed exactly as the training data was: uint8 [B, C, H, W]."""
+        if not self.preprocessing:
+            raise DataError(f"{self.path}: the checkpoint records no preprocessing, so images cannot be encoded")
+        return np.stack([load_image_file(p, self.preprocessing) for p in paths])
+
+    def encode_files(self, paths: list[str | os.PathLike]) -> tuple[np.ndarray, np.ndarray]:
+        """(codes [B, D], preprocessed images [B, C, H, W]) of image files; DataError names a bad file."""
+        images = self.load_images(paths)
+        return self.encode_images(images), images
+
+    def prior_samples(self, n: int, seed: int = 0) -> np.ndarray:
+        """n draws from the prior P(Z) (N(0, I)), reproducible from `seed`."""
+        generator = torch.Generator().manual_seed(seed)
+        return self.model.prior.sample(n, generator=generator).numpy()
