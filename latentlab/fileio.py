@@ -8,10 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, before any worker thread
+    # exists, so no thread ever creates a file while the process umask is briefly 0.
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: bool = False) -> Path:
@@ -30,7 +35,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: 
         if fsync:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -144,9 +144,7 @@ def test_bundle_keeps_weights_drops_training_state_and_adds_the_atlas(tmp_path, 
 
 
 def test_written_files_get_normal_permissions(tmp_path, model):
-    umask = os.umask(0o022)
-    try:
-        path = save_model(tmp_path / "m.ckpt", model)
-    finally:
-        os.umask(umask)
-    assert os.stat(path).st_mode & 0o777 == 0o644
+    from latentlab import fileio
+
+    path = save_model(tmp_path / "m.ckpt", model)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~fileio._UMASK
