@@ -8,6 +8,9 @@ import sys
 BENCHES = {
     "train-loop": ("latentlab.bench.train_loop", "training-loop throughput vs a bare PyTorch loop"),
     "data-load": ("latentlab.bench.data_load", "cold vs cached decoding of an image dataset"),
+    "drag": ("latentlab.bench.drag", "handle-move -> pixels latency vs the bare decoder forward"),
+    "heartbeat": ("latentlab.bench.heartbeat", "event-loop stalls (10 ms heartbeat) while training runs"),
+    "launch": ("latentlab.bench.launch", "time from launch to the first painted window"),
 }
 
 

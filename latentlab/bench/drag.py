@@ -1,0 +1,98 @@
+"""Drag latency: handle moved -> new face pixels on screen, against the bare decoder forward time.
+
+Runs the real window (offscreen unless a display is set) on a checkpoint (default: the bundled
+CelebA VAE). For each of --moves handle moves along a circle, the time from `setPos` on the handle
+(what a mouse drag does) until the face view has new pixels; the decoder's bare forward pass
+(`model.decode(z).mean` for one code, no UI) is timed in the same run. Also a burst: moves every
+millisecond for one second, showing how many decodes the latest-request slot skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentlab.bench drag", description=__doc__)
+    parser.add_argument("--checkpoint", help="default: the bundled default model")
+    parser.add_argument("--moves", type=int, default=300)
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import torch
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab.resources import default_model
+    from latentlab.ui.main_window import MainWindow
+
+    path = args.checkpoint or default_model()
+    if path is None:
+        print("no checkpoint given and no bundled model found", file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "LatentLab-bench"))
+    window.show()
+    if not window.open_checkpoint(path):
+        print(window.banner.message, file=sys.stderr)
+        return 2
+
+    def wait_for_face(since: float, timeout: float = 5.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while window.face_panel.last_shown_at <= since and time.perf_counter() < deadline:
+            app.processEvents()
+        return window.face_panel.last_shown_at
+
+    wait_for_face(0.0)
+    model = window.session.model
+    z = torch.from_numpy(window.current_z[None].copy())
+    with torch.no_grad():
+        for _ in range(20):
+            model.decode(z).mean
+        bare = []
+        for _ in range(args.moves):
+            start = time.perf_counter()
+            model.decode(z).mean
+            bare.append(time.perf_counter() - start)
+
+    x0, y0 = window.map.handle_position()
+    latencies = []
+    for i in range(args.moves):
+        angle = 2 * np.pi * i / 60
+        start = time.perf_counter()
+        window.map.handle.setPos(x0 + np.cos(angle), y0 + np.sin(angle))
+        shown = wait_for_face(start)
+        latencies.append(shown - start)
+
+    rendered_before = window.decoder.rendered
+    burst_start = time.perf_counter()
+    moves = 0
+    while time.perf_counter() - burst_start < 1.0:
+        window.map.handle.setPos(x0 + np.cos(moves / 50), y0 + np.sin(moves / 50))
+        moves += 1
+        app.processEvents()
+        time.sleep(0.001)
+    last_move = time.perf_counter()
+    catch_up = wait_for_face(last_move) - last_move
+    rendered = window.decoder.rendered - rendered_before
+
+    p50, p95 = percentile(latencies, 50) * 1e3, percentile(latencies, 95) * 1e3
+    bare_ms = statistics.median(bare) * 1e3
+    print(f"checkpoint {path}; {args.moves} handle moves; {torch.get_num_threads()} torch threads")
+    print(f"bare decoder forward (1 code):   median {bare_ms:6.2f} ms   p95 {percentile(bare, 95) * 1e3:6.2f} ms")
+    print(f"handle move -> pixels updated:   p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {max(latencies) * 1e3:6.2f} ms")
+    print(f"ratio p95 latency / median bare forward: {p95 / bare_ms:.2f}   (target <= 2)")
+    print(f"burst: {moves} moves in 1 s -> {rendered} decodes ({moves - rendered} overwritten, never queued); "
+          f"last move shown {catch_up * 1e3:.1f} ms after it")
+    window.close()
+    return 0

@@ -1,0 +1,148 @@
+"""Exports from the explorer: interpolation strips (PNG), animations (GIF), latent codes (CSV/NPZ).
+
+Qt-free, so scripts and notebooks use the same functions as the app. Every write goes to a
+temporary file in the target folder that is then `os.replace`d into place (a failed export never
+leaves a half-written file), and every failure is an :class:`ExportError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from latentlab.errors import LatentLabError
+from latentlab.fileio import atomic_write
+from latentlab.images import grid_array, save_png
+
+
+class ExportError(LatentLabError):
+    """A file that could not be written (unwritable folder, unsupported format, ...)."""
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """`latentlab.fileio.atomic_write`, with any OS failure as an ExportError naming the file."""
+    try:
+        return atomic_write(path, write)
+    except OSError as err:
+        raise ExportError(f"{path}: cannot write file ({err.strerror or err})") from None
+
+
+def _check_images(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or images.dtype != np.uint8 or len(images) == 0:
+        raise ValueError(f"expected uint8 images [K, C, H, W] with C = 1 or 3, got {images.dtype} {images.shape}")
+    return images
+
+
+def save_strip_png(path: str | os.PathLike, images: np.ndarray, scale: int = 2) -> Path:
+    """One row of images (uint8 [K, C, H, W]) with thin white gaps, enlarged `scale` times, as PNG."""
+    strip = grid_array([_check_images(images)])
+    try:
+        return save_png(path, strip, scale=max(1, int(scale)))
+    except OSError as err:
+        raise ExportError(f"{path}: cannot write file ({err.strerror or err})") from None
+
+
+def gif_frames(images: np.ndarray, scale: int = 2, bounce: bool = True) -> list[Image.Image]:
+    """PIL frames of uint8 [K, C, H, W]; with `bounce`, forward then back without repeating the
+    end frames (2K - 2 frames for K >= 2), so the loop has no stutter."""
+    images = _check_images(images)
+    order = list(range(len(images)))
+    if bounce and len(images) > 2:
+        order += order[-2:0:-1]
+    frames = []
+    for i in order:
+        image = images[i]
+        array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+        frame = Image.fromarray(np.ascontiguousarray(array))
+        if scale > 1:
+            frame = frame.resize((frame.width * scale, frame.height * scale), Image.Resampling.NEAREST)
+        frames.append(frame)
+    return frames
+
+
+def save_gif(path: str | os.PathLike, images: np.ndarray, fps: float = 10, scale: int = 2,
+             bounce: bool = True) -> Path:
+    """An animated GIF of uint8 [K, C, H, W] at `fps`, looping forever.
+
+    Pillow merges consecutive identical frames into one longer frame, so the file can hold fewer
+    frames than images when neighbouring decodes are identical; the timing is unchanged.
+    """
+    frames = gif_frames(images, scale=max(1, int(scale)), bounce=bounce)
+    duration = max(20, int(round(1000.0 / float(fps))))  # ms; browsers clamp < 20 ms anyway
+
+    def write(tmp: Path) -> None:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=duration, loop=0)
+
+    return _atomic_write(path, write)
+
+
+def _label_columns(labels: dict[str, np.ndarray] | None, n: int, taken: set[str]) -> list[tuple[str, np.ndarray]]:
+    columns = []
+    for name, values in (labels or {}).items():
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise ValueError(f"label {name!r} has shape {values.shape}, expected ({n},)")
+        column = name if name not in taken else f"label_{name}"
+        taken.add(column)
+        columns.append((column, values))
+    return columns
+
+
+def _format(values: np.ndarray) -> list[str]:
+    if values.dtype.kind == "f":
+        digits = 9 if values.dtype.itemsize <= 4 else 17  # enough to read back the same float
+        return [format(v, f".{digits}g") for v in values.tolist()]
+    return [str(v) for v in values.tolist()]
+
+
+def save_codes(path: str | os.PathLike, codes: np.ndarray, coords: np.ndarray | None = None,
+               labels: dict[str, np.ndarray] | None = None) -> Path:
+    """Latent codes [N, D], optional 2-D map coordinates [N, 2] and label columns, by suffix:
+
+    - ``.csv``: header ``z0..z{D-1}, x, y, <labels>``, one row per code;
+    - ``.npz``: arrays ``codes``, ``coords`` (when given) and ``label_<name>`` per label.
+    """
+    path = Path(path)
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be [N, D], got {codes.shape}")
+    n, d = codes.shape
+    if coords is not None:
+        coords = np.asarray(coords)
+        if coords.shape != (n, 2):
+            raise ValueError(f"coords must be [{n}, 2], got {coords.shape}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        names = [f"z{i}" for i in range(d)] + (["x", "y"] if coords is not None else [])
+        label_columns = _label_columns(labels, n, set(names))
+        columns = [codes[:, i] for i in range(d)] + ([coords[:, 0], coords[:, 1]] if coords is not None else [])
+        columns += [values for _, values in label_columns]
+        cells = [_format(np.asarray(c)) for c in columns]
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(names + [name for name, _ in label_columns])
+                writer.writerows(zip(*cells))
+
+    elif suffix == ".npz":
+        arrays = {"codes": codes}
+        if coords is not None:
+            arrays["coords"] = coords
+        for name, values in _label_columns(labels, n, set()):
+            arrays[f"label_{name}"] = values
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:  # a file object: numpy adds no ".npz" to the temp name
+                np.savez(handle, **arrays)
+
+    else:
+        raise ExportError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; use .csv or .npz")
+    return _atomic_write(path, write)

@@ -1,0 +1,97 @@
+"""The large decoded face, a hover preview (original and reconstruction when the data is on disk),
+and the buttons that hand the current face to the interpolation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from latentlab.ui.imaging import to_pixmap
+
+FACE_SIDE = 288
+PREVIEW_SIDE = 88
+
+
+def _image_label(side: int, text: str) -> QLabel:
+    label = QLabel(text)
+    label.setFixedSize(side, side)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("background: #f2f2f2; border: 1px solid #d0d0d0; color: #888;")
+    return label
+
+
+class FacePanel(QWidget):
+    """Signals: `use_as(int)` (0 = A, 1 = B), `random_requested()`."""
+
+    use_as = Signal(int)
+    random_requested = Signal()
+    image_shown = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.face = _image_label(FACE_SIDE, "no model loaded")
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #555;")
+        self.last_shown_at = 0.0
+        self.current_image: np.ndarray | None = None
+
+        buttons = QHBoxLayout()
+        self.a_button = QPushButton("Use as A")
+        self.b_button = QPushButton("Use as B")
+        self.random_button = QPushButton("Random from prior")
+        self.a_button.setToolTip("Make this face the start of the interpolation")
+        self.b_button.setToolTip("Make this face the end of the interpolation")
+        self.random_button.setToolTip("Jump to a random sample z ~ N(0, I)")
+        for button in (self.a_button, self.b_button, self.random_button):
+            buttons.addWidget(button)
+        self.a_button.clicked.connect(lambda: self.use_as.emit(0))
+        self.b_button.clicked.connect(lambda: self.use_as.emit(1))
+        self.random_button.clicked.connect(self.random_requested.emit)
+
+        self.hover_original = _image_label(PREVIEW_SIDE, "")
+        self.hover_decoded = _image_label(PREVIEW_SIDE, "")
+        self.hover_caption = QLabel("Hover a point on the map")
+        self.hover_caption.setStyleSheet("color: #555;")
+        self.hover_caption.setWordWrap(True)
+        hover = QGridLayout()
+        hover.addWidget(self.hover_original, 0, 0)
+        hover.addWidget(self.hover_decoded, 0, 1)
+        hover.addWidget(self.hover_caption, 0, 2)
+        hover.setColumnStretch(2, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.face, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.caption)
+        layout.addLayout(buttons)
+        layout.addLayout(hover)
+        layout.addStretch(1)
+        self.set_enabled_for_model(False)
+
+    def set_enabled_for_model(self, loaded: bool) -> None:
+        for button in (self.a_button, self.b_button, self.random_button):
+            button.setEnabled(loaded)
+        if not loaded:
+            self.face.clear()
+            self.face.setText("no model loaded")
+
+    def show_face(self, image: np.ndarray, caption: str | None = None) -> None:
+        """Show uint8 [C, H, W] large; records when pixels were last updated (for the drag benchmark)."""
+        self.current_image = image
+        self.face.setPixmap(to_pixmap(image, FACE_SIDE))
+        if caption is not None:
+            self.caption.setText(caption)
+        self.last_shown_at = time.perf_counter()
+        self.image_shown.emit()
+
+    def show_hover(self, decoded: np.ndarray | None, original: np.ndarray | None, caption: str) -> None:
+        for label, image, empty in ((self.hover_decoded, decoded, ""), (self.hover_original, original, "")):
+            if image is None:
+                label.clear()
+                label.setText(empty)
+            else:
+                label.setPixmap(to_pixmap(image, PREVIEW_SIDE))
+        self.hover_caption.setText(caption)

@@ -1,0 +1,130 @@
+"""The latent map: encoded training faces (P̂(Z)) against prior samples (P(Z)) in a 2-D projection,
+with a draggable handle, a path overlay, hover and click.
+
+The widget only displays and reports: it receives 2-D coordinates (the window projects codes with
+`latentlab.analysis.projection`) and emits what the user does, as indices and positions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+
+ATLAS_COLOUR = (31, 119, 180)
+PRIOR_COLOUR = (255, 127, 14)
+PATH_COLOUR = (214, 39, 40)
+HANDLE_COLOUR = (20, 20, 20)
+
+
+class LatentMap(QWidget):
+    """Signals: `handle_moved(x, y)` while the handle is dragged; `point_hovered(layer, index)`
+    ("atlas"/"prior", or ("", -1) when the pointer leaves the points); `point_clicked(layer, index)`."""
+
+    handle_moved = Signal(float, float)
+    point_hovered = Signal(str, int)
+    point_clicked = Signal(str, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumSize(360, 320)
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setMenuEnabled(False)
+        for side in ("left", "bottom"):
+            # Axis items draw the grid across the whole plot; cached, a handle move only blits them.
+            item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.legend = item.addLegend(offset=(8, 8), labelTextColor=(40, 40, 40), brush=pg.mkBrush(255, 255, 255, 210))
+        self.atlas = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*ATLAS_COLOUR, 130), hoverable=True,
+                                        hoverSize=9, hoverBrush=pg.mkBrush(*ATLAS_COLOUR, 255), name="atlas")
+        self.prior = pg.ScatterPlotItem(size=6, pen=pg.mkPen(*PRIOR_COLOUR, 200), brush=pg.mkBrush(255, 255, 255, 0),
+                                        symbol="o", hoverable=True, hoverSize=10,
+                                        hoverBrush=pg.mkBrush(*PRIOR_COLOUR, 255), name="prior")
+        self.path = pg.PlotDataItem(pen=pg.mkPen(*PATH_COLOUR, width=2), symbol="o", symbolSize=6,
+                                    symbolBrush=pg.mkBrush(*PATH_COLOUR), symbolPen=None)
+        self.handle = pg.TargetItem(pos=(0, 0), size=16, movable=True, symbol="crosshair",
+                                    pen=pg.mkPen(*HANDLE_COLOUR, width=2), hoverPen=pg.mkPen(*PATH_COLOUR, width=3))
+        for layer in (self.atlas, self.prior):
+            # Rendered once into a device pixmap and blitted afterwards: moving the handle must not
+            # repaint thousands of points (re-rendered only when the view or the data change).
+            layer.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            item.addItem(layer)
+            layer.sigHovered.connect(self._hovered)
+            layer.sigClicked.connect(self._clicked)
+        # The handle does not count toward the auto-range: otherwise every move re-ranges the view
+        # and repaints the whole plot (~10 ms) instead of the few pixels the handle covers.
+        item.addItem(self.path)
+        item.addItem(self.handle, ignoreBounds=True)
+        self.handle.setZValue(10)
+        self.handle.sigPositionChanged.connect(self._handle_changed)
+        self._placing_handle = False
+        self._hover_key: tuple[str, int] = ("", -1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    # ------------------------------------------------------------------ content
+    def set_points(self, atlas_xy: np.ndarray | None, prior_xy: np.ndarray | None,
+                   atlas_label: str = "P̂(Z): encoded training faces", prior_label: str = "P(Z): prior samples",
+                   atlas_brushes: list | None = None) -> None:
+        """Replace both point layers (coordinates [N, 2]); the legend names them and their counts."""
+        self.legend.clear()
+        for layer, xy, label in ((self.atlas, atlas_xy, atlas_label), (self.prior, prior_xy, prior_label)):
+            if xy is None or len(xy) == 0:
+                layer.setData([], [])
+                layer.hide()
+                continue
+            layer.show()
+            layer.setData(pos=np.asarray(xy, dtype=float), data=np.arange(len(xy)))
+            self.legend.addItem(layer, f"{label} ({len(xy):,})")
+        if atlas_brushes is not None and atlas_xy is not None and len(atlas_xy):
+            self.atlas.setBrush(atlas_brushes)
+        self.path.setData([], [])
+        self.plot.getPlotItem().enableAutoRange()
+
+    def set_axis_labels(self, x_label: str, y_label: str) -> None:
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", x_label)
+        item.setLabel("left", y_label)
+
+    def set_path(self, xy: np.ndarray | None) -> None:
+        if xy is None or len(xy) == 0:
+            self.path.setData([], [])
+        else:
+            self.path.setData(np.asarray(xy)[:, 0], np.asarray(xy)[:, 1])
+
+    def place_handle(self, x: float, y: float) -> None:
+        """Move the handle without reporting it as a drag."""
+        self._placing_handle = True
+        try:
+            self.handle.setPos(x, y)
+        finally:
+            self._placing_handle = False
+
+    def handle_position(self) -> tuple[float, float]:
+        pos = self.handle.pos()
+        return float(pos.x()), float(pos.y())
+
+    # ------------------------------------------------------------------ events
+    def _handle_changed(self) -> None:
+        if not self._placing_handle:
+            x, y = self.handle_position()
+            self.handle_moved.emit(x, y)
+
+    def _layer_name(self, layer) -> str:
+        return "atlas" if layer is self.atlas else "prior"
+
+    def _hovered(self, layer, points, event) -> None:  # noqa: ARG002
+        key = (self._layer_name(layer), int(points[0].data())) if len(points) else ("", -1)
+        if key[0] == "" and self._hover_key[0] not in ("", self._layer_name(layer)):
+            return  # leaving one layer while hovering the other
+        if key != self._hover_key:
+            self._hover_key = key
+            self.point_hovered.emit(*key)
+
+    def _clicked(self, layer, points, event) -> None:
+        if len(points) and event.button() == Qt.MouseButton.LeftButton:
+            self.point_clicked.emit(self._layer_name(layer), int(points[0].data()))

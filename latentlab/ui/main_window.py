@@ -1,0 +1,527 @@
+"""The explorer's main window: latent map | large face, with Interpolate and Train tabs.
+
+Display and delegate: maths lives in `latentlab.explorer` / `latentlab.analysis`; decoding for the
+drag handle runs on one long-lived latest-request worker; training runs in the Train tab's job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.analysis.projection import LinearProjection, custom_projection, default_projection
+from latentlab.data import parse_spec
+from latentlab.errors import LatentLabError
+from latentlab.explorer import ExplorerSession
+from latentlab.export import save_codes
+from latentlab.fileio import atomic_write
+from latentlab.images import save_png
+from latentlab.resources import bundled_models
+from latentlab.services.decode import LatestRequestWorker
+from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.error_banner import ErrorBanner
+from latentlab.ui.face_panel import FacePanel
+from latentlab.ui.interpolation_panel import InterpolationPanel
+from latentlab.ui.latent_map import LatentMap
+from latentlab.ui.training_panel import TrainingPanel
+
+log = logging.getLogger(__name__)
+
+PRIOR_POINTS = 500
+MAX_RECENT = 8
+CHECKPOINT_SUFFIXES = (".ckpt", ".pt", ".pth")
+HELP_TEXT = """<h3>LatentLab</h3>
+<p><b>Latent map</b> (left): blue dots are training faces encoded by the model — samples of the
+encoded distribution P̂(Z); orange circles are samples of the prior P(Z) = N(0, I). Where orange
+circles fall away from blue dots, the prior has mass the decoder never learned (the gaps).</p>
+<p><b>Drag</b> the cross-hair handle to move through latent space; the face on the right is decoded
+live. Only the two plotted coordinates change; the others are kept from where you started.</p>
+<p><b>Click</b> a point to jump to it; <b>hover</b> to preview it. <b>Use as A / B</b> sets the ends
+of an interpolation (Interpolate tab), or open two image files there.</p>
+<p><b>Axes</b>: PCA of the encoded faces by default; "A → B" puts the direction between the two
+chosen faces on the x axis.</p>
+<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help.</p>"""
+
+
+class _DecodeBridge(QObject):
+    """Carries worker-thread results to the GUI thread (queued signal delivery)."""
+
+    result = Signal(int, object)
+    error = Signal(int, str)
+
+
+class _JobBridge(QObject):
+    loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
+    failed = Signal(str)
+
+
+class MainWindow(QMainWindow):
+    session_changed = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("LatentLab")
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+        self.settings = settings if settings is not None else QSettings("LatentLab", "LatentLab")
+        self.session: ExplorerSession | None = None
+        self.projection: LinearProjection | None = None
+        self.prior_codes: np.ndarray | None = None
+        self.atlas_images: np.ndarray | None = None
+        self.current_z: np.ndarray | None = None
+        self._generation = 0
+        self._last_shown_request = 0
+        self._atlas_job: GeneratorJob | None = None
+
+        self._decode_bridge = _DecodeBridge()
+        self._decode_bridge.result.connect(self._decoded)
+        self._decode_bridge.error.connect(lambda _id, message: self.show_error(f"Decoding failed: {message}"))
+        self.decoder = LatestRequestWorker(self._render, self._decode_bridge.result.emit, self._decode_bridge.error.emit)
+        self._job_bridge = _JobBridge()
+        self._job_bridge.loaded.connect(self._atlas_images_loaded)
+
+        self._build_widgets()
+        self._build_menus()
+        self._refresh_model_list()
+
+    # ------------------------------------------------------------------ layout
+    def _build_widgets(self) -> None:
+        self.banner = ErrorBanner()
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(260)
+        self.model_combo.setToolTip("Bundled, recent and trained models")
+        self.model_combo.activated.connect(self._model_chosen)
+        self.axes_combo = QComboBox()
+        self.axes_combo.setToolTip("How latent codes are projected to the plane")
+        self.axes_combo.activated.connect(lambda _: self._update_projection())
+        self.colour_combo = QComboBox()
+        self.colour_combo.setToolTip("Colour the encoded faces by a label of the training data")
+        self.colour_combo.activated.connect(lambda _: self._draw_map())
+        self.model_info = QLabel("")
+        self.model_info.setStyleSheet("color: #555;")
+
+        top = QHBoxLayout()
+        for text, widget in (("Model", self.model_combo), ("Axes", self.axes_combo), ("Colour", self.colour_combo)):
+            top.addWidget(QLabel(text))
+            top.addWidget(widget)
+        top.addWidget(self.model_info, 1)
+
+        self.map = LatentMap()
+        self.map.handle_moved.connect(self._handle_dragged)
+        self.map.point_hovered.connect(self._point_hovered)
+        self.map.point_clicked.connect(self._point_clicked)
+        self.face_panel = FacePanel()
+        self.face_panel.use_as.connect(self._use_current_as)
+        self.face_panel.random_requested.connect(self._jump_to_random)
+        self.interpolation = InterpolationPanel()
+        self.interpolation.path_changed.connect(self._path_changed)
+        self.interpolation.current_changed.connect(self._go_to)
+        self.interpolation.error_occurred.connect(self.show_error)
+        self.training = TrainingPanel()
+        self.training.model_trained.connect(self._training_finished)
+        self.training.error_occurred.connect(self.show_error)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.interpolation, "Interpolate")
+        self.tabs.addTab(self.training, "Train")
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.face_panel)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(1, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.map)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([720, 560])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage("Open a checkpoint with File → Open, or drop one on the window")
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add_action(file_menu, "&Open checkpoint…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        self._add_action(file_menu, "Save current &face as PNG…", self.export_face_dialog, QKeySequence.StandardKey.Save)
+        self._add_action(file_menu, "Save latent &map as PNG…", self.export_map_dialog)
+        self._add_action(file_menu, "Export latent &codes (CSV / NPZ)…", self.export_codes_dialog)
+        self._add_action(file_menu, "Save interpolation strip as PNG…", self._export_strip_png)
+        self._add_action(file_menu, "Save interpolation as animated &GIF…", self._export_strip_gif)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&How to use LatentLab", self.show_help, QKeySequence.StandardKey.HelpContents)
+        self._rebuild_recent_menu()
+
+    def _add_action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # ------------------------------------------------------------------ models
+    def open_checkpoint(self, path: str | Path) -> bool:
+        """Load `path` and show it; on failure the message appears in the window and nothing changes."""
+        path = Path(path).expanduser().resolve()
+        try:
+            session = ExplorerSession.from_checkpoint(path)
+        except (LatentLabError, OSError) as err:
+            self.show_error(str(err))
+            return False
+        self.set_session(session)
+        self._remember(path)
+        return True
+
+    def set_session(self, session: ExplorerSession) -> None:
+        self._cancel_atlas_job()
+        self.session = session
+        self._generation += 1
+        self.atlas_images = None
+        self.banner.hide()
+        self.prior_codes = session.prior_samples(PRIOR_POINTS, seed=0)
+        meta = session.meta
+        data = meta.get("dataset", {}).get("spec", "unknown data")
+        self.model_info.setText(f"{session.model_name.upper()} · latent {session.latent_dim} · "
+                                f"{'x'.join(map(str, session.image_shape[1:]))} · {data}")
+        self.setWindowTitle(f"LatentLab — {session.name}")
+        self._fill_colour_combo()
+        self._fill_axes_combo()
+        self.face_panel.set_enabled_for_model(True)
+        self.interpolation.set_session(session)
+        self._select_in_model_combo(session.path)
+        self._update_projection()
+        start = session.atlas_codes[0] if session.atlas_codes is not None else self.prior_codes[0]
+        self._go_to(start, caption="first encoded training face" if session.atlas_codes is not None else "prior sample")
+        self.statusBar().showMessage(f"Loaded {session.path}")
+        self._start_atlas_images_job()
+        self.session_changed.emit(session)
+
+    def _render(self, request):
+        generation, session, z = request
+        return generation, session.decode(z[None])[0]
+
+    # ------------------------------------------------------------------ map
+    def _fill_axes_combo(self) -> None:
+        self.axes_combo.clear()
+        self.axes_combo.addItem("identity (2-D latent)" if self.session.latent_dim == 2 else "PCA of encoded faces")
+        self.axes_combo.addItem("A → B (pick A and B first)")
+
+    def _fill_colour_combo(self) -> None:
+        self.colour_combo.clear()
+        self.colour_combo.addItem("single colour")
+        for name in sorted(self.session.atlas_labels):
+            if name != "index":
+                self.colour_combo.addItem(name)
+        self.colour_combo.setEnabled(self.colour_combo.count() > 1)
+
+    def _update_projection(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        reference = session.atlas_codes if session.atlas_codes is not None else self.prior_codes
+        projection = default_projection(reference, session.latent_dim)
+        if self.axes_combo.currentIndex() == 1:
+            path = self.interpolation.path()
+            if path is None or len(path) < 2:
+                self.show_error("Choose faces A and B first (Use as A / Use as B, or open two images).")
+                self.axes_combo.setCurrentIndex(0)
+            else:
+                try:
+                    projection = custom_projection(path[0], path[-1] - path[0], projection.axes[0],
+                                                   ("A → B", "PC1 ⊥ (A → B)"))
+                except ValueError as err:
+                    self.show_error(f"Cannot use A → B as an axis: {err}")
+                    self.axes_combo.setCurrentIndex(0)
+        self.projection = projection
+        x_label, y_label = projection.labels
+        if projection.explained is not None:
+            x_label += f" ({projection.explained[0]:.0%} of variance)"
+            y_label += f" ({projection.explained[1]:.0%})"
+        self.map.set_axis_labels(x_label, y_label)
+        self._draw_map()
+
+    def _draw_map(self) -> None:
+        session = self.session
+        if session is None or self.projection is None:
+            return
+        atlas_xy = None if session.atlas_codes is None else self.projection.project(session.atlas_codes)
+        brushes = None
+        label = self.colour_combo.currentText()
+        if atlas_xy is not None and label in session.atlas_labels:
+            values = session.atlas_labels[label].astype(float)
+            span = values.max() - values.min()
+            colours = pg.colormap.get("viridis").map((values - values.min()) / (span if span else 1.0), mode="qcolor")
+            brushes = [pg.mkBrush(c) for c in colours]
+        self.map.set_points(atlas_xy, self.projection.project(self.prior_codes), atlas_brushes=brushes)
+        self._path_changed(self.interpolation.path())
+        if self.current_z is not None:
+            self.map.place_handle(*self.projection.project(self.current_z))
+
+    def _path_changed(self, path) -> None:
+        if self.projection is not None:
+            self.map.set_path(None if path is None else self.projection.project(path))
+
+    def _codes_of(self, layer: str) -> np.ndarray | None:
+        return self.session.atlas_codes if layer == "atlas" else self.prior_codes
+
+    def _point_hovered(self, layer: str, index: int) -> None:
+        if self.session is None or index < 0:
+            self.face_panel.show_hover(None, None, "Hover a point on the map")
+            return
+        z = self._codes_of(layer)[index]
+        decoded = self.session.decode(z[None])[0]
+        if layer == "atlas":
+            original = None if self.atlas_images is None else self.atlas_images[index]
+            caption = (f"training face #{index}: original and reconstruction" if original is not None
+                       else f"training face #{index}: reconstruction (dataset not on disk)")
+        else:
+            original, caption = None, f"prior sample #{index}"
+        self.face_panel.show_hover(decoded, original, caption)
+
+    def _point_clicked(self, layer: str, index: int) -> None:
+        if self.session is not None:
+            name = "training face" if layer == "atlas" else "prior sample"
+            self._go_to(self._codes_of(layer)[index], caption=f"{name} #{index}")
+
+    # ------------------------------------------------------------------ the current face
+    def _go_to(self, z: np.ndarray, caption: str | None = None) -> None:
+        """Make `z` the current code: move the handle there and decode it."""
+        if self.session is None:
+            return
+        self.current_z = np.asarray(z, dtype=np.float32).copy()
+        self._current_caption = caption or "interpolation"
+        if self.projection is not None:
+            self.map.place_handle(*self.projection.project(self.current_z))
+        self.decoder.submit((self._generation, self.session, self.current_z))
+
+    def _handle_dragged(self, x: float, y: float) -> None:
+        if self.session is None or self.projection is None or self.current_z is None:
+            return
+        # Only the plotted coordinates change; components off the plane stay as they were.
+        self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
+        self._current_caption = "dragged"
+        self.decoder.submit((self._generation, self.session, self.current_z))
+
+    def _decoded(self, request_id: int, result) -> None:
+        generation, image = result
+        if generation != self._generation or request_id < self._last_shown_request:
+            return  # from a model no longer shown, or older than what is on screen
+        self._last_shown_request = request_id
+        z = self.current_z
+        norm = float(np.linalg.norm(z)) if z is not None else 0.0
+        self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}")
+
+    def _use_current_as(self, which: int) -> None:
+        if self.current_z is not None:
+            self.interpolation.set_endpoint(which, self.current_z, self._current_caption,
+                                            image=self.face_panel.current_image)
+            self.tabs.setCurrentWidget(self.interpolation)
+
+    def _jump_to_random(self) -> None:
+        if self.session is not None:
+            seed = int(np.random.default_rng().integers(2**31))
+            self._go_to(self.session.prior_samples(1, seed=seed)[0], caption=f"prior sample (seed {seed})")
+
+    # ------------------------------------------------------------------ dataset images for hover
+    def _start_atlas_images_job(self) -> None:
+        """Find the atlas's training images on disk (if the user has the dataset) for hover previews."""
+        session = self.session
+        atlas = session.meta.get("atlas")
+        if session.atlas_codes is None or not atlas:
+            return
+        specs = [s for s in (atlas.get("data"), session.meta.get("dataset", {}).get("spec")) if s]
+        absolute = session.meta.get("dataset", {}).get("path")
+        if specs and absolute:  # a relative path in the spec only resolves from where training ran
+            specs.append(str(dataclasses.replace(parse_spec(specs[-1]), path=absolute)))
+
+        def find_images():
+            from latentlab.data import load_dataset
+
+            for spec in specs:
+                try:
+                    dataset = load_dataset(spec, split="train", limit=int(atlas["count"]))
+                except LatentLabError:
+                    continue  # not on this machine: hover shows reconstructions only
+                if tuple(dataset.image_shape) == session.image_shape:
+                    yield np.array(dataset.images)
+                    return
+
+        self._atlas_job = GeneratorJob(find_images, name="atlas-images",
+                                       on_event=lambda images: self._job_bridge.loaded.emit(session, images),
+                                       on_error=lambda message: log.info("atlas images: %s", message))
+        self._atlas_job.start()
+
+    def _atlas_images_loaded(self, session, images) -> None:
+        if session is self.session:
+            self.atlas_images = images
+            self.statusBar().showMessage(f"Loaded {session.path}; training images found on disk for hover previews")
+
+    def _cancel_atlas_job(self) -> None:
+        if self._atlas_job is not None:
+            self._atlas_job.cancel()
+            self._atlas_job.join(10)
+            self._atlas_job = None
+
+    # ------------------------------------------------------------------ model list and recent files
+    def _refresh_model_list(self) -> None:
+        self.model_combo.clear()
+        for path in bundled_models():
+            self.model_combo.addItem(f"{path.stem} (bundled)", str(path.resolve()))
+        for path in self.recent_files():
+            if self.model_combo.findData(path) < 0:
+                self.model_combo.addItem(Path(path).name, path)
+
+    def _select_in_model_combo(self, path: Path | None) -> None:
+        if path is None:
+            return
+        index = self.model_combo.findData(str(path))
+        if index < 0:
+            self.model_combo.addItem(path.name, str(path))
+            index = self.model_combo.count() - 1
+        self.model_combo.setCurrentIndex(index)
+
+    def _model_chosen(self, index: int) -> None:
+        path = self.model_combo.itemData(index)
+        if path and (self.session is None or str(self.session.path) != path):
+            self.open_checkpoint(path)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if v]
+
+    def _remember(self, path: Path) -> None:
+        entry = str(path)
+        recent = [entry] + [p for p in self.recent_files() if p != entry]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_checkpoint(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ------------------------------------------------------------------ dialogs and exports
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "LatentLab checkpoints (*.ckpt *.pt *.pth)")
+        if path:
+            self.open_checkpoint(path)
+
+    def _save_path(self, title: str, filters: str, default: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, default, filters)
+        return path
+
+    def export_face(self, path: str | Path) -> Path | None:
+        if self.face_panel.current_image is None:
+            self.show_error("There is no face to save yet.")
+            return None
+        image = self.face_panel.current_image
+        array = np.repeat(image, 3, axis=0) if image.shape[0] == 1 else image
+        return self._guarded(lambda: save_png(path, array.transpose(1, 2, 0), scale=4))
+
+    def export_map(self, path: str | Path) -> Path | None:
+        pixmap = self.map.plot.grab()
+        return self._guarded(lambda: atomic_write(path, lambda tmp: _save_pixmap(pixmap, tmp)))
+
+    def export_codes(self, path: str | Path) -> Path | None:
+        session = self.session
+        if session is None or session.atlas_codes is None:
+            self.show_error("This model carries no encoded faces to export.")
+            return None
+        coords = self.projection.project(session.atlas_codes)
+        return self._guarded(lambda: save_codes(path, session.atlas_codes, coords, session.atlas_labels))
+
+    def export_face_dialog(self) -> None:
+        if path := self._save_path("Save face", "PNG image (*.png)", "face.png"):
+            self._report_saved(self.export_face(path))
+
+    def export_map_dialog(self) -> None:
+        if path := self._save_path("Save latent map", "PNG image (*.png)", "latent-map.png"):
+            self._report_saved(self.export_map(path))
+
+    def export_codes_dialog(self) -> None:
+        if path := self._save_path("Export codes", "CSV (*.csv);;NumPy archive (*.npz)", "latent-codes.csv"):
+            self._report_saved(self.export_codes(path))
+
+    def _export_strip_png(self) -> None:
+        self.tabs.setCurrentWidget(self.interpolation)
+        if path := self._save_path("Save interpolation strip", "PNG image (*.png)", "interpolation.png"):
+            self._report_saved(self.interpolation.export_png(path))
+
+    def _export_strip_gif(self) -> None:
+        self.tabs.setCurrentWidget(self.interpolation)
+        if path := self._save_path("Save interpolation animation", "GIF animation (*.gif)", "interpolation.gif"):
+            self._report_saved(self.interpolation.export_gif(path))
+
+    def _guarded(self, action):
+        try:
+            return action()
+        except (LatentLabError, OSError, ValueError) as err:
+            self.show_error(str(err))
+            return None
+
+    def _report_saved(self, path) -> None:
+        if path is not None:
+            self.statusBar().showMessage(f"Saved {path}")
+
+    def show_error(self, message: str) -> None:
+        self.banner.show_message(message)
+        self.statusBar().showMessage("Error — see the message at the top of the window")
+
+    def show_help(self) -> None:
+        QMessageBox.information(self, "How to use LatentLab", HELP_TEXT)
+
+    # ------------------------------------------------------------------ training results
+    def _training_finished(self, path: str) -> None:
+        if self.open_checkpoint(path):
+            self.statusBar().showMessage(f"Trained model loaded: {path}")
+
+    # ------------------------------------------------------------------ drag and drop, closing
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if any(url.toLocalFile().lower().endswith(CHECKPOINT_SUFFIXES) for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.lower().endswith(CHECKPOINT_SUFFIXES):
+                self.open_checkpoint(path)
+                event.acceptProposedAction()
+                return
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding."""
+        self.training.shutdown()
+        self._cancel_atlas_job()
+        self.decoder.close()
+
+
+def _save_pixmap(pixmap, path: Path) -> None:
+    if not pixmap.save(str(path), "PNG"):
+        raise OSError(f"{path}: could not write the PNG image")

@@ -1,0 +1,42 @@
+"""Regression guard: signals emitted from worker threads must not corrupt Python refcounts.
+
+PySide6 6.12.0 decrements True/False/None once too often per cross-thread emission, which crashes
+the interpreter after a few thousand emissions (why pyproject pins PySide6 below 6.12).
+"""
+
+import sys
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+
+class _Emitter(QObject):
+    fired = Signal(int, object)
+
+
+class _Receiver(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def slot(self, index, payload) -> None:  # noqa: ARG002
+        self.count += 1
+
+
+def test_cross_thread_emission_keeps_refcounts_intact(qapp):
+    emitter, receiver = _Emitter(), _Receiver()
+    emitter.fired.connect(receiver.slot)
+    n = 5000
+    before = [sys.getrefcount(v) for v in (None, True, False)]
+
+    def emit() -> None:
+        for i in range(n):
+            emitter.fired.emit(i, (i, "payload"))
+
+    worker = threading.Thread(target=emit, name="latentlab-test-emitter")
+    worker.start()
+    while receiver.count < n:
+        qapp.processEvents()
+    worker.join()
+    after = [sys.getrefcount(v) for v in (None, True, False)]
+    assert all(a - b > -100 for a, b in zip(after, before)), (before, after)

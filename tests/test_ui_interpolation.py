@@ -1,0 +1,195 @@
+"""The interpolation panel driven through qtbot with a tiny real model (a 4-D VAE on 16x16 RGB)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+
+from latentlab.checkpoints import save_model
+from latentlab.data import parse_spec, preprocessing_for
+from latentlab.explorer.session import ExplorerSession
+from latentlab.models import build_model
+from latentlab.sampling import angle, lerp, slerp
+from latentlab.ui.interpolation_panel import InterpolationPanel
+
+STEPS = 10
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8}).eval()
+    prep = preprocessing_for(parse_spec("folder:/x?size=16"))
+    return save_model(tmp_path_factory.mktemp("model") / "tiny.ckpt", model, preprocessing=prep)
+
+
+@pytest.fixture
+def session(checkpoint):
+    return ExplorerSession.from_checkpoint(checkpoint)
+
+
+@pytest.fixture
+def faces(tmp_path):
+    """Two different small images (a red disc, a blue square) and a corrupt .png."""
+    yy, xx = np.mgrid[:24, :20]
+    a = np.zeros((24, 20, 3), np.uint8)
+    a[(yy - 12) ** 2 + (xx - 10) ** 2 < 49] = (220, 40, 40)
+    b = np.full((24, 20, 3), 230, np.uint8)
+    b[4:18, 3:17] = (30, 40, 200)
+    paths = {"a": tmp_path / "face_a.png", "b": tmp_path / "face_b.png", "bad": tmp_path / "broken_face.png"}
+    Image.fromarray(a).save(paths["a"])
+    Image.fromarray(b).save(paths["b"])
+    paths["bad"].write_bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8).tobytes())
+    return paths
+
+
+@pytest.fixture
+def panel(qtbot, session):
+    widget = InterpolationPanel()
+    qtbot.addWidget(widget)
+    widget.set_session(session)
+    widget.resize(640, 360)
+    widget.show()
+    return widget
+
+
+def _record(signal) -> list:
+    seen: list = []
+    signal.connect(seen.append)
+    return seen
+
+
+def test_starts_disabled_without_session(qtbot):
+    widget = InterpolationPanel()
+    qtbot.addWidget(widget)
+    assert not widget.isEnabled()
+    assert widget.path() is None and widget.strip.count() == 0
+    assert widget.mode == "slerp" and widget.steps == 10
+    assert (widget.steps_spin.minimum(), widget.steps_spin.maximum()) == (3, 64)
+
+
+def test_loading_both_endpoints_builds_the_path_and_strip(panel, session, faces):
+    paths = _record(panel.path_changed)
+    assert panel.load_endpoint_file(0, faces["a"])
+    assert paths == [] and not panel.slider.isEnabled()  # one endpoint: nothing to interpolate yet
+    assert not panel.thumbs[0].pixmap().isNull()
+    assert "face_a.png" in panel.captions[0].text()
+    assert panel.load_endpoint_file(1, faces["b"])
+    assert len(paths) == 1
+    path = paths[0]
+    assert path.shape == (STEPS, 4)
+    codes, _ = session.encode_files([faces["a"], faces["b"]])  # exactly the training preprocessing
+    np.testing.assert_allclose(path[0], codes[0], atol=1e-6)
+    np.testing.assert_allclose(path[-1], codes[1], atol=1e-6)
+    assert panel.strip.count() == STEPS
+    assert panel.strip_images().shape == (STEPS, 3, 16, 16)
+    assert panel.slider.isEnabled() and panel.png_button.isEnabled()
+
+    panel.steps_spin.setValue(5)
+    assert paths[-1].shape == (5, 4) and panel.strip.count() == 5
+
+
+def test_slider_emits_codes_along_the_path(panel, faces):
+    panel.load_endpoint_file(0, faces["a"])
+    panel.load_endpoint_file(1, faces["b"])
+    a, b = panel.path()[0], panel.path()[-1]
+    current = _record(panel.current_changed)
+
+    panel.slider.setValue(panel.SLIDER_MAX // 4)
+    z = current[-1]
+    assert z.shape == (4,)
+    np.testing.assert_allclose(z, slerp(a, b, 0.25), atol=1e-6)
+    total = angle(a, b)
+    assert 0 < angle(a, z) < total and 0 < angle(z, b) < total  # between the endpoints
+
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("linear"))
+    panel.slider.setValue(int(panel.SLIDER_MAX * 0.7))
+    np.testing.assert_allclose(current[-1], lerp(a, b, 0.7), atol=1e-6)
+
+    # keyboard steps move it too (the slider is focusable and continuous)
+    before = len(current)
+    panel.slider.setFocus()
+    panel.slider.triggerAction(panel.slider.SliderAction.SliderSingleStepAdd)
+    assert len(current) == before + 1
+
+
+def test_switching_mode_changes_the_middle(panel, faces):
+    panel.load_endpoint_file(0, faces["a"])
+    panel.load_endpoint_file(1, faces["b"])
+    spherical = panel.path()
+    paths = _record(panel.path_changed)
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("linear"))
+    assert panel.mode == "linear" and len(paths) == 1
+    linear = paths[0]
+    np.testing.assert_allclose(linear[[0, -1]], spherical[[0, -1]])
+    assert not np.allclose(linear[1:-1], spherical[1:-1])
+    # the linear midpoint is shorter than the slerp one (it cuts toward the origin)
+    mid = STEPS // 2
+    assert np.linalg.norm(linear[mid]) < np.linalg.norm(spherical[mid])
+
+
+def test_clicking_a_tile_moves_the_slider(panel, qtbot, faces):
+    panel.load_endpoint_file(0, faces["a"])
+    panel.load_endpoint_file(1, faces["b"])
+    cell = panel.strip.width() / STEPS
+    qtbot.mouseClick(panel.strip, Qt.MouseButton.LeftButton, pos=QPoint(int(cell * 3.5), panel.strip.height() // 2))
+    assert panel.current_t() == pytest.approx(3 / (STEPS - 1), abs=1 / panel.SLIDER_MAX)
+
+
+def test_export_png_and_gif(panel, faces, tmp_path):
+    assert panel.export_png(tmp_path / "none.png") is None  # nothing to export yet: a message, no file
+    assert panel.status_label.isVisible() and not (tmp_path / "none.png").exists()
+    panel.load_endpoint_file(0, faces["a"])
+    panel.load_endpoint_file(1, faces["b"])
+    png = panel.export_png(tmp_path / "out" / "strip.png")
+    with Image.open(png) as img:
+        assert img.format == "PNG" and img.width > img.height
+    gif = panel.export_gif(tmp_path / "out" / "walk.gif")
+    with Image.open(gif) as img:
+        assert img.format == "GIF"
+        # A -> B -> A; Pillow merges identical neighbouring frames, so at most 2K - 2
+        assert 2 <= img.n_frames <= 2 * STEPS - 2
+        assert img.info["loop"] == 0
+    errors = _record(panel.error_occurred)
+    assert panel.export_gif(faces["a"] / "x.gif") is None  # the "folder" is a file
+    assert errors and "face_a.png" in errors[0]
+
+
+def test_bad_file_reports_and_panel_keeps_working(panel, faces):
+    errors = _record(panel.error_occurred)
+    paths = _record(panel.path_changed)
+    assert not panel.load_endpoint_file(0, faces["bad"])
+    assert panel.status_label.isVisible()
+    assert "broken_face.png" in panel.status_label.text()
+    assert "c62828" in panel.status_label.styleSheet()  # shown in red
+    assert len(errors) == 1 and "broken_face.png" in errors[0]
+    assert not panel.load_endpoint_file(1, faces["a"].parent / "missing.png")
+    assert "missing.png" in panel.status_label.text()
+
+    assert panel.load_endpoint_file(0, faces["a"])
+    assert not panel.status_label.isVisible()
+    assert panel.load_endpoint_file(1, faces["b"])
+    assert len(paths) == 1 and paths[0].shape == (STEPS, 4)
+
+
+def test_endpoints_from_the_map_and_model_change(panel, session, checkpoint):
+    z = session.prior_samples(2, seed=3)
+    paths = _record(panel.path_changed)
+    panel.set_endpoint(0, z[0], "point 17")
+    panel.set_endpoint(1, z[1], "point 42")
+    assert "point 42" in panel.captions[1].text()
+    assert not panel.thumbs[1].pixmap().isNull()
+    np.testing.assert_allclose(paths[-1][[0, -1]], z, atol=1e-6)
+    with pytest.raises(ValueError):
+        panel.set_endpoint(0, np.zeros(7), "wrong size")
+
+    panel.set_session(session)  # the same model: endpoints kept
+    assert panel.path() is not None
+    panel.set_session(ExplorerSession.from_checkpoint(checkpoint))  # another model: cleared
+    assert panel.path() is None and panel.strip.count() == 0 and not panel.slider.isEnabled()
+    assert panel.isEnabled()
+    panel.set_session(None)
+    assert not panel.isEnabled()

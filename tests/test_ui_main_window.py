@@ -1,0 +1,123 @@
+"""The main window, driven through its real widgets with pytest-qt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+
+from latentlab.bundle import bundle
+from latentlab.checkpoints import save_model
+from latentlab.models import build_model
+from latentlab.ui.main_window import MainWindow
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A small VAE on 16x16 synthetic faces, bundled with a 60-face atlas and its labels."""
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 6, "base_channels": 8}).eval()
+    from latentlab.data import load_dataset
+
+    dataset = load_dataset("synthetic-faces?size=16&n=200", split="train", limit=60)
+    save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
+    return bundle(folder / "raw.ckpt", folder / "tiny.ckpt", atlas_size=60)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
+
+
+def wait_for_face(qtbot, window, since: float) -> None:
+    qtbot.waitUntil(lambda: window.face_panel.last_shown_at > since, timeout=5000)
+
+
+def test_loading_a_checkpoint_fills_map_face_and_recent_list(qtbot, window, tiny_checkpoint):
+    assert window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    assert len(window.map.atlas.data) == 60 and len(window.map.prior.data) == 500
+    assert window.face_panel.current_image.shape == (3, 16, 16)
+    assert window.recent_files()[0].endswith("tiny.ckpt")
+    assert window.colour_combo.count() > 1  # synthetic faces carry factor labels
+    assert "VAE" in window.model_info.text()
+
+
+def test_moving_the_handle_changes_the_decoded_face_and_keeps_off_plane_components(qtbot, window, tiny_checkpoint):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    before_image = window.face_panel.current_image.copy()
+    before_z = window.current_z.copy()
+    shown = window.face_panel.last_shown_at
+    x, y = window.map.handle_position()
+    window.map.handle.setPos(x + 3.0, y - 2.0)  # what a mouse drag does to the TargetItem
+    wait_for_face(qtbot, window, shown)
+    assert not np.array_equal(window.face_panel.current_image, before_image)
+    projection = window.projection
+    assert np.allclose(projection.project(window.current_z), [x + 3.0, y - 2.0], atol=1e-4)
+    off = lambda z: z - projection.project(z) @ projection.axes  # noqa: E731
+    assert np.allclose(off(window.current_z.astype(float)), off(before_z.astype(float)), atol=1e-4)
+
+
+def test_clicking_a_point_jumps_to_it_and_hover_previews_it(qtbot, window, tiny_checkpoint):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    window.map.point_clicked.emit("atlas", 7)
+    assert np.allclose(window.current_z, window.session.atlas_codes[7])
+    window.map.point_hovered.emit("prior", 3)
+    assert window.face_panel.hover_decoded.pixmap() is not None
+    assert "prior sample #3" in window.face_panel.hover_caption.text()
+
+
+def test_interpolating_between_two_picked_faces_draws_the_path(qtbot, window, tiny_checkpoint):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    window.map.point_clicked.emit("atlas", 1)
+    qtbot.mouseClick(window.face_panel.a_button, qtbot_button())
+    window.map.point_clicked.emit("atlas", 2)
+    qtbot.mouseClick(window.face_panel.b_button, qtbot_button())
+    path = window.interpolation.path()
+    assert path is not None and len(path) == window.interpolation.steps
+    assert len(window.map.path.xData) == len(path)
+    window.axes_combo.setCurrentIndex(1)
+    window.axes_combo.activated.emit(1)  # custom axes A → B
+    assert window.projection.labels[0] == "A → B"
+    xy = window.projection.project(path)
+    assert np.allclose(xy[[0, -1], 1], 0.0, atol=1e-4) and xy[-1, 0] > xy[0, 0] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_exports_write_files(qtbot, window, tiny_checkpoint, tmp_path):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    assert window.export_face(tmp_path / "face.png").stat().st_size > 0
+    assert window.export_map(tmp_path / "map.png").stat().st_size > 0
+    window.export_codes(tmp_path / "codes.npz")
+    archive = np.load(tmp_path / "codes.npz")
+    assert archive["codes"].shape == (60, 6) and archive["coords"].shape == (60, 2)
+    window.export_codes(tmp_path / "codes.csv")
+    assert (tmp_path / "codes.csv").read_text().splitlines()[0].startswith("z0,")
+
+
+def test_a_bad_file_shows_a_message_and_the_app_goes_on(qtbot, window, tiny_checkpoint, tmp_path):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    bad = tmp_path / "broken.ckpt"
+    bad.write_bytes(b"not a checkpoint at all")
+    assert not window.open_checkpoint(bad)
+    assert window.banner.isVisible() and "broken.ckpt" in window.banner.message
+    assert window.session.path == tiny_checkpoint.resolve()  # the loaded model is untouched
+    shown = window.face_panel.last_shown_at
+    window.map.handle.setPos(1.0, 1.0)
+    wait_for_face(qtbot, window, shown)  # still decoding
+
+
+def qtbot_button():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton

@@ -1,0 +1,166 @@
+"""The training panel driven like a user: start, watch progress, pause, resume, cancel, fail, start again."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+pytest.importorskip("pytestqt")
+
+import latentlab  # noqa: E402
+from latentlab.ui.training_panel import TrainingPanel  # noqa: E402
+
+TINY = dict(latent=4, batch=8, limit=256, eval_limit=16, preview_every=4, checkpoint_every=1000,
+            model_config={"base_channels": 8})
+
+
+@pytest.fixture
+def panel(qtbot, isolated_cache):
+    widget = TrainingPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    assert widget.shutdown(timeout=20)
+
+
+def points(curve) -> int:
+    x, _ = curve.getData()
+    return 0 if x is None else len(x)
+
+
+def click(qtbot, button):
+    assert button.isEnabled(), f"{button.text()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_form_defaults(panel):
+    form = panel.form
+    assert form.dataset_spec() == "synthetic-faces" and form.size.value() == 64
+    assert form.latent.value() == 32 and form.epochs.value() == 5 and form.limit.text() == "all"
+    assert "runs" in form.output.text() and form.model.currentData() in form.output.text()
+    assert [b.isEnabled() for b in (panel.start_button, panel.pause_button, panel.resume_button,
+                                    panel.cancel_button)] == [True, False, False, False]
+    panel.set_dataset_spec("idx:/data/mnist")
+    assert form.size.value() == 28 and form.dataset.currentData() == "idx"
+    assert form.model.itemData(0, Qt.ItemDataRole.ToolTipRole)  # model descriptions as tooltips
+
+
+def test_start_pause_resume_cancel_gives_a_loadable_checkpoint(panel, qtbot, tmp_path):
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(epochs=50, out=tmp_path / "run", **TINY)
+    trained, running = [], []
+    panel.model_trained.connect(trained.append)
+    panel.running_changed.connect(running.append)
+    click(qtbot, panel.start_button)
+    assert not panel.start_button.isEnabled() and panel.pause_button.isEnabled() and not panel.form.isEnabled()
+
+    qtbot.waitUntil(lambda: panel.progress.value() >= 5 and points(panel.train_curve) >= 5,
+                    timeout=15000)
+    assert panel.progress.maximum() == 50 * 32 and "epoch" in panel.status_label.text()
+    qtbot.waitUntil(lambda: len(panel.latent_scatter.data) > 0 and panel.samples_label.pixmap() is not None
+                    and not panel.samples_label.pixmap().isNull(), timeout=10000)
+    assert panel.latent_scatter.data.shape[0] == 16  # eval split of 16 images, encoded for the live map
+
+    click(qtbot, panel.pause_button)
+    assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
+    qtbot.waitUntil(lambda: panel._job.is_blocked, timeout=5000)
+    qtbot.wait(100)  # let messages already sent arrive
+    paused_at = panel.steps_done
+    qtbot.wait(400)
+    assert panel.steps_done == paused_at and panel.progress.value() == paused_at
+    assert panel.phase_label.text() == "Paused"
+
+    click(qtbot, panel.resume_button)
+    qtbot.waitUntil(lambda: panel.steps_done >= paused_at + 3, timeout=10000)
+
+    with qtbot.waitSignal(panel.model_trained, timeout=15000) as blocker:
+        click(qtbot, panel.cancel_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=15000)
+    path = blocker.args[0]
+    assert trained == [path] and running == [True, False] and "Saved to" in panel.saved_label.text()
+    model = latentlab.load(path)
+    assert model.latent_dim == 4 and model.image_shape == (3, 16, 16)
+    assert model.checkpoint_meta["progress"]["step"] == panel.steps_done  # stopped exactly where it was
+    assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled() and panel.form.isEnabled()
+    assert not panel.error_label.isVisible()
+
+
+def test_a_failing_run_shows_the_error_and_the_panel_can_start_again(panel, qtbot, tmp_path):
+    panel.set_dataset_spec("folder:/nonexistent")
+    panel.set_options(size=16, epochs=1, out=tmp_path / "bad", **TINY)
+    with qtbot.waitSignal(panel.error_occurred, timeout=10000) as blocker:
+        click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=10000)
+    assert "nonexistent" in blocker.args[0]
+    assert panel.error_label.isVisible() and "nonexistent" in panel.error_label.text()
+    assert panel.start_button.isEnabled()
+
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(out=tmp_path / "good", max_steps=6)
+    with qtbot.waitSignal(panel.model_trained, timeout=20000) as done:
+        click(qtbot, panel.start_button)
+    assert not panel.error_label.isVisible()
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=10000)
+    assert latentlab.load(done.args[0]).checkpoint_meta["progress"]["step"] == 6
+    assert panel.progress.value() == 6 and points(panel.train_curve) == 6
+
+
+def test_bad_settings_are_refused_before_any_work(panel, qtbot, tmp_path):
+    (tmp_path / "taken").mkdir()
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(out=tmp_path / "taken", limit=1)
+    errors = []
+    panel.error_occurred.connect(errors.append)
+    click(qtbot, panel.start_button)
+    assert errors and "limit" in errors[0] and not panel.is_running and panel.error_label.isVisible()
+
+
+def test_cancel_while_decoding_ends_quietly_and_shutdown_joins(panel, qtbot, tmp_path):
+    panel.set_dataset_spec("synthetic-faces?size=32")
+    panel.set_options(out=tmp_path / "run", **{**TINY, "limit": 20000})
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: panel.phase_label.text().startswith("Decoding"), timeout=10000)
+    click(qtbot, panel.cancel_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=10000)
+    assert not panel.error_label.isVisible() and "nothing to save" in panel.saved_label.text()
+    assert not (tmp_path / "run" / "last.ckpt").exists()
+
+
+def test_latent_map_flip_alignment(panel):
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(50, 6)) * np.array([5, 3, 1, 1, 1, 1])
+    from latentlab.analysis.projection import pca_projection
+    first = panel._aligned(pca_projection(codes))
+    second = panel._aligned(pca_projection(-codes))
+    assert np.all(np.sum(first.axes * second.axes, axis=1) > 0)
+
+
+def test_shutdown_mid_run_saves_a_resumable_checkpoint_and_sends_nothing_late(panel, qtbot, tmp_path):
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(epochs=50, out=tmp_path / "run", **TINY)
+    trained = []
+    panel.model_trained.connect(trained.append)
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: panel.steps_done >= 2, timeout=15000)
+    assert panel.shutdown(timeout=20) and not panel.is_running and panel.start_button.isEnabled()
+    qtbot.wait(50)
+    assert trained == []  # the window is closing: no late signals
+    assert latentlab.load(tmp_path / "run" / "last.ckpt").checkpoint_meta["progress"]["step"] >= 2
+
+
+def test_picking_a_folder_dataset_asks_for_it_and_a_cancelled_dialog_keeps_the_old_one(panel, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    form = panel.form
+    answers = iter(["/data/faces", ""])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: next(answers))
+    folder = form.dataset.findData("folder")
+    form.dataset.setCurrentIndex(folder)
+    form.dataset.activated.emit(folder)
+    assert form.dataset_spec() == "folder:/data/faces" and "folder:/data/faces" in form.dataset_label.text()
+    celeba = form.dataset.findData("celeba")
+    form.dataset.setCurrentIndex(celeba)
+    form.dataset.activated.emit(celeba)  # dialog cancelled
+    assert form.dataset_spec() == "folder:/data/faces" and form.dataset.currentData() == "folder"
+    first = form.dataset.findData("synthetic-faces")
+    form.dataset.setCurrentIndex(first)
+    form.dataset.activated.emit(first)
+    assert form.dataset_spec() == "synthetic-faces" and form.size.value() == 64
