@@ -84,8 +84,8 @@ class Trainer:
             if resume_from.training is None:
                 raise ConfigError(f"{self.ckpt_path}: holds no training state, so it cannot be resumed")
         elif self.ckpt_path.exists():
-            raise ConfigError(f"{self.out} already holds a run ({self.ckpt_path}); resume it with --resume "
-                              "or choose another output folder")
+            raise ConfigError(f"{self.out} already holds a run ({self.ckpt_path}); choose another output folder, "
+                              f"or continue that run (latentlab-train --resume --out {self.out})")
         self.train_set = load_dataset(cfg.data, split="train", limit=cfg.limit,
                                       progress=self.data_progress if self.ctx.is_main else None)
         self.held_out = self._load_held_out()

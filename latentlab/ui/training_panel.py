@@ -68,16 +68,17 @@ class TrainingPanel(QWidget):
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.error_label.hide()
 
-        self.loss_plot = pg.PlotWidget(title="Loss")
+        self.loss_plot = pg.PlotWidget(background="w", title="<span style='color:#333'>Loss</span>")
         self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.addLegend()
+        self.loss_plot.addLegend(labelTextColor=(40, 40, 40))
         self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen((100, 150, 255, 140), width=1),
                                                name="train (per step)")
         self.train_curve.setDownsampling(auto=True)
         self.train_curve.setClipToView(True)
         self.held_out_curve = self.loss_plot.plot([], [], pen=None, symbol="o", symbolSize=8,
                                                   symbolBrush=(230, 120, 30), name="held-out (per epoch)")
-        self.latent_plot = pg.PlotWidget(title="Latent map")
+        self.latent_plot = pg.PlotWidget(background="w",
+                                         title="<span style='color:#333'>Latent map (held-out faces)</span>")
         self.latent_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(60, 160, 90, 160))
         self.latent_plot.addItem(self.latent_scatter)
         self.samples_label, self.recon_label = QLabel(), QLabel()
@@ -90,18 +91,24 @@ class TrainingPanel(QWidget):
                      self.error_label):
             (left.addLayout if isinstance(item, QHBoxLayout) else left.addWidget)(item)
         left.addStretch(1)
-        previews = QVBoxLayout()
+        for plot in (self.loss_plot, self.latent_plot):
+            plot.setMinimumSize(220, 180)
+            plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot, 3)
+        plots.addWidget(self.latent_plot, 2)
+        previews = QHBoxLayout()
         for caption, label in (("Samples from the prior", self.samples_label),
-                               ("Held-out images and reconstructions", self.recon_label)):
-            previews.addWidget(QLabel(caption))
-            previews.addWidget(label)
+                               ("Held-out images / reconstructions", self.recon_label)):
+            column = QVBoxLayout()
+            column.addWidget(QLabel(caption))
+            column.addWidget(label)
+            column.addStretch(1)
+            previews.addLayout(column)
         previews.addStretch(1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.latent_plot, 1)
-        bottom.addLayout(previews)
         right = QVBoxLayout()
-        right.addWidget(self.loss_plot, 1)
-        right.addLayout(bottom, 1)
+        right.addLayout(plots, 1)
+        right.addLayout(previews)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
         layout.addLayout(right, 1)

@@ -1,0 +1,87 @@
+"""`python -m latentlab.ui.screenshots OUT_DIR [CHECKPOINT]`: the window in four states, as PNGs.
+
+launch.png (the default model, a point hovered), drag.png (the handle dragged off the encoded
+faces), interpolation.png (two training faces, slerp path, slider half-way), training.png (a short
+run on the built-in synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    out = Path(argv[0])
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab.resources import default_model
+    from latentlab.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    scratch = Path(tempfile.mkdtemp(prefix="latentlab-shots-"))
+    window = MainWindow(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1360, 900)
+    window.show()
+
+    def settle(seconds: float = 0.6) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def shot(name: str) -> None:
+        settle()
+        window.grab().save(str(out / name))
+        print(out / name)
+
+    checkpoint = argv[1] if len(argv) > 1 else default_model()
+    if not window.open_checkpoint(checkpoint):
+        print(window.banner.message, file=sys.stderr)
+        return 1
+    settle(1.5)
+    window.map.point_hovered.emit("atlas", 11)
+    shot("launch.png")
+
+    x, y = window.map.handle_position()
+    for step in range(1, 21):  # a drag, in small moves, towards the prior's empty corner
+        window.map.handle.setPos(x - 0.25 * step, y + 0.2 * step)
+        settle(0.03)
+    shot("drag.png")
+
+    window.map.point_clicked.emit("atlas", 3)
+    settle(0.2)
+    window.face_panel.a_button.click()
+    window.map.point_clicked.emit("atlas", 24)
+    settle(0.2)
+    window.face_panel.b_button.click()
+    window.interpolation.slider.setValue(window.interpolation.slider.maximum() // 2)
+    shot("interpolation.png")
+
+    panel = window.training
+    window.tabs.setCurrentWidget(panel)
+    panel.set_dataset_spec("synthetic-faces")
+    panel.set_options(model="vae", size=32, latent=16, epochs=3, batch=32, limit=3000, out=str(scratch / "run"),
+                      preview_every=20)
+    panel.start()
+    deadline = time.perf_counter() + 240
+    while panel.steps_done < 150 and panel.is_running and time.perf_counter() < deadline:
+        settle(0.2)
+    shot("training.png")
+    panel.cancel()
+    window.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
