@@ -121,3 +121,37 @@ def qtbot_button():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_dropping_a_checkpoint_opens_it_and_the_recent_menu_lists_it(qtbot, window, tiny_checkpoint):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tiny_checkpoint))])
+    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    wait_for_face(qtbot, window, 0.0)
+    assert window.session is not None and window.session.path == tiny_checkpoint.resolve()
+    actions = [a.text() for a in window.recent_menu.actions()]
+    assert actions and actions[0].endswith("tiny.ckpt")
+    window.session = None
+    window.recent_menu.actions()[0].trigger()  # reopening from the recent list
+    assert window.session is not None
+
+
+def test_switching_to_a_model_with_another_latent_size(qtbot, window, tiny_checkpoint, tmp_path):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    torch.manual_seed(1)
+    other = build_model("ae", {"image_shape": [1, 28, 28], "latent_dim": 2, "base_channels": 8}).eval()
+    save_model(tmp_path / "other.ckpt", other)
+    shown = window.face_panel.last_shown_at
+    assert window.open_checkpoint(tmp_path / "other.ckpt")
+    wait_for_face(qtbot, window, shown)
+    assert window.current_z.shape == (2,) and window.face_panel.current_image.shape == (1, 28, 28)
+    assert window.projection.labels == ("z1", "z2")  # a 2-D latent is shown as it is
+    assert len(window.map.atlas.data) == 0 and len(window.map.prior.data) == 500  # no atlas: prior only
+    window.map.handle.setPos(0.5, -0.5)
+    qtbot.waitUntil(lambda: np.allclose(window.current_z, [0.5, -0.5], atol=1e-5))

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
 )
 
@@ -62,7 +62,7 @@ class _DecodeBridge(QObject):
 
 class _JobBridge(QObject):
     loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
-    failed = Signal(str)
+    finished = Signal(object)         # session: the search is over, found or not
 
 
 class MainWindow(QMainWindow):
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.projection: LinearProjection | None = None
         self.prior_codes: np.ndarray | None = None
         self.atlas_images: np.ndarray | None = None
+        self._atlas_images_state = "absent"  # looking / found / absent: what the hover caption says
         self.current_z: np.ndarray | None = None
         self._generation = 0
         self._last_shown_request = 0
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.decoder = LatestRequestWorker(self._render, self._decode_bridge.result.emit, self._decode_bridge.error.emit)
         self._job_bridge = _JobBridge()
         self._job_bridge.loaded.connect(self._atlas_images_loaded)
+        self._job_bridge.finished.connect(self._atlas_search_finished)
 
         self._build_widgets()
         self._build_menus()
@@ -131,8 +133,9 @@ class MainWindow(QMainWindow):
         self.training.model_trained.connect(self._training_finished)
         self.training.error_occurred.connect(self.show_error)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.interpolation, "Interpolate")
-        self.tabs.addTab(self.training, "Train")
+        # Scroll areas keep a panel's minimum width from squeezing the latent map.
+        self.tabs.addTab(_scrollable(self.interpolation), "Interpolate")
+        self.tabs.addTab(_scrollable(self.training), "Train")
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.face_panel)
@@ -195,6 +198,8 @@ class MainWindow(QMainWindow):
         self.session = session
         self._generation += 1
         self.atlas_images = None
+        self._atlas_images_state = "looking"
+        self.current_z = None  # the previous model's code may not even have this model's size
         self.banner.hide()
         self.prior_codes = session.prior_samples(PRIOR_POINTS, seed=0)
         meta = session.meta
@@ -264,13 +269,16 @@ class MainWindow(QMainWindow):
             return
         atlas_xy = None if session.atlas_codes is None else self.projection.project(session.atlas_codes)
         brushes = None
+        atlas_label = "P̂(Z): encoded training faces"
         label = self.colour_combo.currentText()
         if atlas_xy is not None and label in session.atlas_labels:
             values = session.atlas_labels[label].astype(float)
-            span = values.max() - values.min()
-            colours = pg.colormap.get("viridis").map((values - values.min()) / (span if span else 1.0), mode="qcolor")
+            low, high = float(values.min()), float(values.max())
+            colours = pg.colormap.get("viridis").map((values - low) / ((high - low) or 1.0), mode="qcolor")
             brushes = [pg.mkBrush(c) for c in colours]
-        self.map.set_points(atlas_xy, self.projection.project(self.prior_codes), atlas_brushes=brushes)
+            atlas_label += f", colour = {label} (purple {low:.3g} → yellow {high:.3g})"
+        self.map.set_points(atlas_xy, self.projection.project(self.prior_codes), atlas_label=atlas_label,
+                            atlas_brushes=brushes)
         self._path_changed(self.interpolation.path())
         if self.current_z is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
@@ -290,8 +298,10 @@ class MainWindow(QMainWindow):
         decoded = self.session.decode(z[None])[0]
         if layer == "atlas":
             original = None if self.atlas_images is None else self.atlas_images[index]
+            missing = {"looking": "looking for the training images…",
+                       "absent": "training images not on this computer"}.get(self._atlas_images_state, "")
             caption = (f"training face #{index}: original and reconstruction" if original is not None
-                       else f"training face #{index}: reconstruction (dataset not on disk)")
+                       else f"training face #{index}: reconstruction ({missing})")
         else:
             original, caption = None, f"prior sample #{index}"
         self.face_panel.show_hover(decoded, original, caption)
@@ -333,7 +343,7 @@ class MainWindow(QMainWindow):
         if self.current_z is not None:
             self.interpolation.set_endpoint(which, self.current_z, self._current_caption,
                                             image=self.face_panel.current_image)
-            self.tabs.setCurrentWidget(self.interpolation)
+            self.tabs.setCurrentIndex(0)
 
     def _jump_to_random(self) -> None:
         if self.session is not None:
@@ -346,6 +356,7 @@ class MainWindow(QMainWindow):
         session = self.session
         atlas = session.meta.get("atlas")
         if session.atlas_codes is None or not atlas:
+            self._atlas_images_state = "absent"
             return
         specs = [s for s in (atlas.get("data"), session.meta.get("dataset", {}).get("spec")) if s]
         absolute = session.meta.get("dataset", {}).get("path")
@@ -366,13 +377,19 @@ class MainWindow(QMainWindow):
 
         self._atlas_job = GeneratorJob(find_images, name="atlas-images",
                                        on_event=lambda images: self._job_bridge.loaded.emit(session, images),
-                                       on_error=lambda message: log.info("atlas images: %s", message))
+                                       on_error=lambda message: log.info("atlas images: %s", message),
+                                       on_done=lambda: self._job_bridge.finished.emit(session))
         self._atlas_job.start()
 
     def _atlas_images_loaded(self, session, images) -> None:
         if session is self.session:
             self.atlas_images = images
+            self._atlas_images_state = "found"
             self.statusBar().showMessage(f"Loaded {session.path}; training images found on disk for hover previews")
+
+    def _atlas_search_finished(self, session) -> None:
+        if session is self.session and self.atlas_images is None:
+            self._atlas_images_state = "absent"
 
     def _cancel_atlas_job(self) -> None:
         if self._atlas_job is not None:
@@ -466,12 +483,12 @@ class MainWindow(QMainWindow):
             self._report_saved(self.export_codes(path))
 
     def _export_strip_png(self) -> None:
-        self.tabs.setCurrentWidget(self.interpolation)
+        self.tabs.setCurrentIndex(0)
         if path := self._save_path("Save interpolation strip", "PNG image (*.png)", "interpolation.png"):
             self._report_saved(self.interpolation.export_png(path))
 
     def _export_strip_gif(self) -> None:
-        self.tabs.setCurrentWidget(self.interpolation)
+        self.tabs.setCurrentIndex(0)
         if path := self._save_path("Save interpolation animation", "GIF animation (*.gif)", "interpolation.gif"):
             self._report_saved(self.interpolation.export_gif(path))
 
@@ -520,6 +537,14 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self._cancel_atlas_job()
         self.decoder.close()
+
+
+def _scrollable(panel: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
 
 
 def _save_pixmap(pixmap, path: Path) -> None:

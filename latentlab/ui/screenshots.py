@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
     shot("interpolation.png")
 
     panel = window.training
-    window.tabs.setCurrentWidget(panel)
+    window.tabs.setCurrentIndex(1)
     panel.set_dataset_spec("synthetic-faces")
     panel.set_options(model="vae", size=32, latent=16, epochs=3, batch=32, limit=3000, out=str(scratch / "run"),
                       preview_every=20)

@@ -1,0 +1,196 @@
+"""The latent Markov chain of a generative autoencoder (Creswell, Arulkumaran & Bharath 2016,
+"Improving Sampling from Generative Autoencoders with Markov Chains").
+
+Transition operator (in the denoising form of the paper; C = identity for other models)::
+
+    T(z_{t+1} | z_t) = ∫∫ Q_phi(z_{t+1} | x̃) C(x̃ | x) P_theta(x | z_t) dx dx̃
+
+one step = decode z_t to x ~ P_theta(X | z_t), corrupt x̃ ~ C(X̃ | x) (denoising models only;
+otherwise x̃ = x), re-encode z_{t+1} ~ Q_phi(Z | x̃). Their Lemma 1-2 and Theorem 1: the chain is
+ergodic and its stationary distribution is the aggregate posterior
+P̂(Z) = ∫ Q_phi(Z | X) P(X) dX, not the prior P(Z). So a start in a "gap" of P̂(Z) (a prior sample
+no training code was encoded near, a point on an interpolation path) drifts toward codes the
+decoder has learned, and its decodes become realistic.
+
+Two modes:
+
+- ``"stochastic"``: x ~ P(x|z_t), z_{t+1} ~ Q(z|x̃): the faithful chain above, whose stationary
+  distribution is P̂(Z) (tested on a linear-Gaussian toy where P̂(Z) is known in closed form).
+- ``"mean"``: x = E[x|z_t] (decoder mean), z_{t+1} = E[z|x̃] (encoder mean): the deterministic
+  variant the reference implementations use. It is a map, not a sampler of P̂(Z); it is
+  deterministic except for the corruption of denoising models (seed the generator for repeats).
+
+Practical choices, following the reference implementations: batch-norm (and dropout) run in eval
+mode for the whole chain, and the corruption stays on for denoising models (``corrupt=True``).
+
+Starting points z0 [N, D]:
+
+- from the prior: ``prior_start(model, n, generator)``;
+- from a single point (the drag handle) z [D], N chains: ``np.repeat(z[None], n, 0)``
+  (in "stochastic" mode the copies diverge; in "mean" mode they stay equal);
+- from an interpolation path: the path array itself ([K, D], e.g. ``interpolation_path(...)``),
+  one chain per point of the path, so step t is the whole path after t transitions.
+
+Device: z0 is moved to the model's device; a ``torch.Generator`` must live on that device too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+CHAIN_MODES = ("mean", "stochastic")
+
+
+@dataclass
+class ChainStep:
+    """The state of N parallel chains after `step` transitions (step 0 = the start).
+
+    z: [N, D] float32, an owned copy.
+    x: [N, C, H, W] float32, the decoder mean E[x | z_t] (what is displayed; in "stochastic" mode
+       the chain itself moves through a sample of P(x | z_t), not this mean).
+    change: [N] float32 RMS pixel change ||x_t - x_{t-1}|| / sqrt(#pixel values); 0 at step 0.
+    mode: "mean" or "stochastic".
+    """
+
+    step: int
+    z: np.ndarray
+    x: np.ndarray
+    change: np.ndarray
+    mode: str
+
+
+def _device(model: Any) -> torch.device:
+    params = getattr(model, "parameters", None)
+    if params is not None:
+        for p in params():
+            return p.device
+    return torch.device("cpu")
+
+
+def _check_model(model: Any) -> None:
+    if not getattr(model, "has_encoder", True) or not callable(getattr(model, "encode", None)):
+        name = type(model).__name__
+        raise ValueError(f"{name} has no encoder, so the latent Markov chain (decode, then re-encode) does not apply")
+
+
+def prior_start(model: Any, n: int, generator: torch.Generator | None = None) -> np.ndarray:
+    """n starting points drawn from the model's prior P(Z), as float32 [n, D]."""
+    z = model.prior.sample(n, generator=generator)
+    return z.detach().to("cpu", torch.float32).numpy().copy()
+
+
+def _as_latents(z0: np.ndarray | torch.Tensor, model: Any) -> torch.Tensor:
+    if isinstance(z0, torch.Tensor):
+        z0 = z0.detach().cpu().numpy()
+    z = torch.from_numpy(np.array(z0, dtype=np.float32))  # a copy: the caller's array is never touched
+    if z.ndim != 2 or z.shape[0] == 0:
+        raise ValueError(f"z0 must be a non-empty [N, D] array, got shape {tuple(z.shape)}")
+    latent_dim = getattr(model, "latent_dim", None)
+    if latent_dim is not None and z.shape[1] != latent_dim:
+        raise ValueError(f"z0 has {z.shape[1]} dimensions but the model's latent space has {latent_dim}")
+    return z
+
+
+def latent_chain(
+    model: Any,
+    z0: np.ndarray | torch.Tensor,
+    steps: int | None = None,
+    mode: str = "mean",
+    generator: torch.Generator | None = None,
+    corrupt: bool = True,
+    batch_size: int = 256,
+) -> Iterator[ChainStep]:
+    """Run N chains from z0 [N, D]: yields step 0 (z0 and its decode), then one ChainStep per
+    transition, `steps` transitions (forever when None).
+
+    Arguments are checked at once (ValueError for a model without an encoder, a bad mode or shape);
+    the work happens as the iterator is consumed. While it is open the model is in eval mode; the
+    previous train/eval mode of every submodule is restored when the iterator finishes or is
+    closed (``close()``, or garbage collection). Every random draw (decoder sample, corruption,
+    encoder sample) uses `generator`, so a seeded generator reproduces a stochastic chain for the
+    same `batch_size`.
+    """
+    _check_model(model)
+    if mode not in CHAIN_MODES:
+        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(CHAIN_MODES)}")
+    if steps is not None and steps < 0:
+        raise ValueError(f"steps must be >= 0 or None, got {steps}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    z = _as_latents(z0, model)
+    return _run(model, z, steps, mode, generator, corrupt, batch_size)
+
+
+def _eval_mode(model: Any) -> list[tuple[Any, bool]]:
+    """Put the model in eval mode and return what is needed to restore every submodule's mode."""
+    modules = list(model.modules()) if callable(getattr(model, "modules", None)) else [model]
+    saved = [(m, bool(getattr(m, "training", False))) for m in modules]
+    if callable(getattr(model, "eval", None)):
+        model.eval()
+    return saved
+
+
+def _restore_mode(saved: list[tuple[Any, bool]]) -> None:
+    for module, training in saved:
+        # Set the flag per module (not model.train(flag), which would overwrite mixed modes).
+        if hasattr(module, "training"):
+            module.training = training
+
+
+def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
+         generator: torch.Generator | None, corrupt: bool, batch_size: int) -> Iterator[ChainStep]:
+    device = _device(model)
+    corruption = getattr(model, "corruption", None) if corrupt else None
+    stochastic = mode == "stochastic"
+    saved = _eval_mode(model)
+    try:
+        with torch.no_grad():
+            chunks = [c.to(device) for c in torch.split(z, batch_size)]
+            # The likelihood P(x | z_t) of each chunk: its mean is displayed, and the next
+            # transition draws from it, so each step costs one decode and one encode.
+            likelihoods = [model.decode(c) for c in chunks]
+            x = _to_numpy(torch.cat([lik.mean for lik in likelihoods]))
+        yield ChainStep(0, _to_numpy(torch.cat(chunks)), x, np.zeros(len(x), np.float32), mode)
+        t = 0
+        while steps is None or t < steps:
+            with torch.no_grad():
+                new_chunks = []
+                for lik in likelihoods:
+                    xs = lik.sample(generator=generator) if stochastic else lik.mean
+                    if corruption is not None:
+                        xs = corruption(xs, generator=generator)
+                    posterior = model.encode(xs)
+                    new_chunks.append(posterior.sample(generator=generator) if stochastic else posterior.mean)
+                chunks = [c.to(torch.float32) for c in new_chunks]
+                likelihoods = [model.decode(c) for c in chunks]
+                new_x = _to_numpy(torch.cat([lik.mean for lik in likelihoods]))
+            t += 1
+            yield ChainStep(t, _to_numpy(torch.cat(chunks)), new_x, _rms_change(new_x, x), mode)
+            x = new_x
+    finally:
+        _restore_mode(saved)
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    # .copy(): an owned array, safe to hand to another thread while the chain moves on.
+    return t.detach().to("cpu", torch.float32).numpy().copy()
+
+
+def _rms_change(x: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """||x_t - x_{t-1}|| / sqrt(#pixel values), per chain."""
+    diff = (x - previous).reshape(len(x), -1).astype(np.float64)
+    return np.sqrt(np.mean(diff * diff, axis=1)).astype(np.float32)
+
+
+def run_chain(model: Any, z0: np.ndarray | torch.Tensor, steps: int, **kwargs: Any) -> list[ChainStep]:
+    """All steps 0..`steps` of `latent_chain` in a list (for metrics at every step)."""
+    if steps is None:
+        raise ValueError("run_chain needs a finite number of steps")
+    return list(latent_chain(model, z0, steps, **kwargs))
+
+
+__all__ = ["CHAIN_MODES", "ChainStep", "latent_chain", "prior_start", "run_chain"]
