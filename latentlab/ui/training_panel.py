@@ -14,9 +14,11 @@ closeEvent: it cancels (a run in progress writes its resumable checkpoint) and j
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -119,6 +121,7 @@ class TrainingPanel(QWidget):
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._draw)
         self._job: GeneratorJob | None = None
+        self._threads: int | None = None
         self._job_id = 0
         self._config = None
         self._reset_run_state()
@@ -144,6 +147,15 @@ class TrainingPanel(QWidget):
     def steps_done(self) -> int:
         return self._step.step if self._step is not None else 0
 
+    @property
+    def training_threads(self) -> int:
+        """Torch threads for a run started from the window: all cores but one (at least one)."""
+        return self._threads if self._threads is not None else max(1, (os.cpu_count() or 2) - 1)
+
+    @training_threads.setter
+    def training_threads(self, value: int | None) -> None:
+        self._threads = value
+
     def start(self) -> None:
         if self._job is not None:
             return
@@ -165,7 +177,15 @@ class TrainingPanel(QWidget):
         except LatentLabError as err:
             self._show_error(str(err))
             return
-        job = GeneratorJob(trainer.run, name="training", on_cancel=trainer.request_stop,
+        threads = self.training_threads
+
+        def run_with_threads():
+            # OpenMP's thread count is per thread: this limits training's intra-op threads only, and
+            # leaves a core to the window (and the drag decoder) on the GUI thread.
+            torch.set_num_threads(threads)
+            yield from trainer.run()
+
+        job = GeneratorJob(run_with_threads, name="training", on_cancel=trainer.request_stop,
                            on_event=lambda event: message.emit((job_id, "event", event)),
                            on_error=lambda text: message.emit((job_id, "error", text)),
                            on_done=lambda: message.emit((job_id, "done", None)))
