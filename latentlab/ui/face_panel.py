@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVB
 
 from latentlab.ui.imaging import to_pixmap
 
-FACE_SIDE = 288
+FACE_SIDE = 256
 PREVIEW_SIDE = 88
 
 
