@@ -2,8 +2,9 @@
 
 The bundle keeps the weights (float16 storage), config, dataset description, preprocessing, history
 and metrics, drops the optimiser / RNG state, and adds a *latent atlas*: the posterior means
-E[z|x] of the first N training images (codes only, never the images), plus their numeric labels
-when the dataset has any. With the atlas the explorer can show the encoded distribution P̂(Z)
+E[z|x] of the first N training images (codes only, never the images), their posterior standard
+deviations for Gaussian encoders (so P̂(Z) = E_x Q(z|x) can be estimated from draws, not only
+means), plus their numeric labels when the dataset has any. With the atlas the explorer can show the encoded distribution P̂(Z)
 without the dataset being on disk.
 """
 
@@ -25,30 +26,46 @@ ATLAS_BATCH = 250
 
 
 @torch.no_grad()
-def encode_atlas(model: torch.nn.Module, dataset, batch_size: int = ATLAS_BATCH) -> torch.Tensor:
-    """Posterior means of every image in `dataset`, [N, latent_dim] float32."""
+def encode_atlas(model: torch.nn.Module, dataset, batch_size: int = ATLAS_BATCH) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Posterior means of every image in `dataset` [N, D], and the posterior standard deviations
+    [N, D] for models whose encoder is Gaussian (None for a deterministic encoder)."""
     model.eval()
-    codes = [model.encode(dataset.batch(np.arange(i, min(i + batch_size, len(dataset))))).mean
-             for i in range(0, len(dataset), batch_size)]
-    return torch.cat(codes)
+    means, stds = [], []
+    for i in range(0, len(dataset), batch_size):
+        posterior = model.encode(dataset.batch(np.arange(i, min(i + batch_size, len(dataset)))))
+        means.append(posterior.mean)
+        if hasattr(posterior, "std"):
+            stds.append(posterior.std)
+    return torch.cat(means), (torch.cat(stds) if stds else None)
 
 
 def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: str | None = None,
            progress=None) -> Path:
-    """Write the bundled copy of checkpoint `source` to `out` and return its path."""
+    """Write the bundled copy of checkpoint `source` to `out` and return its path.
+
+    atlas_size 0 writes no atlas (no dataset is read): e.g. a feature network that only needs its
+    weights.
+    """
+    if atlas_size < 0:
+        raise LatentLabError(f"the atlas size must be >= 0 (0: no atlas), got {atlas_size}")
     checkpoint = read_checkpoint(source)
     model = model_from_checkpoint(checkpoint).eval()
+    meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype", "atlas")}
+    if atlas_size == 0:
+        return write_checkpoint(out, Checkpoint(meta=meta, state_dict=model.state_dict()), half=True)
     spec = data or checkpoint.meta.get("dataset", {}).get("spec")
     if not spec:
         raise LatentLabError(f"{source}: no dataset recorded; pass --data to encode the atlas")
     dataset = load_dataset(spec, split="train", limit=atlas_size, progress=progress)
     if tuple(dataset.image_shape) != tuple(model.image_shape):
         raise LatentLabError(f"{spec} gives images {dataset.image_shape}, the model expects {model.image_shape}")
-    extras = {"atlas_codes": encode_atlas(model, dataset)}
+    means, stds = encode_atlas(model, dataset)
+    extras = {"atlas_codes": means}
+    if stds is not None:  # P̂(Z) = E_x Q(z|x) needs the spread of each Q(z|x), not only its mean
+        extras["atlas_std"] = stds
     for name, values in dataset.labels.items():
         if np.issubdtype(values.dtype, np.number) and values.ndim == 1:
             extras[f"atlas_label:{name}"] = torch.from_numpy(np.ascontiguousarray(values))
-    meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype")}
     meta["atlas"] = {"count": len(dataset), "split": "train", "data": spec, "statistic": "posterior mean"}
     return write_checkpoint(out, Checkpoint(meta=meta, state_dict=model.state_dict(), extras=extras), half=True)
 
@@ -58,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="a training checkpoint, e.g. runs/vae-celeba/last.ckpt")
     parser.add_argument("--out", required=True, help="where to write the bundled checkpoint")
-    parser.add_argument("--atlas", type=int, default=3000, help="training images to encode into the atlas")
+    parser.add_argument("--atlas", type=int, default=3000, help="training images to encode into the atlas (0: no atlas)")
     parser.add_argument("--data", help="dataset spec for the atlas (default: the one the model was trained on)")
     args = parser.parse_args(argv)
     try:

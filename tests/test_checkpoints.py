@@ -143,6 +143,24 @@ def test_bundle_keeps_weights_drops_training_state_and_adds_the_atlas(tmp_path, 
     assert torch.allclose(first.encode(x).mean, model.encode(x).mean, atol=2e-2)
 
 
+def test_bundle_with_atlas_0_writes_weights_only_and_reads_no_dataset(tmp_path, model, capsys):
+    from latentlab.bundle import main
+
+    # No dataset is recorded, so any attempt to encode an atlas would fail: --atlas 0 must not try.
+    source = save_model(tmp_path / "run.ckpt", model, training={"epoch": 3}, history=[{"loss": 1.0}])
+    assert main([str(source), "--out", str(tmp_path / "small.ckpt"), "--atlas", "0"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    bundled = read_checkpoint(tmp_path / "small.ckpt")
+    assert bundled.extras == {} and "atlas" not in bundled.meta
+    assert bundled.training is None and bundled.meta["storage_dtype"] == "float16"
+    assert bundled.meta["history"] == [{"loss": 1.0}]
+    loaded = latentlab.load(tmp_path / "small.ckpt")
+    model.eval()
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.allclose(loaded.encode(x).mean, model.encode(x).mean, atol=2e-2)
+    assert main([str(source), "--out", str(tmp_path / "other.ckpt")]) == 2  # the default still needs data
+    assert "no dataset recorded" in capsys.readouterr().err
+
 def test_written_files_get_normal_permissions(tmp_path, model):
     from latentlab import fileio
 

@@ -35,3 +35,13 @@ def test_defaults():
     assert default_projection(np.random.default_rng(0).normal(size=(100, 5)), 5).labels == ("PC1", "PC2")
     with pytest.raises(ValueError):
         custom_projection(np.zeros(3), np.zeros(3), np.ones(3))
+
+
+def test_narrowest_projection_finds_the_low_variance_plane():
+    from latentlab.analysis.projection import narrowest_projection
+
+    rng = np.random.default_rng(2)
+    samples = rng.normal(size=(4000, 5)) * np.array([3.0, 0.2, 2.0, 0.3, 1.5])
+    projection = narrowest_projection(samples)
+    assert abs(abs(projection.axes[0, 1]) - 1) < 0.02 and abs(abs(projection.axes[1, 3]) - 1) < 0.02
+    assert "0.20" in projection.labels[0]

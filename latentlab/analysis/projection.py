@@ -51,6 +51,18 @@ def pca_projection(codes: np.ndarray) -> LinearProjection:
     return LinearProjection(mean, vt[:2].copy(), ("PC1", "PC2"), (float(ratio[0]), float(ratio[1])))
 
 
+def narrowest_projection(samples: np.ndarray) -> LinearProjection:
+    """The two directions along which `samples` (draws of P̂(Z)) vary least: the last two principal
+    directions. The prior N(0, I) has unit variance along every direction, so where P̂ is narrowest
+    it leaves the widest gaps: this plane shows them."""
+    samples = np.asarray(samples, dtype=np.float64)
+    mean = samples.mean(axis=0)
+    _, singular, vt = np.linalg.svd(samples - mean, full_matrices=False)
+    std = singular / np.sqrt(max(len(samples) - 1, 1))
+    return LinearProjection(mean, vt[[-1, -2]].copy(), (f"narrowest direction of P̂ (std {std[-1]:.2f})",
+                                                         f"2nd narrowest (std {std[-2]:.2f})"), None)
+
+
 def default_projection(codes: np.ndarray | None, latent_dim: int) -> LinearProjection:
     """Identity for 2-D latents, PCA of `codes` otherwise (PCA of a standard normal has no preferred
     axes, so without codes the first two latent coordinates are used)."""

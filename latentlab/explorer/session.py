@@ -32,7 +32,9 @@ class ExplorerSession:
     meta: dict[str, Any]
     atlas_codes: np.ndarray | None = None
     atlas_labels: dict[str, np.ndarray] = field(default_factory=dict)
+    atlas_std: np.ndarray | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _density: Any = field(default=None, repr=False)
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike) -> "ExplorerSession":
@@ -40,10 +42,11 @@ class ExplorerSession:
         checkpoint = read_checkpoint(path)
         model = model_from_checkpoint(checkpoint).eval()
         extras = checkpoint.extras
-        codes = extras.get("atlas_codes")
+        codes, std = extras.get("atlas_codes"), extras.get("atlas_std")
         labels = {k[len(ATLAS_PREFIX):]: v.numpy() for k, v in extras.items() if k.startswith(ATLAS_PREFIX)}
         return cls(model=model, path=Path(path), meta=checkpoint.meta,
-                   atlas_codes=None if codes is None else codes.float().numpy(), atlas_labels=labels)
+                   atlas_codes=None if codes is None else codes.float().numpy(), atlas_labels=labels,
+                   atlas_std=None if std is None else std.float().numpy())
 
     # ---------------------------------------------------------------- description
     @property
@@ -105,3 +108,38 @@ class ExplorerSession:
         """n draws from the prior P(Z) (N(0, I)), reproducible from `seed`."""
         generator = torch.Generator().manual_seed(seed)
         return self.model.prior.sample(n, generator=generator).numpy()
+
+    # ---------------------------------------------------------------- P̂(Z) and its gaps
+    def p_hat_samples(self, draws: int = 2, seed: int = 0) -> np.ndarray | None:
+        """Samples of the aggregate posterior P̂(Z) = E_x Q(z|x): `draws` codes z = mu + sigma * eps per
+        atlas image (just the means for a deterministic encoder). Means alone would make P̂ too narrow
+        wherever the encoder's posterior is wide (e.g. a VAE's unused latent dimensions)."""
+        if self.atlas_codes is None:
+            return None
+        if self.atlas_std is None:
+            return self.atlas_codes
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal((draws, *self.atlas_codes.shape)).astype(np.float32)
+        return (self.atlas_codes[None] + self.atlas_std[None] * noise).reshape(-1, self.latent_dim)
+
+    def density(self):
+        """P̂(Z) estimated from `p_hat_samples()`: a 10-component diagonal Gaussian mixture fitted by
+        EM (seed 0), computed once and cached. None when the model carries no atlas."""
+        if self.atlas_codes is None:
+            return None
+        with self._lock:
+            if self._density is None:
+                from latentlab.analysis.density import GaussianMixture
+
+                mixture = GaussianMixture(n_components=10, covariance_type="diag", seed=0)
+                self._density = mixture.fit(self.p_hat_samples())
+            return self._density
+
+    def gap_scores(self, z: np.ndarray) -> np.ndarray | None:
+        """log P(z) - log P̂(z) per code (high: the prior has mass where no training face was encoded)."""
+        density = self.density()
+        if density is None:
+            return None
+        from latentlab.analysis.density import StandardNormal, gap_score
+
+        return gap_score(np.atleast_2d(z), StandardNormal(self.latent_dim), density)

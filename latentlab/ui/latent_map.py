@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 ATLAS_COLOUR = (31, 119, 180)
 PRIOR_COLOUR = (255, 127, 14)
 PATH_COLOUR = (214, 39, 40)
 HANDLE_COLOUR = (20, 20, 20)
+TRAIL_COLOUR = (44, 160, 44)
+GAP_CLIP = 6.0  # the gap map's colour scale spans log P - log P̂ in [-6, 6] (e^6 ≈ 400x)
+GAP_COLOURS = pg.ColorMap(pos=[0.0, 0.5, 1.0], color=[(70, 110, 200), (255, 255, 255), (215, 60, 40)])
 
 
 class LatentMap(QWidget):
@@ -56,6 +59,18 @@ class LatentMap(QWidget):
             layer.sigClicked.connect(self._clicked)
         # The handle does not count toward the auto-range: otherwise every move re-ranges the view
         # and repaints the whole plot (~10 ms) instead of the few pixels the handle covers.
+        # The gap map lies under everything and does not count toward the auto-range.
+        self.gap_image = pg.ImageItem()
+        self.gap_image.setLookupTable(GAP_COLOURS.getLookupTable(nPts=256, alpha=False))
+        self.gap_image.setOpacity(0.5)
+        self.gap_image.setZValue(-20)
+        item.addItem(self.gap_image, ignoreBounds=True)
+        self.gap_key = pg.ScatterPlotItem(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(1.0)[:3]))
+        self.dense_key = pg.ScatterPlotItem(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(0.0)[:3]))
+        self.trails = pg.PlotDataItem(pen=pg.mkPen(*TRAIL_COLOUR, 160, width=1.5))
+        self.trail_heads = pg.ScatterPlotItem(size=7, pen=pg.mkPen(255, 255, 255), brush=pg.mkBrush(*TRAIL_COLOUR))
+        item.addItem(self.trails, ignoreBounds=True)
+        item.addItem(self.trail_heads, ignoreBounds=True)
         item.addItem(self.path)
         item.addItem(self.handle, ignoreBounds=True)
         self.handle.setZValue(10)
@@ -82,8 +97,40 @@ class LatentMap(QWidget):
             self.legend.addItem(layer, f"{label} ({len(xy):,})")
         if atlas_brushes is not None and atlas_xy is not None and len(atlas_xy):
             self.atlas.setBrush(atlas_brushes)
+        if self.gap_image.isVisible() and self.gap_image.image is not None:
+            self.legend.addItem(self.gap_key, "gaps: P(Z) > P̂(Z) on this plane")
+            self.legend.addItem(self.dense_key, "P̂(Z) > P(Z)")
         self.path.setData([], [])
+        self.set_trails(None)
         self.plot.getPlotItem().enableAutoRange()
+
+    def set_gap_map(self, grid_x: np.ndarray | None, grid_y: np.ndarray | None = None,
+                    values: np.ndarray | None = None) -> None:
+        """Show log P - log P̂ on a grid (values[i, j] at (grid_x[j], grid_y[i])) under the points:
+        red where the prior has mass and the encoded faces little (the gaps), blue the reverse.
+        None hides it."""
+        if grid_x is None or values is None:
+            self.gap_image.hide()
+            self.gap_image.clear()
+            return
+        step_x = (grid_x[-1] - grid_x[0]) / (len(grid_x) - 1)
+        step_y = (grid_y[-1] - grid_y[0]) / (len(grid_y) - 1)
+        self.gap_image.setImage(np.clip(values, -GAP_CLIP, GAP_CLIP).T, levels=(-GAP_CLIP, GAP_CLIP), autoLevels=False)
+        self.gap_image.setRect(QRectF(grid_x[0] - step_x / 2, grid_y[0] - step_y / 2,
+                                      step_x * len(grid_x), step_y * len(grid_y)))
+        self.gap_image.show()
+
+    def set_trails(self, xy: np.ndarray | None) -> None:
+        """Chains' recent positions, [N, T, 2]: a line per chain and a dot at its newest point."""
+        if xy is None or len(xy) == 0 or xy.shape[1] == 0:
+            self.trails.setData([], [])
+            self.trail_heads.setData([], [])
+            return
+        n, t, _ = xy.shape
+        connect = np.ones((n, t), dtype=bool)
+        connect[:, -1] = False  # do not join one chain's end to the next chain's start
+        self.trails.setData(xy[..., 0].ravel(), xy[..., 1].ravel(), connect=connect.ravel())
+        self.trail_heads.setData(pos=xy[:, -1, :])
 
     def set_axis_labels(self, x_label: str, y_label: str) -> None:
         item = self.plot.getPlotItem()

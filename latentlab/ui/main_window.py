@@ -15,11 +15,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
 )
 
-from latentlab.analysis.projection import LinearProjection, custom_projection, default_projection
+from latentlab.analysis.density import fit_projected_density, gap_map
+from latentlab.analysis.projection import (
+    LinearProjection, custom_projection, default_projection, narrowest_projection,
+)
 from latentlab.data import parse_spec
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
@@ -48,8 +51,12 @@ circles fall away from blue dots, the prior has mass the decoder never learned (
 live. Only the two plotted coordinates change; the others are kept from where you started.</p>
 <p><b>Click</b> a point to jump to it; <b>hover</b> to preview it. <b>Use as A / B</b> sets the ends
 of an interpolation (Interpolate tab), or open two image files there.</p>
+<p><b>Gaps</b>: the background is log P(z) − log P̂(z) on the map's plane, with P̂ a Gaussian
+mixture fitted by EM to draws z ~ Q(z|x) of the encoded faces: red where the prior puts mass but no training face was
+encoded (decodes there tend to look unrealistic), blue where encoded faces are denser than the prior.</p>
 <p><b>Axes</b>: PCA of the encoded faces by default; "A → B" puts the direction between the two
-chosen faces on the x axis.</p>
+chosen faces on the x axis; "where P̂(Z) is narrowest" shows the two directions in which the encoded
+faces vary least, where the prior's gaps are widest.</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help.</p>"""
 
 
@@ -109,6 +116,12 @@ class MainWindow(QMainWindow):
         self.colour_combo = QComboBox()
         self.colour_combo.setToolTip("Colour the encoded faces by a label of the training data")
         self.colour_combo.activated.connect(lambda _: self._draw_map())
+        self.gaps_box = QCheckBox("Gaps of P̂(Z)")
+        self.gaps_box.setChecked(True)
+        self.gaps_box.setToolTip("Colour the map by log P(z) − log P̂(z), with P̂ fitted (Gaussian mixture, EM) to the "
+                                 "encoded faces on the map's plane: red where the prior puts mass but no training "
+                                 "face was encoded")
+        self.gaps_box.toggled.connect(lambda _: self._draw_map())
         self.model_info = QLabel("")
         self.model_info.setStyleSheet("color: #555;")
 
@@ -116,6 +129,7 @@ class MainWindow(QMainWindow):
         for text, widget in (("Model", self.model_combo), ("Axes", self.axes_combo), ("Colour", self.colour_combo)):
             top.addWidget(QLabel(text))
             top.addWidget(widget)
+        top.addWidget(self.gaps_box)
         top.addWidget(self.model_info, 1)
 
         self.map = LatentMap()
@@ -228,6 +242,8 @@ class MainWindow(QMainWindow):
         self.axes_combo.clear()
         self.axes_combo.addItem("identity (2-D latent)" if self.session.latent_dim == 2 else "PCA of encoded faces")
         self.axes_combo.addItem("A → B (pick A and B first)")
+        if self.session.atlas_codes is not None and self.session.latent_dim > 2:
+            self.axes_combo.addItem("where P̂(Z) is narrowest (the gaps)")
 
     def _fill_colour_combo(self) -> None:
         self.colour_combo.clear()
@@ -243,6 +259,8 @@ class MainWindow(QMainWindow):
             return
         reference = session.atlas_codes if session.atlas_codes is not None else self.prior_codes
         projection = default_projection(reference, session.latent_dim)
+        if self.axes_combo.currentIndex() == 2:
+            projection = narrowest_projection(session.p_hat_samples())
         if self.axes_combo.currentIndex() == 1:
             path = self.interpolation.path()
             if path is None or len(path) < 2:
@@ -277,11 +295,24 @@ class MainWindow(QMainWindow):
             colours = pg.colormap.get("viridis").map((values - low) / ((high - low) or 1.0), mode="qcolor")
             brushes = [pg.mkBrush(c) for c in colours]
             atlas_label += f", colour = {label} (purple {low:.3g} → yellow {high:.3g})"
-        self.map.set_points(atlas_xy, self.projection.project(self.prior_codes), atlas_label=atlas_label,
-                            atlas_brushes=brushes)
+        prior_xy = self.projection.project(self.prior_codes)
+        self._draw_gap_map(atlas_xy, prior_xy)
+        self.map.set_points(atlas_xy, prior_xy, atlas_label=atlas_label, atlas_brushes=brushes)
         self._path_changed(self.interpolation.path())
         if self.current_z is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
+
+    def _draw_gap_map(self, atlas_xy: np.ndarray | None, prior_xy: np.ndarray) -> None:
+        self.gaps_box.setEnabled(atlas_xy is not None)
+        if atlas_xy is None or not self.gaps_box.isChecked():
+            self.map.set_gap_map(None)
+            return
+        points = np.concatenate([atlas_xy, prior_xy])
+        low, high = points.min(axis=0), points.max(axis=0)
+        pad = 0.1 * (high - low)
+        extent = (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
+        density = fit_projected_density(self.session.p_hat_samples(), self.projection, "gmm")
+        self.map.set_gap_map(*gap_map(self.projection, density, None, extent, resolution=128))
 
     def _path_changed(self, path) -> None:
         if self.projection is not None:
