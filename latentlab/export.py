@@ -1,4 +1,5 @@
-"""Exports from the explorer: interpolation strips (PNG), animations (GIF), latent codes (CSV/NPZ).
+"""Exports from the explorer: interpolation strips (PNG, one or stacked), animations (GIF, single or
+side-by-side pairs), latent codes (CSV/NPZ).
 
 Qt-free, so scripts and notebooks use the same functions as the app. Every write goes to a
 temporary file in the target folder that is then `os.replace`d into place (a failed export never
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,36 @@ def save_strip_png(path: str | os.PathLike, images: np.ndarray, scale: int = 2) 
         raise ExportError(f"{path}: cannot write file ({err.strerror or err})") from None
 
 
+def save_strips_png(path: str | os.PathLike, strips: Sequence[np.ndarray], scale: int = 2, gap: int = 6) -> Path:
+    """Several strips of images (each uint8 [K, C, H, W], the same K, C, H, W) stacked top to bottom,
+    aligned column by column, each laid out as `save_strip_png` does, with `gap` extra white pixels
+    between strips; enlarged `scale` times, as PNG. One strip gives exactly `save_strip_png`'s image."""
+    strips = [_check_images(images) for images in strips]
+    if not strips:
+        raise ValueError("no strips to save")
+    if any(s.shape != strips[0].shape for s in strips):
+        raise ValueError(f"strips must have the same shape, got {[s.shape for s in strips]}")
+    rows = [grid_array([images]) for images in strips]
+    white = np.full((max(0, int(gap)), rows[0].shape[1], 3), 255, np.uint8)
+    parts = [rows[0]]
+    for row in rows[1:]:
+        parts += [white, row]
+    try:
+        return save_png(path, np.concatenate(parts), scale=max(1, int(scale)))
+    except OSError as err:
+        raise ExportError(f"{path}: cannot write file ({err.strerror or err})") from None
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 2) -> np.ndarray:
+    """Pairs of images (uint8 [K, C, H, W] each, same shape) joined left | right with a white gap:
+    uint8 [K, C, H, 2W + gap]."""
+    left, right = _check_images(left), _check_images(right)
+    if left.shape != right.shape:
+        raise ValueError(f"both image sets must have the same shape, got {left.shape} and {right.shape}")
+    white = np.full((*left.shape[:3], max(0, int(gap))), 255, np.uint8)
+    return np.concatenate([left, white, right], axis=3)
+
+
 def gif_frames(images: np.ndarray, scale: int = 2, bounce: bool = True) -> list[Image.Image]:
     """PIL frames of uint8 [K, C, H, W]; with `bounce`, forward then back without repeating the
     end frames (2K - 2 frames for K >= 2), so the loop has no stutter."""
@@ -81,6 +112,13 @@ def save_gif(path: str | os.PathLike, images: np.ndarray, fps: float = 10, scale
                        duration=duration, loop=0)
 
     return _atomic_write(path, write)
+
+
+def save_pair_gif(path: str | os.PathLike, left: np.ndarray, right: np.ndarray, fps: float = 10,
+                  scale: int = 2, bounce: bool = True, gap: int = 2) -> Path:
+    """An animated GIF whose frame i shows left[i] and right[i] side by side (e.g. an interpolation
+    decoded directly and after the latent chain), otherwise as `save_gif`."""
+    return save_gif(path, side_by_side(left, right, gap), fps=fps, scale=scale, bounce=bounce)
 
 
 def _label_columns(labels: dict[str, np.ndarray] | None, n: int, taken: set[str]) -> list[tuple[str, np.ndarray]]:

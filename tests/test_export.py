@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from latentlab.errors import LatentLabError
-from latentlab.export import ExportError, save_codes, save_gif, save_strip_png
+from latentlab.export import (ExportError, save_codes, save_gif, save_pair_gif, save_strip_png, save_strips_png,
+                              side_by_side)
 
 
 def _frames(k: int, channels: int = 3, side: int = 8) -> np.ndarray:
@@ -26,6 +27,38 @@ def test_strip_png(tmp_path):
         # one row of 5 tiles of 8 px with 2-px gaps, doubled
         assert img.size == ((5 * (8 + 2) + 2) * 2, (8 + 2 + 2) * 2)
     assert [p.name for p in path.parent.iterdir()] == ["strip.png"]  # no temp file left
+
+
+def test_stacked_strips_png(tmp_path):
+    top, bottom = _frames(4), 255 - _frames(4)
+    path = save_strips_png(tmp_path / "two.png", [top, bottom], scale=2, gap=6)
+    with Image.open(path) as img:
+        # two rows laid out as save_strip_png's, 6 white pixels between them, doubled
+        assert img.size == ((4 * (8 + 2) + 2) * 2, (2 * (8 + 4) + 6) * 2)
+        pixels = np.asarray(img.convert("RGB"))
+    np.testing.assert_array_equal(pixels[4:20:2, 4:20:2], top[0].transpose(1, 2, 0))
+    y = (12 + 6 + 2) * 2
+    np.testing.assert_array_equal(pixels[y:y + 16:2, 4:20:2], bottom[0].transpose(1, 2, 0))
+    single = save_strips_png(tmp_path / "one.png", [top])
+    with Image.open(single) as a, Image.open(save_strip_png(tmp_path / "ref.png", top)) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="same shape"):
+        save_strips_png(tmp_path / "bad.png", [top, _frames(3)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.png", "ref.png", "two.png"]
+
+
+def test_pair_gif_shows_both_side_by_side(tmp_path):
+    left, right = np.zeros((3, 1, 8, 8), np.uint8), np.full((3, 1, 8, 8), 200, np.uint8)
+    pairs = side_by_side(left, right, gap=2)
+    assert pairs.shape == (3, 1, 8, 18)
+    assert (pairs[..., 8:10] == 255).all()
+    path = save_pair_gif(tmp_path / "pair.gif", left, right, scale=2, bounce=True)
+    with Image.open(path) as img:
+        assert img.size == (36, 16) and img.info["loop"] == 0
+        frame = np.asarray(img.convert("L"))
+    assert (frame[:, :16] == 0).all() and (frame[:, 20:] == 200).all()
+    with pytest.raises(ValueError):
+        side_by_side(left, right[:2])
 
 
 @pytest.mark.parametrize("channels", [1, 3])

@@ -193,3 +193,110 @@ def test_endpoints_from_the_map_and_model_change(panel, session, checkpoint):
     assert panel.isEnabled()
     panel.set_session(None)
     assert not panel.isEnabled()
+
+
+# ---------------------------------------------------------------- the latent chain along the path
+def test_chain_steps_show_a_second_aligned_strip(panel, faces):
+    assert panel.chain_steps == 0 and panel.chain_mode == "mean"
+    assert (panel.chain_spin.minimum(), panel.chain_spin.maximum()) == (0, 20)
+    assert panel.chain_spin.isEnabled() and panel.chain_mode_combo.isEnabled()
+    panel.load_endpoint_file(0, faces["a"])
+    panel.load_endpoint_file(1, faces["b"])
+    assert not panel.chained_strip.isVisible() and panel.chained_images() is None
+    direct = panel.strip_images()
+    paths = _record(panel.path_changed)
+    chained = _record(panel.chained_current_changed)
+
+    panel.chain_spin.setValue(3)
+    assert panel.chained_strip.isVisible() and panel.direct_label.isVisible()
+    assert panel.chained_label.text() == "after 3 chain steps (mean mode)"
+    assert panel.direct_label.text() == "decoded directly"
+    assert panel.chained_strip.count() == panel.strip.count() == STEPS
+    images = panel.chained_images()
+    assert images.shape == direct.shape and images.dtype == np.uint8
+    assert not np.array_equal(images, direct)
+    np.testing.assert_array_equal(panel.strip_images(), direct)  # the direct strip is unchanged
+    assert paths == []  # the path itself did not change
+    assert not panel.busy_label.isVisible() and panel.chained_label.isVisible()
+    assert panel.strip.geometry().width() == panel.chained_strip.geometry().width()  # column by column
+    assert panel.strip.geometry().x() == panel.chained_strip.geometry().x()
+    codes = panel.chained_codes()
+    assert codes.shape == (STEPS, 4) and not np.allclose(codes, panel.path())
+    np.testing.assert_array_equal(chained[-1], codes[0])  # the slider is at t = 0
+
+    # the slider emits the direct code and the chained code nearest to it; nothing is recomputed
+    current = _record(panel.current_changed)
+    panel.slider.setValue(int(panel.SLIDER_MAX * 0.6))
+    np.testing.assert_array_equal(chained[-1], codes[round(0.6 * (STEPS - 1))])
+    np.testing.assert_allclose(current[-1], panel.current_code())
+    assert np.array_equal(panel.chained_codes(), codes)
+
+    panel.chain_mode_combo.setCurrentIndex(panel.chain_mode_combo.findData("stochastic"))
+    assert panel.chained_label.text() == "after 3 chain steps (stochastic mode)"
+    assert not np.allclose(panel.chained_codes(), codes)
+
+    panel.steps_spin.setValue(5)  # a new path: both strips follow
+    assert panel.strip.count() == panel.chained_strip.count() == 5
+
+    panel.chain_spin.setValue(0)
+    assert not panel.chained_strip.isVisible() and not panel.chained_label.isVisible()
+    assert not panel.direct_label.isVisible()
+    assert panel.chained_images() is None and panel.chained_codes() is None
+    before = len(chained)
+    panel.slider.setValue(0)
+    assert len(chained) == before  # k = 0: no chained codes emitted
+
+
+def test_chain_exports_both_strips(panel, faces, tmp_path):
+    panel.load_endpoint_file(0, faces["a"])
+    panel.load_endpoint_file(1, faces["b"])
+    with Image.open(panel.export_png(tmp_path / "direct.png")) as img:
+        single = img.size
+    gif0 = panel.export_gif(tmp_path / "direct.gif")
+    with Image.open(gif0) as img:
+        single_gif = img.size
+
+    panel.chain_spin.setValue(3)
+    direct, chained = panel.strip_images(), panel.chained_images()
+    with Image.open(panel.export_png(tmp_path / "both.png")) as img:
+        assert img.width == single[0]
+        assert 1.9 < img.height / single[1] < 2.4  # two strips and a small gap
+        pixels = np.asarray(img.convert("RGB")).astype(int)
+    tile = 16 * 2  # a 16-px decode, doubled
+    top = pixels[4:4 + tile:2, 4:4 + tile:2]
+    y = img.height - 4 - tile
+    bottom = pixels[y:y + tile:2, 4:4 + tile:2]
+    np.testing.assert_array_equal(top, direct[0].transpose(1, 2, 0))
+    np.testing.assert_array_equal(bottom, chained[0].transpose(1, 2, 0))
+
+    with Image.open(panel.export_gif(tmp_path / "both.gif")) as img:
+        assert img.info["loop"] == 0 and img.height == single_gif[1]
+        assert img.width == 2 * single_gif[0] + 2 * 2  # direct | 2-px gap | chained, doubled
+        assert 2 <= img.n_frames <= 2 * STEPS - 2
+        frame = np.asarray(img.convert("RGB")).astype(int)
+    left, right = frame[::2, :tile:2], frame[::2, tile + 4::2]
+    # GIF palettes are approximate: each half is close to its own decode, not to the other one
+    assert np.abs(left - direct[0].transpose(1, 2, 0)).mean() < np.abs(left - chained[0].transpose(1, 2, 0)).mean()
+    assert np.abs(right - chained[0].transpose(1, 2, 0)).mean() < np.abs(right - direct[0].transpose(1, 2, 0)).mean()
+
+    panel.chain_spin.setValue(0)  # unchanged behaviour once k is back to 0
+    with Image.open(panel.export_png(tmp_path / "again.png")) as img:
+        assert img.size == single
+
+
+def test_model_without_encoder_disables_the_chain(panel, checkpoint):
+    no_encoder = ExplorerSession.from_checkpoint(checkpoint)
+    no_encoder.model.has_encoder = False  # as a GAN: the chain (decode, re-encode) does not apply
+    panel.chain_spin.setValue(3)
+    panel.set_session(no_encoder)
+    assert not panel.chain_spin.isEnabled() and not panel.chain_mode_combo.isEnabled()
+    assert "no encoder" in panel.chain_spin.toolTip() and "no encoder" in panel.chain_mode_combo.toolTip()
+    assert panel.chain_steps == 0
+    z = no_encoder.prior_samples(2, seed=1)
+    panel.set_endpoint(0, z[0], "p")
+    panel.set_endpoint(1, z[1], "q")
+    assert panel.strip.count() == STEPS and not panel.chained_strip.isVisible()
+    assert panel.chained_images() is None and not panel.status_label.isVisible()
+
+    panel.set_session(ExplorerSession.from_checkpoint(checkpoint))  # an encoder again: k = 3 applies
+    assert panel.chain_spin.isEnabled() and panel.chain_steps == 3
