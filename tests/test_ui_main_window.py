@@ -155,3 +155,23 @@ def test_switching_to_a_model_with_another_latent_size(qtbot, window, tiny_check
     assert len(window.map.atlas.data) == 0 and len(window.map.prior.data) == 500  # no atlas: prior only
     window.map.handle.setPos(0.5, -0.5)
     qtbot.waitUntil(lambda: np.allclose(window.current_z, [0.5, -0.5], atol=1e-5))
+
+
+def test_chain_tab_steps_with_the_keyboard_and_draws_trails_on_the_map(qtbot, window, tiny_checkpoint):
+    from PySide6.QtCore import Qt
+
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    window.tabs.setCurrentIndex(window.chain_tab)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.chain.step_count == 0 and window.chain.latest_codes is not None, timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.chain.step_count == 1, timeout=10000)
+    qtbot.waitUntil(lambda: window.map.trails.xData is not None and len(window.map.trails.xData) > 0, timeout=5000)
+    n_chains = len(window.chain.latest_codes)
+    assert len(window.map.trail_heads.data) == n_chains
+    window.axes_combo.setCurrentIndex(2)
+    window.axes_combo.activated.emit(2)  # trails survive a change of axes
+    assert len(window.map.trail_heads.data) == n_chains
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: window.chain.step_count == 0, timeout=10000)

@@ -127,13 +127,13 @@ class ExplorerSession:
         EM (seed 0), computed once and cached. None when the model carries no atlas."""
         if self.atlas_codes is None:
             return None
-        with self._lock:
-            if self._density is None:
-                from latentlab.analysis.density import GaussianMixture
+        if self._density is None:
+            from latentlab.analysis.density import GaussianMixture
 
-                mixture = GaussianMixture(n_components=10, covariance_type="diag", seed=0)
-                self._density = mixture.fit(self.p_hat_samples())
-            return self._density
+            # Fitted outside the model lock, which drag decodes wait on; two threads racing here
+            # compute the same deterministic fit, and either result may be kept.
+            self._density = GaussianMixture(n_components=10, covariance_type="diag", seed=0).fit(self.p_hat_samples())
+        return self._density
 
     def gap_scores(self, z: np.ndarray) -> np.ndarray | None:
         """log P(z) - log P̂(z) per code (high: the prior has mass where no training face was encoded)."""

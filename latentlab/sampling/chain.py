@@ -182,8 +182,8 @@ def _to_numpy(t: torch.Tensor) -> np.ndarray:
 
 def _rms_change(x: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """||x_t - x_{t-1}|| / sqrt(#pixel values), per chain."""
-    diff = (x - previous).reshape(len(x), -1).astype(np.float64)
-    return np.sqrt(np.mean(diff * diff, axis=1)).astype(np.float32)
+    diff = (x - previous).reshape(len(x), -1)  # float32: a float64 copy cost ~7% of a 64-chain step
+    return np.sqrt(np.einsum("ij,ij->i", diff, diff) / diff.shape[1]).astype(np.float32)
 
 
 def run_chain(model: Any, z0: np.ndarray | torch.Tensor, steps: int, **kwargs: Any) -> list[ChainStep]:

@@ -6,13 +6,42 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from latentlab.ui.imaging import to_pixmap
 
-FACE_SIDE = 256
+FACE_SIDE = 256      # preferred side of the large face
+FACE_MIN_SIDE = 120  # it shrinks to this when the tabs below need the room
 PREVIEW_SIDE = 88
+
+
+class ScalingImage(QLabel):
+    """A square image that fills the space it is given (down to a minimum), rescaled on resize."""
+
+    def __init__(self, minimum: int, preferred: int, text: str) -> None:
+        super().__init__(text)
+        self._image: np.ndarray | None = None
+        self._preferred = preferred
+        self.setMinimumSize(minimum, minimum)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet("color: #888;")
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self._preferred, self._preferred)
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        self._image = image
+        self._rescale()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._image is not None:
+            self.setPixmap(to_pixmap(self._image, max(16, min(self.width(), self.height()))))
 
 
 def _image_label(side: int, text: str) -> QLabel:
@@ -32,7 +61,7 @@ class FacePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.face = _image_label(FACE_SIDE, "no model loaded")
+        self.face = ScalingImage(FACE_MIN_SIDE, FACE_SIDE, "no model loaded")
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("color: #555;")
@@ -64,24 +93,24 @@ class FacePanel(QWidget):
         hover.setColumnStretch(2, 1)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.face, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.face, 1)
         layout.addWidget(self.caption)
         layout.addLayout(buttons)
         layout.addLayout(hover)
-        layout.addStretch(1)
         self.set_enabled_for_model(False)
 
     def set_enabled_for_model(self, loaded: bool) -> None:
         for button in (self.a_button, self.b_button, self.random_button):
             button.setEnabled(loaded)
         if not loaded:
+            self.face.set_image(None)
             self.face.clear()
             self.face.setText("no model loaded")
 
     def show_face(self, image: np.ndarray, caption: str | None = None) -> None:
         """Show uint8 [C, H, W] large; records when pixels were last updated (for the drag benchmark)."""
         self.current_image = image
-        self.face.setPixmap(to_pixmap(image, FACE_SIDE))
+        self.face.set_image(image)
         if caption is not None:
             self.caption.setText(caption)
         self.last_shown_at = time.perf_counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
@@ -32,6 +32,7 @@ from latentlab.images import save_png
 from latentlab.resources import bundled_models
 from latentlab.services.decode import LatestRequestWorker
 from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.chain_panel import ChainPanel
 from latentlab.ui.error_banner import ErrorBanner
 from latentlab.ui.face_panel import FacePanel
 from latentlab.ui.interpolation_panel import InterpolationPanel
@@ -57,7 +58,13 @@ encoded (decodes there tend to look unrealistic), blue where encoded faces are d
 <p><b>Axes</b>: PCA of the encoded faces by default; "A → B" puts the direction between the two
 chosen faces on the x axis; "where P̂(Z) is narrowest" shows the two directions in which the encoded
 faces vary least, where the prior's gaps are widest.</p>
-<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help.</p>"""
+<p><b>Chain</b> (Chain tab): start chains from prior samples or from the current face, then step
+or play the latent Markov chain (decode, then re-encode; Creswell et al. 2016). Their trails are drawn
+on the map; the plots show the mean gap score, the change per step and the mean intensity, so drift
+is visible. "Mean" mode re-encodes the decoder's mean image; "Stochastic" samples both, and is the
+chain whose stationary distribution is P̂(Z).</p>
+<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
+Space play / pause, Right one step, R reset.</p>"""
 
 
 class _DecodeBridge(QObject):
@@ -78,7 +85,10 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("LatentLab")
-        self.resize(1280, 800)
+        screen = QGuiApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1600, int(available.width() * 0.92)) if available else 1280,
+                    min(1000, int(available.height() * 0.92)) if available else 800)
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings("LatentLab", "LatentLab")
         self.session: ExplorerSession | None = None
@@ -90,6 +100,7 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._last_shown_request = 0
         self._atlas_job: GeneratorJob | None = None
+        self._trail_codes: np.ndarray | None = None
 
         self._decode_bridge = _DecodeBridge()
         self._decode_bridge.result.connect(self._decoded)
@@ -146,15 +157,26 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel()
         self.training.model_trained.connect(self._training_finished)
         self.training.error_occurred.connect(self.show_error)
+        self.chain = ChainPanel()
+        self.chain.trails_changed.connect(self._trails_changed)
+        self.chain.error_occurred.connect(self.show_error)
         self.tabs = QTabWidget()
         # Scroll areas keep a panel's minimum width from squeezing the latent map.
         self.tabs.addTab(_scrollable(self.interpolation), "Interpolate")
+        self.chain_tab = self.tabs.addTab(_scrollable(self.chain), "Chain")
         self.tabs.addTab(_scrollable(self.training), "Train")
+        # Chain keys act while the Chain tab is shown (Space and Right mean other things elsewhere).
+        for key, action in ((Qt.Key.Key_Space, self.chain.toggle_play), (Qt.Key.Key_Right, self.chain.step),
+                            (Qt.Key.Key_R, self.chain.reset)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.activated.connect(lambda act=action: self.tabs.currentIndex() == self.chain_tab and act())
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.face_panel)
         right.addWidget(self.tabs)
         right.setStretchFactor(1, 1)
+        self.right_split = right
+        self.tabs.currentChanged.connect(self._tab_changed)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.map)
         split.addWidget(right)
@@ -169,6 +191,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(split, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage("Open a checkpoint with File → Open, or drop one on the window")
+
+    def _tab_changed(self, index: int) -> None:
+        """The chain and training views need height; the face shrinks for them (it scales)."""
+        total = sum(self.right_split.sizes())
+        share = 0.45 if index == 0 else 0.3
+        self.right_split.setSizes([int(total * share), total - int(total * share)])
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -214,6 +242,7 @@ class MainWindow(QMainWindow):
         self.atlas_images = None
         self._atlas_images_state = "looking"
         self.current_z = None  # the previous model's code may not even have this model's size
+        self._trail_codes = None
         self.banner.hide()
         self.prior_codes = session.prior_samples(PRIOR_POINTS, seed=0)
         meta = session.meta
@@ -225,6 +254,8 @@ class MainWindow(QMainWindow):
         self._fill_axes_combo()
         self.face_panel.set_enabled_for_model(True)
         self.interpolation.set_session(session)
+        self.chain.shutdown()
+        self.chain.set_session(session)
         self._select_in_model_combo(session.path)
         self._update_projection()
         start = session.atlas_codes[0] if session.atlas_codes is not None else self.prior_codes[0]
@@ -299,6 +330,7 @@ class MainWindow(QMainWindow):
         self._draw_gap_map(atlas_xy, prior_xy)
         self.map.set_points(atlas_xy, prior_xy, atlas_label=atlas_label, atlas_brushes=brushes)
         self._path_changed(self.interpolation.path())
+        self._trails_changed(self._trail_codes)
         if self.current_z is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
 
@@ -313,6 +345,15 @@ class MainWindow(QMainWindow):
         extent = (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
         density = fit_projected_density(self.session.p_hat_samples(), self.projection, "gmm")
         self.map.set_gap_map(*gap_map(self.projection, density, None, extent, resolution=128))
+
+    def _trails_changed(self, codes) -> None:
+        """Chain trails [N, T, D] -> the map, in the current projection (an empty array clears them)."""
+        self._trail_codes = codes
+        if self.projection is None or codes is None or codes.size == 0:
+            self.map.set_trails(None)
+            return
+        n, t, d = codes.shape
+        self.map.set_trails(self.projection.project(codes.reshape(n * t, d)).reshape(n, t, 2))
 
     def _path_changed(self, path) -> None:
         if self.projection is not None:
@@ -351,6 +392,7 @@ class MainWindow(QMainWindow):
         self._current_caption = caption or "interpolation"
         if self.projection is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
+        self.chain.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z))
 
     def _handle_dragged(self, x: float, y: float) -> None:
@@ -359,6 +401,7 @@ class MainWindow(QMainWindow):
         # Only the plotted coordinates change; components off the plane stay as they were.
         self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
         self._current_caption = "dragged"
+        self.chain.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z))
 
     def _decoded(self, request_id: int, result) -> None:
@@ -566,6 +609,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding."""
         self.training.shutdown()
+        self.chain.shutdown()
         self._cancel_atlas_job()
         self.decoder.close()
 

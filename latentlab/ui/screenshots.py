@@ -1,7 +1,8 @@
 """`python -m latentlab.ui.screenshots OUT_DIR [CHECKPOINT]`: the window in four states, as PNGs.
 
 launch.png (the default model, a point hovered), drag.png (the handle dragged off the encoded
-faces), interpolation.png (two training faces, slerp path, slider half-way), training.png (a short
+faces), interpolation.png (two training faces, slerp path, slider half-way), chain.png (16 chains
+from prior samples after 8 steps, on the axes where P̂(Z) is narrowest), training.png (a short
 run on the built-in synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 """
 
@@ -68,8 +69,19 @@ def main(argv: list[str]) -> int:
     window.interpolation.slider.setValue(window.interpolation.slider.maximum() // 2)
     shot("interpolation.png")
 
+    window.axes_combo.setCurrentIndex(2)
+    window.axes_combo.activated.emit(2)
+    window.tabs.setCurrentIndex(window.chain_tab)
+    settle(4.0)  # the chain panel fits P̂(Z) for its gap scores
+    for _ in range(8):
+        window.chain.step()
+        settle(0.5)
+    shot("chain.png")
+    window.axes_combo.setCurrentIndex(0)
+    window.axes_combo.activated.emit(0)
+
     panel = window.training
-    window.tabs.setCurrentIndex(1)
+    window.tabs.setCurrentIndex(window.tabs.count() - 1)
     panel.set_dataset_spec("synthetic-faces")
     panel.set_options(model="vae", size=32, latent=16, epochs=3, batch=32, limit=3000, out=str(scratch / "run"),
                       preview_every=20)

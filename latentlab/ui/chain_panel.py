@@ -1,0 +1,346 @@
+"""The chain panel: N latent Markov chains (decode → re-encode, Creswell et al. 2016) run step by step
+or animated, showing codes moving out of the gaps of P̂(Z).
+
+The chain is `sampling.latent_chain` (infinite) driven by a `GeneratorJob` on a worker thread. The
+worker asks a `Gate` before every transition: Step grants exactly one (a credit consumed at the
+moment of the pull, so two quick Steps are two transitions), Play grants them at the chosen rate (the
+worker sleeps on the gate, so Pause and a speed change take effect at once), Pause grants none; the
+worker is then blocked between two steps. Each transition goes to the GUI thread as one owned-numpy
+`Frame` through a queued bridge signal; the GUI keeps the latest frame plus the short histories the
+plots, filmstrip and trails need, and a QTimer redraws at most ~30 Hz, only when something changed
+(GAN Lab: computation and redraw at different rates). Settings (N, mode, start, seed) apply on Reset.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import deque
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from latentlab.explorer.session import ExplorerSession
+from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.chain_parts import ChainPlots, Frame, Gate, TileGrid, chain_frames
+
+REDRAW_MS = 33          # at most ~30 redraws per second
+TRAIL_STEPS = 50        # codes per chain kept for the map's trails
+FILM_STEPS = 12         # the selected chain's last decodes
+HISTORY_STEPS = 5000    # points kept in the curves
+JOIN_TIMEOUT_S = 30.0
+MODES = (("mean", "Mean (decode mean → encode mean, deterministic)"),
+         ("stochastic", "Stochastic (sample decoder → sample encoder: converges to P̂(Z))"))
+STARTS = (("prior", "Prior samples z ~ N(0, I)"), ("current", "The current face (N copies)"))
+NO_ENCODER = "This model has no encoder, so the latent chain (decode → re-encode) does not apply."
+NO_MODEL = "Load a model to run latent chains."
+
+
+class _Bridge(QObject):
+    message = Signal(object)  # (job id, kind, payload), emitted on the worker, delivered queued
+
+
+class ChainPanel(QWidget):
+    trails_changed = Signal(object)   # float32 [N, T, D]: each chain's codes over the last <= 50 steps
+    running_changed = Signal(bool)    # playing or not
+    error_occurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session: ExplorerSession | None = None
+        self._current: np.ndarray | None = None
+        self._job: GeneratorJob | None = None
+        self._gate: Gate | None = None
+        self._retiring: dict[int, GeneratorJob] = {}
+        self._job_id = 0
+        self._playing = False
+        self._reference: float | None = None
+        self._selected = 0
+        self.redraw_count = 0
+        self.worker_threads = max(1, (os.cpu_count() or 2) - 1)
+
+        self.chains_spin = QSpinBox(minimum=1, maximum=256, value=16)
+        self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.mode_combo, self.start_combo = QComboBox(), QComboBox()
+        for combo, items in ((self.mode_combo, MODES), (self.start_combo, STARTS)):
+            for key, text in items:
+                combo.addItem(text, key)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        self.play_button, self.step_button, self.reset_button = (QPushButton(t) for t in ("Play", "Step", "Reset"))
+        self.play_button.setToolTip("Play / pause the chains (Space)")
+        self.step_button.setToolTip("One transition: decode, then re-encode (Right)")
+        self.reset_button.setToolTip("Back to step 0, with starting points from the settings (R)")
+        self.speed_slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=30, value=5)
+        self.speed_slider.setMinimumWidth(70)
+        self.speed_label = QLabel()
+        self.fast_check = QCheckBox("As fast as possible")
+        self.step_label = QLabel("Step 0")
+        self.step_label.setStyleSheet("font-weight: bold;")
+        self.note_label, self.error_label = QLabel(NO_MODEL), QLabel()
+        for label in (self.note_label, self.error_label):
+            label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.error_label.hide()
+        self.grid, self.film = TileGrid(), TileGrid(selectable=False)
+        self.film.setFixedHeight(100)
+        self.film_label = QLabel("Selected chain (click a face above)", wordWrap=True)
+        self.plots = ChainPlots()
+
+        form = QGridLayout()
+        counts = QHBoxLayout()
+        for widget in (self.chains_spin, QLabel("Seed"), self.seed_spin):
+            counts.addWidget(widget)
+        counts.addStretch(1)
+        form.addWidget(QLabel("Chains"), 0, 0)
+        form.addLayout(counts, 0, 1)
+        for row, (name, combo) in enumerate((("Start", self.start_combo), ("Mode", self.mode_combo)), start=1):
+            form.addWidget(QLabel(name), row, 0)
+            form.addWidget(combo, row, 1)
+        form.setColumnStretch(1, 1)
+        buttons = QHBoxLayout()  # two short rows, so the panel fits a narrow column
+        for widget in (self.play_button, self.step_button, self.reset_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.step_label)
+        speed = QHBoxLayout()
+        for widget in (QLabel("Speed"), self.speed_slider, self.speed_label, self.fast_check):
+            speed.addWidget(widget)
+        speed.addStretch(1)
+        chains = QVBoxLayout()
+        chains.addWidget(self.grid, 1)
+        chains.addWidget(self.film_label)
+        chains.addWidget(self.film)
+        body = QHBoxLayout()
+        body.addLayout(chains, 1)
+        body.addWidget(self.plots, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addLayout(speed)
+        for item in (self.note_label, self.error_label):
+            layout.addWidget(item)
+        layout.addLayout(body, 1)
+        self._controls = (self.chains_spin, self.seed_spin, self.mode_combo, self.start_combo, self.play_button,
+                          self.step_button, self.reset_button, self.speed_slider, self.fast_check)
+
+        self._bridge = _Bridge(self)
+        self._bridge.message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._draw)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.step_button.clicked.connect(self.step)
+        self.reset_button.clicked.connect(self.reset)
+        self.speed_slider.valueChanged.connect(self._speed_changed)
+        self.fast_check.toggled.connect(self._speed_changed)
+        self.grid.tile_clicked.connect(self.select_chain)
+        self._clear_state()
+        self._speed_changed()
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ public API
+    def set_session(self, session: ExplorerSession | None) -> None:
+        """Stop any chain and, for a model with an encoder, start fresh chains at step 0 (paused)."""
+        self._retire()
+        self._session, self._reference, self._current = session, None, None
+        self._clear_state()
+        self._update_enabled()
+        self.grid.set_images(None)
+        self.film.set_images(None)
+        self.trails_changed.emit(np.zeros((0, 0, session.latent_dim if session else 0), np.float32))  # clear
+        if self._usable:
+            self.reset()
+
+    def set_current_code(self, z: np.ndarray) -> None:
+        """The code under the drag handle; chains start from N copies of it on the next Reset."""
+        self._current = np.asarray(z, dtype=np.float32).reshape(-1).copy()
+
+    @property
+    def step_count(self) -> int:
+        return self._latest.step if self._latest is not None else 0
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    @property
+    def latest_codes(self) -> np.ndarray | None:
+        """[N, D]: the chains' codes at the latest step received."""
+        return None if self._latest is None else self._latest.z
+
+    def toggle_play(self) -> None:
+        self.pause() if self._playing else self.play()
+
+    def play(self) -> None:
+        if not self._usable or self._playing:
+            return
+        if self._job is None:
+            self.reset()
+        self._gate.play()
+        self._set_playing(True)
+
+    def pause(self) -> None:
+        """Stop between steps (the step in progress, if any, still arrives)."""
+        if self._gate is not None:
+            self._gate.pause()
+        self._set_playing(False)
+
+    def step(self) -> None:
+        """Exactly one transition (while playing: pause instead)."""
+        if self._playing:
+            self.pause()
+        elif self._usable:
+            if self._job is None:
+                self.reset()
+            self._gate.step()
+
+    def reset(self) -> None:
+        """Back to step 0 with new starting points from the current settings (chains paused)."""
+        self._retire()
+        self._clear_state()
+        if not self._usable:
+            return
+        n, seed = self.chains_spin.value(), self.seed_spin.value()
+        if self.start_combo.currentData() == "current":
+            current = self._current if self._current is not None else np.zeros(self._session.latent_dim, np.float32)
+            z0 = np.repeat(current[None], n, axis=0)
+        else:
+            z0 = self._session.prior_samples(n, seed=seed).astype(np.float32)
+        self._job_id += 1
+        job_id, emit = self._job_id, self._bridge.message.emit
+        self._gate = gate = Gate(self._interval())
+        session, mode, threads = self._session, self.mode_combo.currentData(), self.worker_threads
+        want_reference = self._reference is None
+        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference),
+                                 name="chain", on_cancel=gate.stop,
+                                 on_event=lambda item: emit((job_id, *item)),
+                                 on_error=lambda text: emit((job_id, "error", text)),
+                                 on_done=lambda: emit((job_id, "done", None)))
+        self._timer.start()
+        self._job.start()
+
+    def shutdown(self, timeout: float = JOIN_TIMEOUT_S) -> bool:
+        """Stop every chain worker and wait for it (window close, model change). True when all ended."""
+        self._retire()
+        ended = all([job.join(timeout) for job in self._retiring.values()])
+        self._retiring.clear()
+        self._timer.stop()
+        return ended
+
+    def select_chain(self, index: int) -> None:
+        self._selected = index
+        self.grid.set_selected(index)
+        self._dirty = True
+
+    # ------------------------------------------------------------------ state (GUI thread)
+    @property
+    def _usable(self) -> bool:
+        return self._session is not None and self._session.has_encoder
+
+    def _interval(self) -> float:
+        return 0.0 if self.fast_check.isChecked() else 1.0 / self.speed_slider.value()
+
+    def _speed_changed(self, *_) -> None:
+        self.speed_slider.setEnabled(self._usable and not self.fast_check.isChecked())
+        self.speed_label.setText("max" if self.fast_check.isChecked() else f"{self.speed_slider.value()} steps/s")
+        if self._gate is not None:
+            self._gate.set_interval(self._interval())
+
+    def _update_enabled(self) -> None:
+        for widget in self._controls:
+            widget.setEnabled(self._usable)
+        self._speed_changed()
+        note = NO_MODEL if self._session is None else None if self._session.has_encoder else NO_ENCODER
+        self.note_label.setText(note or "")
+        self.note_label.setVisible(note is not None)
+
+    def _set_playing(self, playing: bool) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+        if playing != self._playing:
+            self._playing = playing
+            self.running_changed.emit(playing)
+
+    def _retire(self) -> None:
+        """Stop the current job without waiting: it ends after its step in progress, and is joined
+        when its "done" message arrives (or by shutdown). Its other late messages are dropped."""
+        self._set_playing(False)
+        if self._job is not None:
+            self._job.cancel()
+            self._retiring[self._job_id] = self._job
+        self._job, self._gate = None, None
+        self._job_id += 1
+
+    def _clear_state(self) -> None:
+        self._latest: Frame | None = None
+        self._history = {key: deque(maxlen=HISTORY_STEPS) for key in ("step", "gap", "change", "intensity")}
+        self._trail: deque[np.ndarray] = deque(maxlen=TRAIL_STEPS)
+        self._film: deque[tuple[int, np.ndarray]] = deque(maxlen=FILM_STEPS)
+        self._step0_intensity: float | None = None
+        self._new_codes = False
+        self._dirty = True
+        self.error_label.hide()
+        self._selected = 0
+        self.grid.set_selected(0)
+
+    def _on_message(self, message: tuple) -> None:
+        job_id, kind, payload = message
+        if kind == "done" and job_id in self._retiring:
+            self._retiring.pop(job_id).join(JOIN_TIMEOUT_S)  # its last message: it ends at once
+        if job_id != self._job_id:
+            return  # a late message from a retired job
+        self._dirty = True
+        if kind == "frame":
+            self._add_frame(payload)
+        elif kind == "gap0" and payload is not None and self._history["step"]:
+            self._history["gap"][0] = float(np.mean(payload))
+        elif kind == "reference":
+            self._reference = payload
+        elif kind == "error":
+            self.error_label.setText(f"The chain stopped: {payload}")
+            self.error_label.show()
+            self.error_occurred.emit(payload)
+        elif kind == "done":
+            self._job.join(JOIN_TIMEOUT_S)
+            self._job, self._gate = None, None
+            self._set_playing(False)
+
+    def _add_frame(self, frame: Frame) -> None:
+        self._latest = frame
+        for key, value in (("step", frame.step), ("gap", np.nan if frame.gap is None else np.mean(frame.gap)),
+                           ("change", np.mean(frame.change)), ("intensity", np.mean(frame.intensity))):
+            self._history[key].append(float(value))
+        if frame.step == 0:
+            self._step0_intensity = float(np.mean(frame.intensity))
+        self._trail.append(frame.z)
+        self._film.append((frame.step, frame.images))
+        self._new_codes = True
+
+    # ------------------------------------------------------------------ drawing (timer, GUI thread)
+    def _draw(self) -> None:
+        if not self._dirty or self._latest is None:
+            return
+        if self._new_codes:  # the map draws the trails even while this panel is on a hidden tab
+            self._new_codes = False
+            self.trails_changed.emit(np.stack(self._trail, axis=1).astype(np.float32, copy=False))
+        if not self.isVisible():
+            return  # still dirty: drawn on the first tick after the panel is shown again
+        self._dirty = False
+        self.redraw_count += 1
+        frame = self._latest
+        n = len(frame.z)
+        self._selected = min(self._selected, n - 1)
+        self.grid.set_images(frame.images, columns=math.ceil(math.sqrt(n)))
+        self.step_label.setText(f"Step {frame.step}")
+        film_steps = [s for s, _ in self._film]
+        self.film.set_images(np.stack([images[self._selected] for _, images in self._film]), columns=FILM_STEPS // 2)
+        self.film_label.setText(f"Chain #{self._selected + 1} of {n}, steps {film_steps[0]}–{film_steps[-1]}"
+                                " (click a face to follow another)")
+        history = {key: np.asarray(values) for key, values in self._history.items()}
+        has_gap = self._session is not None and self._session.atlas_codes is not None
+        reference, name = ((self._reference, "atlas decodes") if self._reference is not None
+                           else (self._step0_intensity, "step 0"))
+        self.plots.set_data(history["step"], history["gap"] if has_gap else None, history["change"],
+                            history["intensity"], reference, name)

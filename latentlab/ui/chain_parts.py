@@ -1,0 +1,283 @@
+"""The chain panel's parts. Worker side (no Qt): `Gate`, which decides when the next transition may
+be pulled, and `chain_frames`, the generator the panel's GeneratorJob runs. GUI side: `TileGrid`,
+a clickable grid of tiles (every chain's decode, or one chain's filmstrip), and `ChainPlots`, the
+three live curves (gap score, pixel change, mean intensity against a reference line), handed owned
+numpy arrays by `ChainPanel` on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+
+from latentlab.analysis.image_stats import mean_intensity
+from latentlab.explorer.session import ExplorerSession
+from latentlab.images import grid_array, to_uint8
+from latentlab.sampling.chain import latent_chain
+from latentlab.ui.imaging import to_qimage
+
+REFERENCE_CODES = 256   # atlas codes decoded for the reference mean intensity
+PAD = 2
+SELECTED = QColor(230, 60, 40)
+TEXT = "#333"
+
+
+# ---------------------------------------------------------------------- worker side (no Qt)
+@dataclass
+class Frame:
+    """One state of all chains, owned numpy copies made on the worker."""
+
+    step: int
+    z: np.ndarray                  # [N, D] float32
+    images: np.ndarray             # [N, C, H, W] uint8 decoder means
+    change: np.ndarray             # [N] RMS pixel change from the previous step
+    gap: np.ndarray | None         # [N] gap score (None: no atlas, or not computed yet for step 0)
+    intensity: np.ndarray          # [N] mean intensity in [0, 1]
+
+
+class Gate:
+    """Decides, on the worker, when the next transition may be pulled (thread-safe)."""
+
+    def __init__(self, interval: float) -> None:
+        self._cond = threading.Condition()
+        self._playing, self._credits, self._interval, self._stopped = False, 0, interval, False
+
+    def _set(self, **values) -> None:
+        with self._cond:
+            for name, value in values.items():
+                setattr(self, "_" + name, value)
+            self._cond.notify_all()
+
+    def play(self) -> None:
+        self._set(playing=True, credits=0)
+
+    def pause(self) -> None:
+        self._set(playing=False, credits=0)
+
+    def set_interval(self, seconds: float) -> None:
+        self._set(interval=seconds)
+
+    def stop(self) -> None:
+        self._set(stopped=True)
+
+    def step(self) -> None:
+        with self._cond:
+            self._credits += 1
+            self._cond.notify_all()
+
+    def wait_turn(self, since: float) -> bool:
+        """Block until a transition is allowed (True) or the job is stopped (False). `since`: when the
+        previous transition started; playing, the next starts `interval` seconds after it."""
+        with self._cond:
+            while not self._stopped:
+                if self._credits:
+                    self._credits -= 1
+                    return True
+                if self._playing:
+                    delay = since + self._interval - time.monotonic()
+                    if delay <= 0:
+                        return True
+                    self._cond.wait(delay)
+                else:
+                    self._cond.wait()
+            return False
+
+
+def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:
+    """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False)."""
+    return Frame(step.step, step.z, to_uint8(step.x), step.change, session.gap_scores(step.z) if gap else None,
+                 mean_intensity(step.x).astype(np.float32))
+
+
+def chain_frames(session: ExplorerSession, z0: np.ndarray, mode: str, seed: int, gate: Gate, threads: int,
+                 want_reference: bool):
+    """The worker's generator: ("frame", Frame), ("gap0", [N]), ("reference", float) messages."""
+    torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI thread
+    device = next(iter(session.model.parameters()), torch.empty(0)).device
+    chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed))
+    try:
+        first = next(chain)
+        yield "frame", make_frame(session, first, gap=False)  # shown at once; the P̂(Z) fit may take seconds
+        yield "gap0", session.gap_scores(first.z)
+        if want_reference and session.atlas_codes is not None:
+            decoded = session.decode(session.atlas_codes[:REFERENCE_CODES])
+            yield "reference", float(decoded.mean() / 255.0)
+        since = time.monotonic()
+        while gate.wait_turn(since):
+            since = time.monotonic()
+            yield "frame", make_frame(session, next(chain))
+    finally:
+        chain.close()
+
+
+# ---------------------------------------------------------------------- GUI side
+class TileGrid(QWidget):
+    """Images [N, C, H, W] tiled `columns` wide (via grid_array), scaled to fit the widget with the
+    aspect kept. With `selectable`, clicking a tile emits `tile_clicked(index)` and the selected tile
+    is outlined."""
+
+    tile_clicked = Signal(int)
+
+    def __init__(self, selectable: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._selectable = selectable
+        self._image = None
+        self.image_array: np.ndarray | None = None  # the HxWx3 uint8 array shown (for tests / export)
+        self._count = self._columns = 0
+        self._tile = (1, 1)
+        self._selected = 0
+        self.setMinimumSize(120, 60)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_images(self, images: np.ndarray | None, columns: int | None = None) -> None:
+        if images is None or len(images) == 0:
+            self._image, self.image_array, self._count = None, None, 0
+        else:
+            self._count = len(images)
+            self._columns = columns or math.ceil(math.sqrt(self._count))
+            self._tile = images.shape[2:4]
+            self.image_array = grid_array([images], pad=PAD, columns=self._columns)
+            self._image = to_qimage(self.image_array.transpose(2, 0, 1))
+        self.update()
+
+    def set_selected(self, index: int) -> None:
+        self._selected = index
+        self.update()
+
+    def _target(self) -> QRectF:
+        """Where the whole grid image is painted (fitted, centred)."""
+        w, h = self._image.width(), self._image.height()
+        scale = min(self.width() / w, self.height() / h)
+        return QRectF((self.width() - w * scale) / 2, (self.height() - h * scale) / 2, w * scale, h * scale)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self._image is None:
+            return
+        painter = QPainter(self)
+        target = self._target()
+        # Enlarged small decodes stay crisp (pixels); shrunk large grids are smoothed.
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, target.width() < self._image.width())
+        painter.drawImage(target, self._image)
+        if self._selectable and self._selected < self._count:
+            scale = target.width() / self._image.width()
+            row, col = divmod(self._selected, self._columns)
+            th, tw = self._tile
+            painter.setPen(QPen(SELECTED, 2))
+            painter.drawRect(QRectF(target.x() + (col * (tw + PAD) + PAD / 2) * scale,
+                                    target.y() + (row * (th + PAD) + PAD / 2) * scale,
+                                    (tw + PAD) * scale, (th + PAD) * scale))
+        painter.end()
+
+    def tile_at(self, x: float, y: float) -> int | None:
+        """The index of the tile under widget point (x, y), or None."""
+        if self._image is None:
+            return None
+        target = self._target()
+        scale = target.width() / self._image.width()
+        th, tw = self._tile
+        col = int((x - target.x()) / scale // (tw + PAD))
+        row = int((y - target.y()) / scale // (th + PAD))
+        index = row * self._columns + col
+        inside = 0 <= col < self._columns and row >= 0 and index < self._count
+        return index if inside else None
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        index = self.tile_at(event.position().x(), event.position().y()) if self._selectable else None
+        if index is not None:
+            self.tile_clicked.emit(index)
+
+
+class ChainPlots(pg.GraphicsLayoutWidget):
+    """Three stacked plots sharing the step axis: mean gap score, mean RMS pixel change, and mean
+    intensity with a dashed reference line (so a drift in brightness shows, rather than hides)."""
+
+    TITLES = ("Gap score  log P(z) − log P̂(z)", "Pixel change  RMS ‖x_t − x_t−1‖", "Mean intensity")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumSize(200, 240)
+        self.setToolTip("Means over the chains, per step.\nGap score: high where the prior has mass but no "
+                        "training face was encoded;\nit falls as the chains move into P̂(Z).\nPixel change: "
+                        "how much the decodes still move.\nMean intensity: a drift away from the dashed "
+                        "reference is a brightness bias of the chain.")
+        self.ci.layout.setSpacing(2)
+        self.plots: list[pg.PlotItem] = []
+        font = QFont()
+        font.setPointSize(8)
+        for row, title in enumerate(self.TITLES):
+            plot = self.addPlot(row=row, col=0)
+            plot.setTitle(title, size="8pt", color=TEXT)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setMenuEnabled(False)
+            plot.disableAutoRange()  # ranges are set in `_fit` with some slack: the axes stay still
+            plot.setMouseEnabled(x=False, y=False)
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setTextPen(TEXT)
+                axis.setTickFont(font)
+                # Axis text is the costly part of a repaint: keep it as a pixmap until its range changes.
+                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            plot.getAxis("left").setWidth(40)  # the three plots line up
+            plot.getAxis("left").setTickDensity(0.8)  # short plots: fewer, legible tick labels
+            if row:
+                plot.setXLink(self.plots[0])
+            if row < len(self.TITLES) - 1:  # step values on the last plot only
+                plot.getAxis("bottom").setStyle(showValues=False)
+                plot.getAxis("bottom").setHeight(6)
+            self.plots.append(plot)
+        pens = [pg.mkPen(c, width=2) for c in ((200, 60, 40), (40, 110, 200), (60, 150, 80))]
+        self.curves = [plot.plot([], [], pen=pen) for plot, pen in zip(self.plots, pens)]
+        self.reference = pg.InfiniteLine(angle=0, movable=False,
+                                         pen=pg.mkPen((90, 90, 90), width=1.5, style=Qt.PenStyle.DashLine))
+        self.reference.hide()
+        self.plots[2].addItem(self.reference, ignoreBounds=True)
+        self._titles = list(self.TITLES)
+        self._x_max = 0.0
+
+    def _title(self, row: int, text: str) -> None:
+        if self._titles[row] != text:  # a title change re-lays out the plot: only when it differs
+            self._titles[row] = text
+            self.plots[row].setTitle(text, size="8pt", color=TEXT)
+
+    def set_data(self, steps: np.ndarray, gap: np.ndarray | None, change: np.ndarray, intensity: np.ndarray,
+                 reference: float | None, reference_name: str) -> None:
+        self.curves[0].setData(steps, gap if gap is not None else np.full(len(steps), np.nan), connect="finite")
+        self._title(0, self.TITLES[0] if gap is not None else "Gap score: unknown (the model has no atlas)")
+        self.curves[1].setData(steps, change)
+        self.curves[2].setData(steps, intensity)
+        if len(steps) and (steps[-1] > self._x_max or steps[-1] < self._x_max / 4):
+            self._x_max = max(10.0, 1.5 * float(steps[-1]))  # grows in jumps, not every step
+            self.plots[0].setXRange(float(steps[0]), self._x_max, padding=0.02)
+        self.reference.setVisible(reference is not None)
+        if reference is not None:
+            self.reference.setValue(reference)
+            self._title(2, f"Mean intensity   - - - {reference_name} {reference:.3f}")
+        else:
+            self._title(2, self.TITLES[2])
+        # The reference stays in view with the curve: the distance between them is the point.
+        shown = np.append(intensity, [] if reference is None else reference)
+        for plot, values in zip(self.plots, (gap, change, shown)):
+            if values is not None:
+                self._fit(plot, np.asarray(values, dtype=float))
+
+    @staticmethod
+    def _fit(plot: pg.PlotItem, values: np.ndarray) -> None:
+        """Set the y range to hold `values`, with slack so it changes only every few steps."""
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return
+        low, high = float(values.min()), float(values.max())
+        (view_low, view_high) = plot.getViewBox().viewRange()[1]
+        span = max(high - low, 1e-3 * max(1.0, abs(high)))
+        if low < view_low or high > view_high or (view_high - view_low) > 4 * span:
+            plot.setYRange(low - 0.25 * span, high + 0.25 * span, padding=0)

@@ -1,0 +1,224 @@
+"""The chain panel driven through qtbot with a tiny real model (a 4-D VAE on 16x16 synthetic faces,
+bundled with a small atlas so gap scores and the reference intensity exist)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from latentlab.bundle import bundle
+from latentlab.checkpoints import save_model
+from latentlab.explorer.session import ExplorerSession
+from latentlab.models import build_model
+from latentlab.ui.chain_panel import NO_ENCODER, ChainPanel
+
+N = 6
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from latentlab.data import load_dataset
+
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8}).eval()
+    dataset = load_dataset("synthetic-faces?size=16&n=100", split="train", limit=40)
+    save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
+    return bundle(folder / "raw.ckpt", folder / "tiny.ckpt", atlas_size=40)
+
+
+@pytest.fixture
+def session(checkpoint):
+    return ExplorerSession.from_checkpoint(checkpoint)
+
+
+@pytest.fixture
+def panel(qtbot, session):
+    widget = ChainPanel()
+    qtbot.addWidget(widget)
+    widget.worker_threads = 1
+    widget.chains_spin.setValue(N)
+    widget.set_session(session)
+    widget.resize(600, 500)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.latest_codes is not None, timeout=5000)
+    yield widget
+    widget.shutdown()
+
+
+def settle(qtbot, panel, ms: int = 150) -> int:
+    """Let an in-flight step arrive and the redraw timer run; return the step count."""
+    qtbot.wait(ms)
+    return panel.step_count
+
+
+def test_step_advances_exactly_one_transition_and_changes_the_display(qtbot, panel):
+    qtbot.waitUntil(lambda: panel.grid.image_array is not None, timeout=3000)
+    z0, grid0 = panel.latest_codes.copy(), panel.grid.image_array.copy()
+    assert panel.step_count == 0 and z0.shape == (N, 4)
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=3000)
+    assert settle(qtbot, panel, 300) == 1  # one Step, one transition
+    assert not np.allclose(panel.latest_codes, z0)
+    assert not np.array_equal(panel.grid.image_array, grid0)
+    assert panel.step_label.text() == "Step 1"
+    for _ in range(3):  # quick Steps are not lost: each is one transition
+        panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 4, timeout=3000)
+    assert settle(qtbot, panel, 300) == 4 and not panel.is_playing
+
+
+def test_play_runs_then_pause_stops_between_steps(qtbot, panel):
+    running = []
+    panel.running_changed.connect(running.append)
+    panel.fast_check.setChecked(True)
+    panel.play()
+    assert panel.is_playing and panel.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: panel.step_count >= 5, timeout=5000)
+    panel.toggle_play()  # = pause
+    assert not panel.is_playing and running == [True, False]
+    count = settle(qtbot, panel)
+    redraws = panel.redraw_count
+    qtbot.wait(300)
+    assert panel.step_count == count >= 5
+    assert panel.redraw_count == redraws  # nothing changed, nothing redrawn
+    history = panel._history["step"]
+    assert list(history) == list(range(len(history)))  # every step arrived, in order
+
+
+def test_speed_limits_the_rate_of_steps(qtbot, panel):
+    panel.fast_check.setChecked(False)
+    panel.speed_slider.setValue(4)  # 4 steps/s: a transition every 0.25 s
+    panel.play()
+    qtbot.wait(600)
+    panel.pause()
+    assert 1 <= settle(qtbot, panel) <= 4
+
+
+def test_reset_returns_to_step_zero_with_fresh_starts_from_the_settings(qtbot, panel, session):
+    start = session.prior_samples(N, seed=0)
+    assert np.allclose(panel.latest_codes, start, atol=1e-6)
+    panel.step()
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 2, timeout=3000)
+    panel.seed_spin.setValue(7)
+    panel.mode_combo.setCurrentIndex(1)  # stochastic: applies on Reset
+    assert panel.step_count == 2
+    panel.reset()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=3000)
+    assert panel.step_count == 0
+    assert np.allclose(panel.latest_codes, session.prior_samples(N, seed=7), atol=1e-6)
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=3000)
+    assert len(panel._history["step"]) == 2  # the curves restarted with the chains
+
+
+def test_trails_are_emitted_throttled_with_shape_n_t_d(qtbot, panel):
+    trails = []
+    panel.trails_changed.connect(trails.append)
+    panel.step()
+    qtbot.waitUntil(lambda: bool(trails) and trails[-1].shape[1] == 2, timeout=3000)
+    panel.fast_check.setChecked(True)
+    panel.play()
+    qtbot.waitUntil(lambda: trails[-1].shape[1] >= 6, timeout=5000)
+    panel.pause()
+    settle(qtbot, panel)
+    last = trails[-1]
+    assert last.dtype == np.float32 and last.shape == (N, min(panel.step_count + 1, 50), 4)
+    assert np.allclose(last[:, -1], panel.latest_codes)
+    assert len(trails) <= panel.redraw_count  # emitted from the redraw timer, not per step
+
+
+def test_a_hidden_panel_still_emits_trails_but_does_not_redraw(qtbot, panel):
+    trails = []
+    panel.trails_changed.connect(trails.append)
+    settle(qtbot, panel)
+    panel.hide()  # e.g. the map tab is in front: the trails still move
+    redraws = panel.redraw_count
+    panel.step()
+    qtbot.waitUntil(lambda: bool(trails) and trails[-1].shape[1] == 2, timeout=3000)
+    assert panel.redraw_count == redraws
+    panel.show()
+    qtbot.waitUntil(lambda: panel.redraw_count == redraws + 1, timeout=3000)
+    assert panel.step_label.text() == "Step 1"
+
+
+def test_starting_from_the_current_face_uses_n_copies(qtbot, panel, session):
+    face = session.atlas_codes[3]
+    panel.set_current_code(face)
+    panel.start_combo.setCurrentIndex(1)
+    panel.reset()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=3000)
+    assert panel.step_count == 0
+    assert np.allclose(panel.latest_codes, np.repeat(face[None], N, axis=0), atol=1e-6)
+
+
+def test_clicking_a_tile_selects_that_chain_for_the_filmstrip(qtbot, panel):
+    from PySide6.QtCore import QPoint, Qt
+
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1 and panel.film.image_array is not None, timeout=3000)
+    qtbot.wait(100)
+    grid = panel.grid
+    # The centre of the last tile, found through the grid's own geometry.
+    point = next(QPoint(x, y) for y in range(grid.height() - 1, 0, -2) for x in range(grid.width() - 1, 0, -2)
+                 if grid.tile_at(x, y) == N - 1)
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=point)
+    qtbot.wait(100)
+    assert panel._selected == N - 1 and panel.film_label.text().startswith(f"Chain #{N} of {N}, steps 0–1")
+    assert panel.film.image_array.shape[1] > panel.film.image_array.shape[0]  # two frames side by side
+
+
+def test_reference_intensity_from_the_atlas_and_gap_scores_are_plotted(qtbot, panel):
+    qtbot.waitUntil(lambda: panel._reference is not None, timeout=5000)
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=3000)
+    qtbot.wait(100)
+    assert panel.plots.reference.isVisible() and 0.0 < panel.plots.reference.value() < 1.0
+    _, gap = panel.plots.curves[0].getData()
+    assert np.all(np.isfinite(gap))  # step 0's score was filled in once P̂(Z) was fitted
+
+
+def test_a_model_without_encoder_disables_the_controls_with_an_explanation(qtbot, session, monkeypatch):
+    monkeypatch.setattr(session.model, "has_encoder", False, raising=False)
+    widget = ChainPanel()
+    qtbot.addWidget(widget)
+    widget.set_session(session)
+    widget.show()
+    assert widget.note_label.isVisible() and widget.note_label.text() == NO_ENCODER
+    for control in (widget.play_button, widget.step_button, widget.reset_button, widget.chains_spin,
+                    widget.mode_combo, widget.start_combo, widget.speed_slider):
+        assert control.isVisible() and not control.isEnabled()  # greyed out, not hidden
+    widget.play()
+    widget.step()
+    assert not widget.is_playing and widget.latest_codes is None
+    assert not any(t.name == "latentlab-chain" for t in threading.enumerate())
+    widget.set_session(None)
+    assert "Load a model" in widget.note_label.text() and not widget.play_button.isEnabled()
+
+
+def test_a_worker_error_is_shown_in_red_and_emitted(qtbot, panel, session, monkeypatch):
+    errors = []
+    panel.error_occurred.connect(errors.append)
+
+    def broken(z):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(session, "gap_scores", broken)
+    panel.step()
+    qtbot.waitUntil(lambda: bool(errors), timeout=3000)
+    assert "boom" in errors[0] and panel.error_label.isVisible() and "boom" in panel.error_label.text()
+    assert not panel.is_playing
+
+
+def test_shutdown_joins_the_worker_even_while_playing(qtbot, panel):
+    panel.fast_check.setChecked(True)
+    panel.play()
+    qtbot.waitUntil(lambda: panel.step_count >= 2, timeout=5000)
+    panel.reset()  # retires the playing job without blocking; a new one starts
+    assert panel.shutdown(timeout=10)
+    assert not [t for t in threading.enumerate() if t.name == "latentlab-chain"]
+    assert not panel.is_playing
