@@ -134,6 +134,17 @@ def in_app(session, chains: int, seconds: float, chain_rate: float | None, threa
     loop.exec()
     elapsed, gui_cpu = time.perf_counter() - start, time.thread_time() - gui_cpu
     steps, redraws = panel.step_count - steps0, panel.redraw_count - redraws0
+    # Capacity: the same chains keep playing, and every ~30 Hz tick redraws whether or not a new step
+    # came, so this counts the redraws the GUI thread sustains while the chains compute.
+    forcer = QTimer()
+    forcer.setInterval(15)
+    forcer.timeout.connect(panel.request_redraw)
+    forced_redraws0, forced_start = panel.redraw_count, time.perf_counter()
+    forcer.start()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    forcer.stop()
+    forced_rate = (panel.redraw_count - forced_redraws0) / (time.perf_counter() - forced_start)
     heartbeat.stop()
     panel.shutdown()
     gaps = np.diff(ticks) * 1e3 if len(ticks) > 1 else np.zeros(1)
@@ -149,10 +160,12 @@ def in_app(session, chains: int, seconds: float, chain_rate: float | None, threa
           f"heartbeat)")
     print(f"    event loop (10 ms heartbeat): p99 gap {np.percentile(gaps, 99):.1f} ms, max {gaps.max():.1f} ms "
           f"while playing; {np.percentile(idle, 99):.1f} / {idle.max():.1f} ms paused (baseline)")
+    print(f"    redraws/s when every tick redraws (the panel's capacity while the chains run): {forced_rate:6.2f}"
+          f"  (target >= {TARGET_REDRAWS:.0f})")
     if redraw_rate < TARGET_REDRAWS and step_rate < TARGET_REDRAWS:
         print(f"    note: the chains produce only {step_rate:.1f} new steps/s here, so there is nothing new to "
-              "draw more often; the redraw cost above is the panel's own ceiling")
-    return redraw_rate >= TARGET_REDRAWS
+              "draw more often than that")
+    return forced_rate >= TARGET_REDRAWS
 
 
 def main(argv: list[str]) -> int:

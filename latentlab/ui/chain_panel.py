@@ -222,6 +222,10 @@ class ChainPanel(QWidget):
         self._timer.start()
         self._job.start()
 
+    def request_redraw(self) -> None:
+        """Redraw on the next timer tick even without a new step (used to measure redraw capacity)."""
+        self._dirty = True
+
     def shutdown(self, timeout: float = JOIN_TIMEOUT_S) -> bool:
         """Stop every chain worker and wait for it (window close, model change). True when all ended."""
         self._retire()

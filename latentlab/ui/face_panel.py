@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from latentlab.ui.imaging import to_pixmap
@@ -31,9 +32,17 @@ class ScalingImage(QLabel):
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self._preferred, self._preferred)
 
-    def set_image(self, image: np.ndarray | None) -> None:
+    @property
+    def side(self) -> int:
+        return max(16, min(self.width(), self.height()))
+
+    def set_image(self, image: np.ndarray | None, prescaled: QImage | None = None) -> None:
+        """Show `image`; `prescaled` (made off the GUI thread at `side`) skips the rescale here."""
         self._image = image
-        self._rescale()
+        if prescaled is not None and max(prescaled.width(), prescaled.height()) == self.side:
+            self.setPixmap(QPixmap.fromImage(prescaled))
+        else:
+            self._rescale()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
@@ -41,7 +50,7 @@ class ScalingImage(QLabel):
 
     def _rescale(self) -> None:
         if self._image is not None:
-            self.setPixmap(to_pixmap(self._image, max(16, min(self.width(), self.height()))))
+            self.setPixmap(to_pixmap(self._image, self.side))
 
 
 def _image_label(side: int, text: str) -> QLabel:
@@ -107,10 +116,10 @@ class FacePanel(QWidget):
             self.face.clear()
             self.face.setText("no model loaded")
 
-    def show_face(self, image: np.ndarray, caption: str | None = None) -> None:
+    def show_face(self, image: np.ndarray, caption: str | None = None, prescaled: QImage | None = None) -> None:
         """Show uint8 [C, H, W] large; records when pixels were last updated (for the drag benchmark)."""
         self.current_image = image
-        self.face.set_image(image)
+        self.face.set_image(image, prescaled)
         if caption is not None:
             self.caption.setText(caption)
         self.last_shown_at = time.perf_counter()

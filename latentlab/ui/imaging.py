@@ -21,6 +21,13 @@ def to_qimage(image: np.ndarray) -> QImage:
     return qimage.copy()  # detach from the numpy buffer
 
 
+def scaled_qimage(image: np.ndarray, side: int) -> QImage:
+    """`image` smoothly scaled to fit side x side. QImage (unlike QPixmap) may be made on any thread,
+    so workers can prepare what the GUI thread then only has to show."""
+    return to_qimage(image).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
+
+
 def to_pixmap(image: np.ndarray, side: int | None = None) -> QPixmap:
     """A pixmap of `image`, scaled to fit `side` x `side` pixels (smoothly) when given."""
     pixmap = QPixmap.fromImage(to_qimage(image))

@@ -35,6 +35,7 @@ from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.chain_panel import ChainPanel
 from latentlab.ui.error_banner import ErrorBanner
 from latentlab.ui.face_panel import FacePanel
+from latentlab.ui.imaging import scaled_qimage
 from latentlab.ui.interpolation_panel import InterpolationPanel
 from latentlab.ui.latent_map import LatentMap
 from latentlab.ui.training_panel import TrainingPanel
@@ -265,8 +266,10 @@ class MainWindow(QMainWindow):
         self.session_changed.emit(session)
 
     def _render(self, request):
-        generation, session, z = request
-        return generation, session.decode(z[None])[0]
+        """Worker thread: decode, and scale for the face view there too (off the latency path)."""
+        generation, session, z, side = request
+        image = session.decode(z[None])[0]
+        return generation, image, scaled_qimage(image, side)
 
     # ------------------------------------------------------------------ map
     def _fill_axes_combo(self) -> None:
@@ -393,7 +396,7 @@ class MainWindow(QMainWindow):
         if self.projection is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
         self.chain.set_current_code(self.current_z)
-        self.decoder.submit((self._generation, self.session, self.current_z))
+        self.decoder.submit((self._generation, self.session, self.current_z, self.face_panel.face.side))
 
     def _handle_dragged(self, x: float, y: float) -> None:
         if self.session is None or self.projection is None or self.current_z is None:
@@ -402,16 +405,16 @@ class MainWindow(QMainWindow):
         self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
         self._current_caption = "dragged"
         self.chain.set_current_code(self.current_z)
-        self.decoder.submit((self._generation, self.session, self.current_z))
+        self.decoder.submit((self._generation, self.session, self.current_z, self.face_panel.face.side))
 
     def _decoded(self, request_id: int, result) -> None:
-        generation, image = result
+        generation, image, prescaled = result
         if generation != self._generation or request_id < self._last_shown_request:
             return  # from a model no longer shown, or older than what is on screen
         self._last_shown_request = request_id
         z = self.current_z
         norm = float(np.linalg.norm(z)) if z is not None else 0.0
-        self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}")
+        self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}", prescaled)
 
     def _use_current_as(self, which: int) -> None:
         if self.current_z is not None:
