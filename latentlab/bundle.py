@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="a training checkpoint, e.g. runs/vae-celeba/last.ckpt")
     parser.add_argument("--out", required=True, help="where to write the bundled checkpoint")
-    parser.add_argument("--atlas", type=int, default=3000, help="training images to encode into the atlas (0: no atlas)")
+    parser.add_argument("--atlas", type=int, default=3000,
+                        help="training images to encode into the atlas (0: no atlas)")
     parser.add_argument("--data", help="dataset spec for the atlas (default: the one the model was trained on)")
     args = parser.parse_args(argv)
     try:

@@ -427,6 +427,17 @@ class GaussianKDE:
 # ------------------------------------------------------------------------------------------ gaps
 
 
+def posterior_draws(means: np.ndarray, stds: np.ndarray | None, draws: int = 2, seed: int = 0) -> np.ndarray:
+    """Samples of the aggregate posterior P̂(Z) = E_x Q(z|x) from per-image Gaussian posteriors:
+    `draws` codes z = mu + sigma * eps per image (the means themselves when `stds` is None, a
+    deterministic encoder). Means alone would make P̂ too narrow wherever Q(z|x) is wide."""
+    means = np.asarray(means, dtype=np.float32)
+    if stds is None:
+        return means
+    noise = np.random.default_rng(seed).standard_normal((draws, *means.shape)).astype(np.float32)
+    return (means[None] + np.asarray(stds, dtype=np.float32)[None] * noise).reshape(-1, means.shape[-1])
+
+
 def gap_score(z: np.ndarray, prior: Density, density: Density) -> np.ndarray:
     """log P(z) - log P̂(z) per code [N], in nats.
 

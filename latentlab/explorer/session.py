@@ -111,16 +111,12 @@ class ExplorerSession:
 
     # ---------------------------------------------------------------- P̂(Z) and its gaps
     def p_hat_samples(self, draws: int = 2, seed: int = 0) -> np.ndarray | None:
-        """Samples of the aggregate posterior P̂(Z) = E_x Q(z|x): `draws` codes z = mu + sigma * eps per
-        atlas image (just the means for a deterministic encoder). Means alone would make P̂ too narrow
-        wherever the encoder's posterior is wide (e.g. a VAE's unused latent dimensions)."""
+        """Samples of P̂(Z) = E_x Q(z|x): `draws` codes per atlas image (see `posterior_draws`)."""
         if self.atlas_codes is None:
             return None
-        if self.atlas_std is None:
-            return self.atlas_codes
-        rng = np.random.default_rng(seed)
-        noise = rng.standard_normal((draws, *self.atlas_codes.shape)).astype(np.float32)
-        return (self.atlas_codes[None] + self.atlas_std[None] * noise).reshape(-1, self.latent_dim)
+        from latentlab.analysis.density import posterior_draws
+
+        return posterior_draws(self.atlas_codes, self.atlas_std, draws, seed)
 
     def density(self):
         """P̂(Z) estimated from `p_hat_samples()`: a 10-component diagonal Gaussian mixture fitted by

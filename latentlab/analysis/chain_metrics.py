@@ -1,0 +1,520 @@
+"""Does the latent Markov chain improve samples? Figures per chain step and mode, against held-out data.
+
+`chain_report` starts n chains from the prior (z_0 ~ N(0, I), a seeded torch.Generator), runs the
+latent chain (`latentlab.sampling.chain`, Creswell et al. 2016) to the largest requested step and,
+at each requested step t, measures:
+
+- ``fd``: the Fréchet distance (Heusel et al. 2017; `latentlab.analysis.frechet`) between the
+  decodes E[x | z_t] and the held-out images, in the feature space φ of a network trained in this
+  project (by default the shipped CelebA autoencoder's 128-d encoder code). Not an Inception FID:
+  only comparable with the same network, sample sizes and seed, which the report records.
+  ``fd_mean`` is its first term ||μ1 - μ2||² alone (the rest is the covariance term), to tell a
+  shift of the average sample (colour, brightness) from a change of spread (diversity).
+- ``latent_mmd``: the unbiased MMD² (`mmd_unbiased`) between z_t and the posterior means E[z | x]
+  of the held-out images, with the WAE multi-scale IMQ kernel Σ_s C_s / (C_s + ||a - b||²),
+  C_s = 2 · D · s, s ∈ {.1, .2, .5, 1, 2, 5, 10} (prior variance 1).
+- ``gap``: the mean gap score log P(z_t) - log P̂(z_t) in nats, with P̂(Z) the explorer's estimate
+  (a 10-component diagonal Gaussian mixture fitted by EM, seed 0, to the posterior means of training
+  images: the model's atlas codes when it has an atlas, else the first 3000 training images); and
+  ``log_p_hat``, its second term alone, mean log P̂(z_t). Read them together: the gap also falls
+  when codes move out to where the prior is small (large ||z||), which is no improvement; a code
+  that lands where the data's codes lie has a log P̂ near the held-out codes' own.
+- ``intensity`` and ``sharpness``: the decodes' mean pixel value and mean variance of the Laplacian
+  of the luminance (`image_stats`), to compare with the held-out images' own.
+- diagnostics for why figures move: ``z_norm`` (mean ||z_t||), ``z_mean_norm`` (||mean of z_t||),
+  ``channel_means`` (the decodes' mean R, G, B), ``change`` (mean RMS pixel change of the
+  decodes from step t-1 to t).
+
+Reference rows (``references``): the held-out images themselves (intensity, sharpness, gap score
+of their posterior means); their reconstructions decode(E[z | x]) (FD: what the decoder reaches
+from codes of real faces, a lower reference for the chain); and, when training images are given,
+n training images against the held-out ones (FD and latent MMD of two real samples: the floor the
+finite sample sizes allow).
+
+Modes: the chain's own "mean" and "stochastic" (`CHAIN_MODES`), plus a diagnostic hybrid,
+"mean-decode" (x = E[x | z_t], z_{t+1} ~ Q(z | x̃)): re-encode the decoder's mean image, as the
+reference implementations do, but sample the code. It differs from "stochastic" only in leaving
+out the Bernoulli pixel sampling, which is what darkens the bundled VAE's stochastic chain
+(docs/chain-study.md); it is not better than no chain at all.
+
+Debiased chain (``debias=True``; `transition_bias`): z_{t+1} = T(z_t) - b with
+b = mean over training codes z of (T(z) - z), measured once per mode. If P̂(Z) were the chain's
+stationary distribution b would be 0; for the bundled CelebA VAE one stochastic transition moves
+the codes' mean by ||b|| ≈ 1.1 toward darker faces, and subtracting it turns that chain from the
+worst option into the best one measured for this VAE (Fréchet distance about 8% below step 0
+after 2 steps; figures in docs/chain-study.md). It did not help the denoising VAE.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from latentlab.analysis.density import GaussianMixture, StandardNormal, gap_score, posterior_draws
+from latentlab.analysis.frechet import fid_against
+from latentlab.analysis.image_stats import IMQ_SCALES, mean_intensity, mmd_unbiased, sharpness
+from latentlab.sampling.chain import CHAIN_MODES, latent_chain, prior_start
+
+DEFAULT_STEPS = (0, 1, 2, 5, 10)
+DEFAULT_MODES = CHAIN_MODES
+HYBRID_MODE = "mean-decode"
+REPORT_MODES = (*CHAIN_MODES, HYBRID_MODE)
+GAP_TRAIN_IMAGES = 3000
+KERNEL_DESCRIPTION = ("IMQ, multi-scale: sum over C = 2*D*s, s in {" + ", ".join(f"{s:g}" for s in IMQ_SCALES)
+                      + "} of C / (C + ||a-b||^2) (prior variance 1); unbiased MMD^2")
+DENSITY_DESCRIPTION = ("10-component diagonal Gaussian mixture (EM, seed 0) on draws z ~ Q(z|x) (2 per image; "
+                       "posterior means where no spread is known) of {count} training images ({source})")
+
+FeatureFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class StepFigures:
+    """The figures of one mode at one step (see the module docstring for each)."""
+
+    mode: str
+    step: int
+    fd: float
+    fd_mean: float
+    latent_mmd: float
+    gap: float | None
+    log_p_hat: float | None
+    intensity: float
+    sharpness: float
+    z_norm: float
+    z_mean_norm: float
+    change: float
+    channel_means: list[float]
+
+
+@dataclass
+class ChainReport:
+    """Everything `chain_report` measured, with what is needed to reproduce and compare it."""
+
+    model: str
+    feature_network: str
+    n: int
+    n_held_out: int
+    seed: int
+    steps: list[int]
+    modes: list[str]
+    kernel: str
+    density: str | None
+    rows: list[StepFigures]
+    references: dict[str, dict[str, Any]]
+    debias: dict[str, float] | None = None  # mode -> ||b|| when the debiased chain ran
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, mode: str, step: int) -> StepFigures:
+        for r in self.rows:
+            if r.mode == mode and r.step == step:
+                return r
+        raise KeyError(f"no row for mode {mode!r}, step {step}")
+
+    def best_steps(self) -> dict[str, dict[str, int]]:
+        """Per mode, the step whose figure is best: lowest FD and latent MMD; intensity, sharpness,
+        gap and log P̂ closest to the held-out images' (a gap lower than the data codes' own is
+        no better: it also comes from codes far out where the prior is small)."""
+        held = self.references["held_out"]
+        out: dict[str, dict[str, int]] = {}
+        for mode in self.modes:
+            rows = [r for r in self.rows if r.mode == mode]
+            best = {"fd": min(rows, key=lambda r: r.fd).step,
+                    "latent_mmd": min(rows, key=lambda r: r.latent_mmd).step,
+                    "intensity": min(rows, key=lambda r: abs(r.intensity - held["intensity"])).step,
+                    "sharpness": min(rows, key=lambda r: abs(r.sharpness - held["sharpness"])).step}
+            if held.get("gap") is not None and all(r.gap is not None for r in rows):
+                best["gap"] = min(rows, key=lambda r: abs(r.gap - held["gap"])).step
+                best["log_p_hat"] = min(rows, key=lambda r: abs(r.log_p_hat - held["log_p_hat"])).step
+            out[mode] = best
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["best_steps"] = self.best_steps()
+        return data
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def format(self) -> str:
+        """Readable tables: one per mode, then the reference rows."""
+        lines = [f"model: {self.model}",
+                 f"features: {self.feature_network}",
+                 f"n = {self.n} chains from the prior, seed {self.seed}; held-out images: {self.n_held_out}",
+                 f"latent MMD: {self.kernel}",
+                 f"gap: mean log P(z) - log P^(z) in nats; log P^: mean log P^(z); "
+                 f"P^ = {self.density or 'not available'}",
+                 "FD (mean): the ||mu1 - mu2||^2 part of FD; intensity: mean pixel value; "
+                 "sharpness: variance of the Laplacian of the luminance (x1000)",
+                 ""]
+        header = f"{'step':>6} {'FD':>9} {'(mean)':>7} {'latent MMD':>11} {'gap':>8} {'log P^':>8} {'intensity':>10} " \
+                 f"{'sharpness':>10} {'mean |z|':>9} {'RGB means':>17}"
+        held = self.references["held_out"]
+        best = self.best_steps()
+        for mode in self.modes:
+            if self.debias is not None:
+                lines.append(f"mode: {mode}, debiased: z_(t+1) = T(z_t) - b, ||b|| = {self.debias[mode]:.2f}")
+            else:
+                lines.append(f"mode: {mode}")
+            lines.append(header)
+            for r in (r for r in self.rows if r.mode == mode):
+                lines.append(f"{r.step:>6d} {r.fd:>9.2f} {r.fd_mean:>7.2f} {r.latent_mmd:>11.4f} {_fmt(r.gap, 8, 2)} "
+                             f"{_fmt(r.log_p_hat, 8, 1)} {r.intensity:>10.3f} {1e3 * r.sharpness:>10.3f} "
+                             f"{r.z_norm:>9.2f} {_rgb(r.channel_means):>17}")
+            lines.append("  best step: " + ", ".join(f"{k} {v}" for k, v in best[mode].items()))
+            lines.append("")
+        lines.append("references")
+        lines.append(f"{'':>17} {'FD':>9} {'(mean)':>7} {'latent MMD':>11} {'gap':>8} {'log P^':>8} {'intensity':>10} "
+                     f"{'sharpness':>10} {'mean |z|':>9} {'RGB means':>17}")
+        labels = {"held_out": "held-out images", "reconstructions": "reconstructions",
+                  "train_images": "train images"}
+        for key, label in labels.items():
+            ref = self.references.get(key)
+            if ref is None:
+                continue
+            lines.append(f"{label:>17} {_fmt(ref.get('fd'), 9, 2)} {_fmt(ref.get('fd_mean'), 7, 2)} "
+                         f"{_fmt(ref.get('latent_mmd'), 11, 4)} "
+                         f"{_fmt(ref.get('gap'), 8, 2)} {_fmt(ref.get('log_p_hat'), 8, 1)} "
+                         f"{_fmt(ref.get('intensity'), 10, 3)} "
+                         f"{_fmt(_scaled(ref.get('sharpness')), 10, 3)} {_fmt(ref.get('z_norm'), 9, 2)} "
+                         f"{_rgb(ref.get('channel_means')):>17}")
+        lines.append(f"(held-out: {held['n']} images; FD and MMD of the held-out images against themselves are 0)")
+        for note in self.notes:
+            lines.append(f"note: {note}")
+        return "\n".join(lines)
+
+
+def _scaled(value: float | None) -> float | None:
+    return None if value is None else 1e3 * value
+
+
+def _fmt(value: float | None, width: int, digits: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def _rgb(values: Sequence[float] | None) -> str:
+    return "-" if not values else "/".join(f"{v:.3f}" for v in values)
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def _device(model: Any) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+@torch.no_grad()
+def posterior_means(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
+    """E[z | x] of images (an ImageDataset, or float [N, C, H, W] in [0, 1]), float32 [N, D].
+
+    The model is used in eval mode and left in the mode it was in.
+    """
+    return _map_batches(model, images, lambda x: model.encode(x).mean, batch_size)
+
+
+@torch.no_grad()
+def reconstructions(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
+    """decode(E[z | x]).mean of images, float32 [N, C, H, W] (no corruption: a denoising model's
+    encoder is given the clean image, as `reconstruct` does)."""
+    return _map_batches(model, images, lambda x: model.decode(model.encode(x).mean).mean, batch_size)
+
+
+def _map_batches(model: Any, images: Any, fn: Callable[[torch.Tensor], torch.Tensor], batch_size: int) -> np.ndarray:
+    device = _device(model)
+    count = len(images)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for start in range(0, count, batch_size):
+            stop = min(start + batch_size, count)
+            if hasattr(images, "batch"):
+                x = images.batch(np.arange(start, stop))
+            else:
+                x = torch.as_tensor(np.asarray(images[start:stop]), dtype=torch.float32)
+            out.append(fn(x.to(device)).to("cpu", torch.float32).numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(out)
+
+
+def _images(images: Any, limit: int | None = None) -> np.ndarray:
+    """float32 [N, C, H, W] in [0, 1] from an ImageDataset or an array."""
+    if hasattr(images, "batch"):
+        count = len(images) if limit is None else min(limit, len(images))
+        return images.batch(np.arange(count)).numpy()
+    arr = np.asarray(images, dtype=np.float32)
+    return arr if limit is None else arr[:limit]
+
+
+def atlas_codes(model: Any, name: str = "atlas_codes") -> np.ndarray | None:
+    """The model's bundled atlas (posterior means of training images; name="atlas_std" for their
+    posterior standard deviations), or None."""
+    extras = getattr(model, "checkpoint_extras", None) or {}
+    codes = extras.get(name)
+    return None if codes is None else codes.detach().to(torch.float32).cpu().numpy()
+
+
+def fit_gap_density(codes: np.ndarray) -> GaussianMixture:
+    """The explorer's P̂(Z) estimate (ExplorerSession.density): 10 diagonal components, EM seed 0."""
+    return GaussianMixture(n_components=10, covariance_type="diag", seed=0).fit(codes)
+
+
+def _image_figures(x: np.ndarray) -> dict[str, Any]:
+    return {"intensity": float(mean_intensity(x).mean()), "sharpness": float(sharpness(x).mean()),
+            "channel_means": [float(v) for v in x.mean(axis=(0, 2, 3))]}
+
+
+def _mean_term(a: np.ndarray, b: np.ndarray) -> float:
+    """||mean(a) - mean(b)||²: the part of the Fréchet distance due to the means alone."""
+    d = np.asarray(a, np.float64).mean(axis=0) - np.asarray(b, np.float64).mean(axis=0)
+    return float(d @ d)
+
+
+def _z_figures(z: np.ndarray) -> dict[str, float]:
+    z = np.asarray(z, dtype=np.float64)
+    return {"z_norm": float(np.linalg.norm(z, axis=1).mean()), "z_mean_norm": float(np.linalg.norm(z.mean(axis=0)))}
+
+
+# ------------------------------------------------------------------------------- the chains
+
+
+def chain_states(model: Any, z0: np.ndarray, max_step: int, mode: str, generator: torch.Generator | None,
+                 batch_size: int = 250, bias: np.ndarray | None = None,
+                 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(step, z_t, decoder means x_t, RMS change) for steps 0..max_step of the chain in `mode`.
+
+    "mean" and "stochastic" are `latent_chain`'s modes; "mean-decode" (the hybrid) decodes the
+    mean image, corrupts it for denoising models, and samples z_{t+1} ~ Q(z | x̃).
+    bias [D]: subtracted from every new code, z_{t+1} = T(z_t) - bias (see `transition_bias`).
+    Without a bias, "mean" and "stochastic" run `latent_chain` itself; the loop here draws from
+    `generator` in the same order, so a zero bias gives the same chain.
+    """
+    if mode not in REPORT_MODES:
+        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
+    if bias is None and mode in CHAIN_MODES:
+        for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size):
+            yield state.step, state.z, state.x, state.change
+        return
+    yield from _own_chain(model, z0, max_step, mode, generator, batch_size, bias)
+
+
+def _check_encoder(model: Any) -> None:
+    if not callable(getattr(model, "encode", None)) or not getattr(model, "has_encoder", True):
+        raise ValueError(f"{type(model).__name__} has no encoder, so the latent Markov chain does not apply")
+
+
+def _transition(model: Any, likelihoods: list[Any], mode: str, generator: torch.Generator | None,
+                bias: torch.Tensor | None) -> list[torch.Tensor]:
+    """One transition per chunk, as latentlab.sampling.chain does it: x from P(x | z_t) (its mean,
+    or a sample in "stochastic" mode), corrupted for denoising models, then z from Q(z | x̃) (its
+    mean in "mean" mode, a sample otherwise); minus `bias`."""
+    corruption = getattr(model, "corruption", None)
+    out = []
+    for lik in likelihoods:
+        xs = lik.sample(generator=generator) if mode == "stochastic" else lik.mean
+        if corruption is not None:
+            xs = corruption(xs, generator=generator)
+        posterior = model.encode(xs)
+        z = (posterior.mean if mode == "mean" else posterior.sample(generator=generator)).to(torch.float32)
+        out.append(z if bias is None else z - bias)
+    return out
+
+
+@torch.no_grad()
+def _own_chain(model: Any, z0: np.ndarray, max_step: int, mode: str, generator: torch.Generator | None,
+               batch_size: int, bias: np.ndarray | None) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    # The conventions of latentlab.sampling.chain: eval mode throughout, corruption on.
+    _check_encoder(model)
+    device = _device(model)
+    b = None if bias is None else torch.as_tensor(np.asarray(bias, dtype=np.float32), device=device)
+    was_training = model.training
+    model.eval()
+    try:
+        chunks = list(torch.split(torch.from_numpy(np.array(z0, dtype=np.float32)).to(device), batch_size))
+        likelihoods = [model.decode(c) for c in chunks]
+        x = torch.cat([lik.mean for lik in likelihoods])
+        yield 0, _np(torch.cat(chunks)), _np(x), np.zeros(len(x), np.float32)
+        for t in range(1, max_step + 1):
+            chunks = _transition(model, likelihoods, mode, generator, b)
+            likelihoods = [model.decode(c) for c in chunks]
+            new_x = torch.cat([lik.mean for lik in likelihoods])
+            change = (new_x - x).flatten(1).pow(2).mean(dim=1).sqrt()
+            x = new_x
+            yield t, _np(torch.cat(chunks)), _np(x), _np(change)
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def transition_bias(model: Any, codes: np.ndarray, mode: str, generator: torch.Generator | None = None,
+                    batch_size: int = 250) -> np.ndarray:
+    """b = mean over codes z of (T(z) - z), one transition of the chain in `mode`, float32 [D].
+
+    With codes of training images (samples of P̂(Z)) this measures how far one transition moves
+    the mean of P̂(Z); for a chain whose stationary distribution is P̂(Z) it is 0 up to sampling
+    noise. The "debiased" chain z_{t+1} = T(z_t) - b keeps that mean in place (docs/chain-study.md
+    measures what it does to the samples).
+    """
+    if mode not in REPORT_MODES:
+        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
+    _check_encoder(model)
+    z = torch.from_numpy(np.array(codes, dtype=np.float32)).to(_device(model))
+    if z.ndim != 2 or len(z) == 0:
+        raise ValueError(f"codes must be a non-empty [N, D] array, got shape {tuple(z.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        chunks = list(torch.split(z, batch_size))
+        moved = _transition(model, [model.decode(c) for c in chunks], mode, generator, None)
+        shift = torch.cat(moved) - z
+    finally:
+        model.train(was_training)
+    return shift.mean(dim=0).to("cpu", torch.float32).numpy()
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float32).numpy().copy()
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, seed: int = 0,
+                 steps: Sequence[int] = DEFAULT_STEPS, modes: Sequence[str] = DEFAULT_MODES,
+                 train: Any = None, gap_codes: np.ndarray | None = None, feature_name: str | None = None,
+                 model_name: str | None = None, batch_size: int = 250, debias: bool = False,
+                 progress: Callable[[str], None] | None = None) -> ChainReport:
+    """Measure the chain's effect on samples; see the module docstring for every figure.
+
+    model: a latent-variable model with an encoder (VAE, DVAE, AE...).
+    held_out: held-out images: an ImageDataset (e.g. ``load_dataset(spec, split="test")``) or
+        float [M, C, H, W] in [0, 1]; all of them are used.
+    features: φ, images float [N, C, H, W] in [0, 1] -> [N, F] (a `FeatureNetwork`, or any
+        function; its ``.name`` is recorded, or `feature_name`).
+    train: optional training images (ImageDataset or array): the "train images" reference row uses
+        their first n, and the gap density their first 3000 posterior means when `gap_codes` is
+        None and the model has no atlas.
+    gap_codes: posterior means of training images for P̂(Z) (default: the model's atlas codes).
+        Without any of the three, the gap column is None.
+    debias: run the debiased chain z_{t+1} = T(z_t) - b instead, with b = `transition_bias` of
+        each mode measured on those same training codes (so it needs one of the three).
+    The chains start from `prior_start` with ``torch.Generator().manual_seed(seed)``; each mode's
+    chain draws from its own generator seeded with ``seed + 1 + index of the mode in
+    REPORT_MODES``, so a report is reproducible and the modes share their starting points (the
+    debiasing b draws from a generator seeded with ``seed + 100``).
+    """
+    steps = sorted({int(s) for s in steps})
+    if not steps or steps[0] < 0:
+        raise ValueError(f"steps must be non-negative integers, got {steps}")
+    for mode in modes:
+        if mode not in REPORT_MODES:
+            raise ValueError(f"unknown chain mode {mode!r}; choose from {', '.join(REPORT_MODES)}")
+    if n < 2:
+        raise ValueError(f"n must be >= 2 (the Fréchet distance and the MMD need two samples), got {n}")
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    notes: list[str] = []
+    device = _device(model)
+
+    # Held-out data: images, features, codes.
+    say("encoding the held-out images")
+    held_images = _images(held_out)
+    if len(held_images) < 2:
+        raise ValueError(f"need at least 2 held-out images, got {len(held_images)}")
+    held_features = np.asarray(features(held_images), dtype=np.float64)
+    held_codes = posterior_means(model, held_images, batch_size)
+
+    # P̂(Z) for the gap scores.
+    density, density_text = None, None
+    codes = gap_codes if gap_codes is not None else atlas_codes(model)
+    source = "given" if gap_codes is not None else "the model's atlas"
+    if codes is None and train is not None:
+        say("encoding training images for P^(Z)")
+        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
+        source = f"first {len(codes)} of the training data"
+    if codes is not None:
+        # Fitted to draws of Q(z|x) for the bundled atlas, exactly as the window's gap map does.
+        stds = atlas_codes(model, "atlas_std") if gap_codes is None else None
+        density = fit_gap_density(np.asarray(posterior_draws(codes, stds), dtype=np.float64))
+        density_text = DENSITY_DESCRIPTION.format(count=len(codes), source=source)
+    else:
+        notes.append("no atlas and no training images: gap scores not computed")
+        if debias:
+            raise ValueError("debias needs codes of training images: a model with an atlas, train or gap_codes")
+    prior = StandardNormal(int(model.latent_dim))
+
+    def mean_gap(z: np.ndarray) -> float | None:
+        return None if density is None else float(np.mean(gap_score(z, prior, density)))
+
+    def mean_log_p_hat(z: np.ndarray) -> float | None:
+        return None if density is None else float(np.mean(density.log_prob(np.asarray(z, dtype=np.float64))))
+
+    # References.
+    say("reference rows")
+    references: dict[str, dict[str, Any]] = {}
+    references["held_out"] = {"n": len(held_images), **_image_figures(held_images), "gap": mean_gap(held_codes),
+                              "log_p_hat": mean_log_p_hat(held_codes), **_z_figures(held_codes)}
+    recon = reconstructions(model, held_images, batch_size)
+    recon_features = features(recon)
+    references["reconstructions"] = {"n": len(recon), "fd": fid_against(recon_features, held_features),
+                                     "fd_mean": _mean_term(recon_features, held_features),
+                                     "latent_mmd": None, **_image_figures(recon)}
+    if train is not None:
+        train_images = _images(train, n)
+        if len(train_images) >= 2:
+            train_codes = posterior_means(model, train_images, batch_size)
+            train_features = features(train_images)
+            references["train_images"] = {
+                "n": len(train_images), "fd": fid_against(train_features, held_features),
+                "fd_mean": _mean_term(train_features, held_features),
+                "latent_mmd": mmd_unbiased(train_codes, held_codes, kernel="imq"),
+                "gap": mean_gap(train_codes), "log_p_hat": mean_log_p_hat(train_codes),
+                **_image_figures(train_images), **_z_figures(train_codes)}
+
+    # The chains.
+    z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
+    rows: list[StepFigures] = []
+    wanted = set(steps)
+    biases: dict[str, float] | None = {} if debias else None
+    for mode in modes:
+        generator = torch.Generator(device=device).manual_seed(seed + 1 + REPORT_MODES.index(mode))
+        bias = None
+        if debias:
+            say(f"{mode} chain: measuring the transition bias on {len(codes)} training codes")
+            bias = transition_bias(model, codes, mode, torch.Generator(device=device).manual_seed(seed + 100),
+                                   batch_size)
+            biases[mode] = float(np.linalg.norm(bias))
+        for step, z, x, change in chain_states(model, z0, steps[-1], mode, generator, batch_size, bias):
+            if step not in wanted:
+                continue
+            say(f"{mode} chain, step {step}")
+            feats = np.asarray(features(x), dtype=np.float64)
+            img = _image_figures(x)
+            rows.append(StepFigures(
+                mode=mode, step=step, fd=fid_against(feats, held_features), fd_mean=_mean_term(feats, held_features),
+                latent_mmd=mmd_unbiased(z, held_codes, kernel="imq"), gap=mean_gap(z), log_p_hat=mean_log_p_hat(z),
+                intensity=img["intensity"], sharpness=img["sharpness"], **_z_figures(z),
+                change=float(np.mean(change)), channel_means=img["channel_means"]))
+
+    name = feature_name or getattr(features, "name", None) or getattr(features, "__name__", "features")
+    return ChainReport(
+        model=model_name or type(model).__name__, feature_network=str(name), n=int(n),
+        n_held_out=len(held_images), seed=int(seed), steps=steps, modes=list(modes), kernel=KERNEL_DESCRIPTION,
+        density=density_text, rows=rows, references=references, debias=biases,
+        seconds=time.perf_counter() - started, notes=notes)
+
+
+__all__ = [
+    "ChainReport", "DEFAULT_MODES", "DEFAULT_STEPS", "HYBRID_MODE", "REPORT_MODES", "StepFigures", "atlas_codes",
+    "chain_report", "chain_states", "fit_gap_density", "posterior_means", "reconstructions", "transition_bias",
+]

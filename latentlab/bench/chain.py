@@ -1,0 +1,105 @@
+"""The latent Markov chain's effect on sample quality, per step and mode, against held-out data.
+
+    python -m latentlab.bench chain --checkpoint PATH [--data SPEC] [--split test] [--n 1000]
+                                    [--seed 0] [--steps 0,1,2,5,10] [--modes mean,stochastic] [--debias]
+                                    [--features PATH] [--json]
+
+n chains start from the prior N(0, I) (seeded) and run the chain (Creswell et al. 2016); at each
+step: the Fréchet distance of the decodes to the held-out images in the feature space of the
+project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent MMD (IMQ kernel)
+between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
+and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
+of their reconstructions. Details: latentlab/analysis/chain_metrics.py, docs/chain-study.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from latentlab.analysis.chain_metrics import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return values
+
+
+def _modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in modes if m not in REPORT_MODES]
+    if not modes or bad:
+        raise argparse.ArgumentTypeError(f"modes must be among {', '.join(REPORT_MODES)}, got {text!r}")
+    return modes
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentlab.bench chain", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a LatentLab checkpoint with an encoder")
+    parser.add_argument("--data", help="dataset spec (default: the one the checkpoint was trained on)")
+    parser.add_argument("--split", default="test", help="the held-out split to compare with (default test)")
+    parser.add_argument("--n", type=int, default=1000, help="chains (samples) per mode (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=_int_list, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
+    parser.add_argument("--modes", type=_modes, default=list(DEFAULT_MODES),
+                        help=f"comma-separated, among {', '.join(REPORT_MODES)} (default mean,stochastic)")
+    parser.add_argument("--debias", action="store_true",
+                        help="run the debiased chain z_(t+1) = T(z_t) - b, with b the mean move of training "
+                             "codes in one step")
+    parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    args = parser.parse_args(argv)
+    if args.n < 2:
+        parser.error("--n must be at least 2")
+
+    from latentlab.analysis.chain_metrics import chain_report
+    from latentlab.analysis.frechet import FeatureNetwork
+    from latentlab.checkpoints import load_model
+    from latentlab.data import load_dataset
+    from latentlab.errors import LatentLabError
+
+    def progress(message: str) -> None:
+        print(f"  {message}", file=sys.stderr, flush=True)
+
+    try:
+        model = load_model(args.checkpoint)
+        if not callable(getattr(model, "encode", None)) or not getattr(model, "has_encoder", True):
+            print(f"chain: error: {args.checkpoint}: model {model.registry_name!r} has no encoder, "
+                  "so the latent chain does not apply", file=sys.stderr)
+            return 2
+        spec = args.data or (model.checkpoint_meta.get("dataset") or {}).get("spec")
+        if not spec:
+            print(f"chain: error: {args.checkpoint} records no dataset; pass --data", file=sys.stderr)
+            return 2
+        features = FeatureNetwork.load(args.features)
+        progress(f"loading {spec} ({args.split} split)")
+        held_out = load_dataset(spec, split=args.split)
+        train = load_dataset(spec, split="train", limit=max(args.n, GAP_TRAIN_IMAGES))
+        for name, data in (("held-out", held_out), ("training", train)):
+            if tuple(data.image_shape) != tuple(model.image_shape):
+                print(f"chain: error: {spec} gives {name} images {data.image_shape}, the model expects "
+                      f"{tuple(model.image_shape)}", file=sys.stderr)
+                return 2
+        report = chain_report(model, held_out, features, n=args.n, seed=args.seed, steps=args.steps,
+                              modes=args.modes, train=train, model_name=str(args.checkpoint), debias=args.debias,
+                              progress=progress)
+    except LatentLabError as err:
+        print(f"chain: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(report.to_json())
+    else:
+        print(f"data: {spec} ({args.split} split, {report.n_held_out} images)")
+        print(report.format())
+        print(f"({report.seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
