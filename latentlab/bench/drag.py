@@ -47,10 +47,17 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 2
 
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    waiter = QEventLoop()
+    window.face_panel.image_shown.connect(waiter.quit)
+
     def wait_for_face(since: float, timeout: float = 5.0) -> float:
-        deadline = time.perf_counter() + timeout
-        while window.face_panel.last_shown_at <= since and time.perf_counter() < deadline:
-            app.processEvents()
+        # Wait as the app does, idle in an event loop (which releases the GIL for the decode worker);
+        # spinning processEvents() in Python would hold the GIL and slow the worker it waits for.
+        if window.face_panel.last_shown_at <= since:
+            QTimer.singleShot(int(timeout * 1000), waiter.quit)
+            waiter.exec()
         return window.face_panel.last_shown_at
 
     wait_for_face(0.0)

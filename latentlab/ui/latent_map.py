@@ -64,6 +64,7 @@ class LatentMap(QWidget):
         self.gap_image.setLookupTable(GAP_COLOURS.getLookupTable(nPts=256, alpha=False))
         self.gap_image.setOpacity(0.5)
         self.gap_image.setZValue(-20)
+        self.gap_image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as the points: blit, not rescale
         item.addItem(self.gap_image, ignoreBounds=True)
         self.gap_key = pg.ScatterPlotItem(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(1.0)[:3]))
         self.dense_key = pg.ScatterPlotItem(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(0.0)[:3]))
@@ -102,7 +103,11 @@ class LatentMap(QWidget):
             self.legend.addItem(self.dense_key, "P̂(Z) > P(Z)")
         self.path.setData([], [])
         self.set_trails(None)
-        self.plot.getPlotItem().enableAutoRange()
+        # Range the view once on the new points, then freeze it: with auto-range left on, every handle
+        # move makes pyqtgraph recompute the bounds of thousands of points before repainting.
+        view = self.plot.getPlotItem().getViewBox()
+        view.autoRange(padding=0.04)
+        view.disableAutoRange()
 
     def set_gap_map(self, grid_x: np.ndarray | None, grid_y: np.ndarray | None = None,
                     values: np.ndarray | None = None) -> None:

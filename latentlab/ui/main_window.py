@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -268,6 +269,10 @@ class MainWindow(QMainWindow):
     def _render(self, request):
         """Worker thread: decode, and scale for the face view there too (off the latency path)."""
         generation, session, z, side = request
+        if torch.get_num_threads() != 1:
+            # One code is too small to split across cores, and a second intra-op thread would fight the
+            # GUI thread (repainting the map) for the CPU; per-thread, so training is unaffected.
+            torch.set_num_threads(1)
         image = session.decode(z[None])[0]
         return generation, image, scaled_qimage(image, side)
 
