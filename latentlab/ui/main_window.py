@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([720, 560])
+        self.main_split = split
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -199,6 +200,10 @@ class MainWindow(QMainWindow):
         total = sum(self.right_split.sizes())
         share = 0.45 if index == 0 else 0.3
         self.right_split.setSizes([int(total * share), total - int(total * share)])
+        # Training shows a form beside two plots: give the right column more of the width.
+        width = sum(self.main_split.sizes())
+        right = 0.62 if self.tabs.widget(index) is not None and index == self.tabs.count() - 1 else 0.47
+        self.main_split.setSizes([int(width * (1 - right)), width - int(width * (1 - right))])
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -33,7 +33,7 @@ from trainers.loop import Trainer
 
 REDRAW_MS = 33                       # at most ~30 redraws per second
 SHOWN_TERMS = ("loss", "recon", "kl", "mse")
-PREVIEW_WIDTH = 360                  # pixels of the sample / reconstruction grids
+PREVIEW_WIDTH = 256                  # pixels of the sample / reconstruction grids
 JOIN_TIMEOUT_S = 30.0
 
 
@@ -94,7 +94,7 @@ class TrainingPanel(QWidget):
             (left.addLayout if isinstance(item, QHBoxLayout) else left.addWidget)(item)
         left.addStretch(1)
         for plot in (self.loss_plot, self.latent_plot):
-            plot.setMinimumSize(220, 180)
+            plot.setMinimumSize(170, 170)
             plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot, 3)
