@@ -45,3 +45,20 @@ def no_leaked_threads():
             break
         time.sleep(0.05)
     assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
+
+
+def make_tiny_bundle(folder: Path, latent_dim: int, atlas_size: int, faces: int) -> Path:
+    """A small untrained VAE on 16x16 synthetic faces, saved and bundled with an `atlas_size`-face
+    atlas (codes, posterior spreads and factor labels): what the explorer's tests load."""
+    import torch
+
+    from latentlab.bundle import bundle
+    from latentlab.checkpoints import save_model
+    from latentlab.data import load_dataset
+    from latentlab.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": latent_dim, "base_channels": 8}).eval()
+    dataset = load_dataset(f"synthetic-faces?size=16&n={faces}", split="train", limit=atlas_size)
+    save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
+    return bundle(folder / "raw.ckpt", folder / "tiny.ckpt", atlas_size=atlas_size)

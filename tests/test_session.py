@@ -2,23 +2,15 @@
 
 import numpy as np
 import pytest
-import torch
+from conftest import make_tiny_bundle
 
-from latentlab.bundle import bundle
-from latentlab.checkpoints import save_model
-from latentlab.data import load_dataset
 from latentlab.explorer import ExplorerSession
-from latentlab.models import build_model
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("session")
-    torch.manual_seed(0)
-    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 6, "base_channels": 8}).eval()
-    dataset = load_dataset("synthetic-faces?size=16&n=300", split="train", limit=200)
-    save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
-    return ExplorerSession.from_checkpoint(bundle(folder / "raw.ckpt", folder / "b.ckpt", atlas_size=200))
+    return ExplorerSession.from_checkpoint(make_tiny_bundle(tmp_path_factory.mktemp("session"), latent_dim=6,
+                                                            atlas_size=200, faces=300))
 
 
 def test_p_hat_samples_are_draws_of_each_posterior(session):

@@ -7,12 +7,9 @@ import threading
 
 import numpy as np
 import pytest
-import torch
+from conftest import make_tiny_bundle
 
-from latentlab.bundle import bundle
-from latentlab.checkpoints import save_model
 from latentlab.explorer.session import ExplorerSession
-from latentlab.models import build_model
 from latentlab.ui.chain_panel import NO_ENCODER, ChainPanel
 
 N = 6
@@ -20,14 +17,7 @@ N = 6
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from latentlab.data import load_dataset
-
-    folder = tmp_path_factory.mktemp("model")
-    torch.manual_seed(0)
-    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8}).eval()
-    dataset = load_dataset("synthetic-faces?size=16&n=100", split="train", limit=40)
-    save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
-    return bundle(folder / "raw.ckpt", folder / "tiny.ckpt", atlas_size=40)
+    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=4, atlas_size=40, faces=100)
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_tiny_bundle
 import torch
 from PySide6.QtCore import QSettings
 
-from latentlab.bundle import bundle
 from latentlab.checkpoints import save_model
 from latentlab.models import build_model
 from latentlab.ui.main_window import MainWindow
@@ -16,14 +16,7 @@ from latentlab.ui.main_window import MainWindow
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A small VAE on 16x16 synthetic faces, bundled with a 60-face atlas and its labels."""
-    folder = tmp_path_factory.mktemp("model")
-    torch.manual_seed(0)
-    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 6, "base_channels": 8}).eval()
-    from latentlab.data import load_dataset
-
-    dataset = load_dataset("synthetic-faces?size=16&n=200", split="train", limit=60)
-    save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
-    return bundle(folder / "raw.ckpt", folder / "tiny.ckpt", atlas_size=60)
+    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
 
 
 @pytest.fixture
