@@ -63,7 +63,8 @@ class ChainStep:
     mode: str
 
 
-def _device(model: Any) -> torch.device:
+def model_device(model: Any) -> torch.device:
+    """Where the model's parameters live (CPU for a model without parameters, e.g. a toy)."""
     params = getattr(model, "parameters", None)
     if params is not None:
         for p in params():
@@ -143,7 +144,7 @@ def _restore_mode(saved: list[tuple[Any, bool]]) -> None:
 
 def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
          generator: torch.Generator | None, corrupt: bool, batch_size: int) -> Iterator[ChainStep]:
-    device = _device(model)
+    device = model_device(model)
     corruption = getattr(model, "corruption", None) if corrupt else None
     stochastic = mode == "stochastic"
     saved = _eval_mode(model)

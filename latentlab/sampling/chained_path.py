@@ -34,15 +34,7 @@ import numpy as np
 import torch
 
 from latentlab.images import to_uint8
-from latentlab.sampling.chain import CHAIN_MODES, latent_chain
-
-
-def _model_device(model: Any) -> torch.device:
-    params = getattr(model, "parameters", None)
-    if params is not None:
-        for p in params():
-            return p.device
-    return torch.device("cpu")
+from latentlab.sampling.chain import CHAIN_MODES, latent_chain, model_device
 
 
 def chained_path(model: Any, path: np.ndarray, k: int, mode: str = "mean", seed: int = 0,
@@ -60,7 +52,7 @@ def chained_path(model: Any, path: np.ndarray, k: int, mode: str = "mean", seed:
     """
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
-    generator = torch.Generator(device=_model_device(model)).manual_seed(int(seed))
+    generator = torch.Generator(device=model_device(model)).manual_seed(int(seed))
     # latent_chain is what run_chain collects into a list; only the last step is kept here, so
     # 64 points x 20 steps of 64x64 decodes never sit in memory at once.
     last = None
