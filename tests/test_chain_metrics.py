@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.analysis.chain_metrics import HYBRID_MODE, chain_report, chain_states, transition_bias
+from latentlab.sampling.chain_metrics import HYBRID_MODE, chain_report, chain_states, transition_bias
 from latentlab.analysis.frechet import fid_against
 from latentlab.models import build_model
 

@@ -9,7 +9,7 @@ step: the Fréchet distance of the decodes to the held-out images in the feature
 project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent MMD (IMQ kernel)
 between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
 and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
-of their reconstructions. Details: latentlab/analysis/chain_metrics.py, docs/chain-study.md.
+of their reconstructions. Details: latentlab/sampling/chain_metrics.py, docs/chain-study.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latentlab.analysis.chain_metrics import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
+from latentlab.sampling.chain_metrics import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
 
 
 def _int_list(text: str) -> list[int]:
@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
     if args.n < 2:
         parser.error("--n must be at least 2")
 
-    from latentlab.analysis.chain_metrics import chain_report
+    from latentlab.sampling.chain_metrics import chain_report
     from latentlab.analysis.frechet import FeatureNetwork
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset

@@ -58,7 +58,7 @@ import torch
 from latentlab.analysis.density import GaussianMixture, StandardNormal, gap_score, posterior_draws
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import IMQ_SCALES, mean_intensity, mmd_unbiased, sharpness
-from latentlab.sampling.chain import CHAIN_MODES, latent_chain, prior_start
+from latentlab.sampling.chain import CHAIN_MODES, latent_chain, model_device, prior_start
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10)
 DEFAULT_MODES = CHAIN_MODES
@@ -206,12 +206,6 @@ def _rgb(values: Sequence[float] | None) -> str:
 # ----------------------------------------------------------------------------------- helpers
 
 
-def _device(model: Any) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
 @torch.no_grad()
 def posterior_means(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
     """E[z | x] of images (an ImageDataset, or float [N, C, H, W] in [0, 1]), float32 [N, D].
@@ -229,7 +223,7 @@ def reconstructions(model: Any, images: Any, batch_size: int = 250) -> np.ndarra
 
 
 def _map_batches(model: Any, images: Any, fn: Callable[[torch.Tensor], torch.Tensor], batch_size: int) -> np.ndarray:
-    device = _device(model)
+    device = model_device(model)
     count = len(images)
     was_training = model.training
     model.eval()
@@ -335,7 +329,7 @@ def _own_chain(model: Any, z0: np.ndarray, max_step: int, mode: str, generator: 
                batch_size: int, bias: np.ndarray | None) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     # The conventions of latentlab.sampling.chain: eval mode throughout, corruption on.
     _check_encoder(model)
-    device = _device(model)
+    device = model_device(model)
     b = None if bias is None else torch.as_tensor(np.asarray(bias, dtype=np.float32), device=device)
     was_training = model.training
     model.eval()
@@ -368,7 +362,7 @@ def transition_bias(model: Any, codes: np.ndarray, mode: str, generator: torch.G
     if mode not in REPORT_MODES:
         raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
     _check_encoder(model)
-    z = torch.from_numpy(np.array(codes, dtype=np.float32)).to(_device(model))
+    z = torch.from_numpy(np.array(codes, dtype=np.float32)).to(model_device(model))
     if z.ndim != 2 or len(z) == 0:
         raise ValueError(f"codes must be a non-empty [N, D] array, got shape {tuple(z.shape)}")
     was_training = model.training
@@ -424,7 +418,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     notes: list[str] = []
-    device = _device(model)
+    device = model_device(model)
 
     # Held-out data: images, features, codes.
     say("encoding the held-out images")
