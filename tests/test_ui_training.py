@@ -164,3 +164,12 @@ def test_picking_a_folder_dataset_asks_for_it_and_a_cancelled_dialog_keeps_the_o
     form.dataset.setCurrentIndex(first)
     form.dataset.activated.emit(first)
     assert form.dataset_spec() == "synthetic-faces" and form.size.value() == 64
+
+
+def test_the_form_offers_only_families_the_window_can_explore(qtbot):
+    from latentlab.ui.training_form import WINDOW_FAMILIES, TrainingForm
+
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    offered = [form.model.itemData(i) for i in range(form.model.count())]
+    assert offered and set(offered) <= set(WINDOW_FAMILIES) and form.model.currentData() == "vae"

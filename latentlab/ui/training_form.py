@@ -19,6 +19,15 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from latentlab.data import KINDS, parse_spec
 from latentlab.errors import ConfigError
 from latentlab.models import available_models
+
+# The families the window can train and then explore end to end (previews, live latent map, atlas);
+# others registered in the library train from the command line until the window supports them.
+WINDOW_FAMILIES = ("vae", "dvae", "ae")
+
+
+def window_models() -> dict[str, str]:
+    models = available_models()
+    return {name: models[name] for name in WINDOW_FAMILIES if name in models}
 from trainers.config import TrainConfig
 
 #: (kind, label, what the dialog asks for: None, "dir" or "file")
@@ -57,7 +66,7 @@ class TrainingForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = QComboBox()
-        for name, text in available_models().items():
+        for name, text in window_models().items():
             self.model.addItem(name, name)
             self.model.setItemData(self.model.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
         if self.model.findData("vae") >= 0:
@@ -139,7 +148,7 @@ class TrainingForm(QWidget):
             elif key == "model":
                 index = self.model.findData(value)
                 if index < 0:
-                    raise ConfigError(f"unknown model {value!r}; known models: {', '.join(available_models())}")
+                    raise ConfigError(f"unknown model {value!r}; the window trains: {', '.join(window_models())}")
                 self.model.setCurrentIndex(index)
             elif key == "lr":
                 self.lr.setValue(float(value))
