@@ -164,10 +164,11 @@ def test_ctrl_c_writes_a_resumable_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_same_command_runs_under_torchrun_with_ddp(tmp_path):
+@pytest.mark.parametrize("model", ["vae", "aae"])  # single objective, and alternating (two optimisers)
+def test_the_same_command_runs_under_torchrun_with_ddp(tmp_path, model):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "trainers.cli", "vae", "--data", DATA, "--latent", "4", "--set", "base_channels=8", "--limit", "64",
+               "-m", "trainers.cli", model, "--data", DATA, "--latent", "4", "--set", "base_channels=8", "--limit", "64",
                "--batch", "8", "--max-steps", "3", "--out", str(out), "--quiet"]
     result = subprocess.run(command, env=_env(tmp_path / "cache"), capture_output=True, text=True, cwd=ROOT,
                             timeout=300)

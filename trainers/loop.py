@@ -102,7 +102,10 @@ class Trainer:
         self.module = self.model
         if self.ctx.distributed:
             device_ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
-            self.module = DistributedDataParallel(self.model, device_ids=device_ids)
+            # Each phase of an adversarial step leaves the other group's parameters without gradients.
+            adversarial = getattr(self.model, "scheme", None) == "adversarial"
+            self.module = DistributedDataParallel(self.model, device_ids=device_ids,
+                                                  find_unused_parameters=adversarial)
         self.sampler = DistributedSampler(range(len(self.train_set)), num_replicas=self.ctx.world_size,
                                           rank=self.ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True)
         self.batch_size = min(cfg.batch_size, len(self.sampler))
@@ -120,8 +123,11 @@ class Trainer:
         self.elapsed = 0.0
         if resume_from is not None:
             self._restore(resume_from.training, resume_from.meta)
-        self.preview_z = self.model.prior.sample(PREVIEW_SAMPLES, generator=torch.Generator().manual_seed(cfg.seed),
-                                                 device=self.ctx.device)
+        # Autoregressive models have no prior to decode; sampling them pixel by pixel is too slow for a
+        # periodic preview, so they train without previews (their held-out bits/dim is still reported).
+        self.previews = not getattr(self.model, "is_autoregressive", False)
+        self.preview_z = None if not self.previews else self.model.prior.sample(
+            PREVIEW_SAMPLES, generator=torch.Generator().manual_seed(cfg.seed), device=self.ctx.device)
         preview_source = self.held_out if self.held_out is not None else self.train_set
         self.preview_x = preview_source.batch(np.arange(min(PREVIEW_CODES, len(preview_source))))
 
@@ -204,7 +210,7 @@ class Trainer:
                         self.history.append({"kind": "train", "step": self.step, "epoch": self.epoch,
                                              **_mean_of(window), "images_per_sec": round(ema_rate, 2)})
                         window = []
-                    if self.step % cfg.preview_every == 0:
+                    if self.previews and self.step % cfg.preview_every == 0:
                         yield self._preview()
                 epoch_done = self.step_in_epoch >= self.steps_per_epoch
                 if epoch_done:
@@ -237,8 +243,11 @@ class Trainer:
         self.model.eval()
         samples = self.model.decode(self.preview_z).mean
         x = self.preview_x.to(self.ctx.device)
-        codes = self.model.encode(x).mean
         shown = x[:PREVIEW_RECONSTRUCTIONS]
+        if not getattr(self.model, "has_encoder", True):  # a GAN: samples only
+            self.model.train()
+            return Preview(self.step, _to_uint8(samples), _to_uint8(shown[:0]), None)
+        codes = self.model.encode(x).mean
         recon = self.model.decode(codes[:PREVIEW_RECONSTRUCTIONS]).mean
         self.model.train()
         return Preview(self.step, _to_uint8(samples), _to_uint8(torch.cat([shown, recon])),

@@ -35,13 +35,14 @@ def held_out_metrics(model: nn.Module, dataset, device: torch.device | str = "cp
             for start in range(0, count, batch_size):
                 x = dataset.batch(np.arange(start, min(start + batch_size, count))).to(device)
                 terms = {k: float(v) for k, v in model.losses(x).items()}
-                terms["recon_mse"] = float((model.reconstruct(x) - x).pow(2).mean())
+                if getattr(model, "has_encoder", True):  # a GAN or a pixel model reconstructs nothing
+                    terms["recon_mse"] = float((model.reconstruct(x) - x).pow(2).mean())
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value * x.shape[0]
     finally:
         model.train(was_training)
     result = {key: value / count for key, value in sums.items()}
-    if "kl" in result:
+    if "kl" in result and "recon" in result:
         result["elbo"] = -(result["recon"] + result["kl"])
         result["bits_per_dim"] = -result["elbo"] / (math.prod(dataset.image_shape) * math.log(2))
     return result

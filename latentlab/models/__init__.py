@@ -1,8 +1,14 @@
 """Model families (one file each) sharing the protocol in `base.py`, found by name in the registry."""
 
+from latentlab.models.aae import AAE, AAEConfig
+from latentlab.models.ali import ALI, ALIConfig
 from latentlab.models.autoencoder import Autoencoder, AutoencoderConfig
-from latentlab.models.base import ConvModelConfig, LatentVariableModel
+from latentlab.models.base import AdversarialModel, ConvModelConfig, LatentVariableModel
 from latentlab.models.dvae import DenoisingVAE, DenoisingVAEConfig
+from latentlab.models.gan import GAN, GANConfig
+from latentlab.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
+from latentlab.models.pixelcnn import AutoregressiveModel, MaskedConv2d, PixelCNN, PixelCNNConfig
+from latentlab.models.pixelrnn import RowLSTMConfig, RowLSTMPixelRNN
 from latentlab.models.registry import (
     MODELS,
     available_models,
@@ -12,9 +18,14 @@ from latentlab.models.registry import (
     entry,
 )
 from latentlab.models.vae import VAE, VAEConfig
+from latentlab.models.wae import WAE, WAEGAN, WAEConfig, WAEGANConfig
 
 __all__ = [
+    "AAE", "AAEConfig", "ALI", "ALIConfig", "AdversarialModel", "GAN", "GANConfig", "WAE", "WAEGAN",
+    "WAEConfig", "WAEGANConfig",
     "MODELS", "Autoencoder", "AutoencoderConfig", "ConvModelConfig", "DenoisingVAE", "DenoisingVAEConfig",
     "LatentVariableModel", "VAE", "VAEConfig", "available_models", "build_model", "config_from_dict",
     "config_to_dict", "entry",
+    "AutoregressiveModel", "GatedPixelCNN", "GatedPixelCNNConfig", "MaskedConv2d", "PixelCNN", "PixelCNNConfig",
+    "RowLSTMConfig", "RowLSTMPixelRNN",
 ]

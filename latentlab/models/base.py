@@ -6,6 +6,20 @@
     losses(x) -> dict of named scalar terms; "loss" is the objective the single-objective trainer
                  minimises, the others are shown.  forward(x) == losses(x), so DistributedDataParallel
                  (which only synchronises gradients through forward) wraps any model unchanged.
+
+Adversarial models (AAE, WAE-GAN, GAN, ALI; subclasses of `AdversarialModel` below) add what the
+alternating scheme (`trainers.schemes.AlternatingAdversarial`) needs:
+    scheme = "adversarial"          make_scheme picks the alternating scheme for such models
+    parameter_groups() -> {"discriminator": [...], "generator": [...]}: disjoint parameter lists,
+                 one Adam each ("generator" is whatever plays against the discriminator: the
+                 encoder + decoder of the AAE / WAE-GAN, the generator of the GAN, E and G of ALI)
+    discriminator_losses(x) / generator_losses(x) -> dict of named terms, "loss" being the objective
+                 of that phase; the scheme runs the discriminator phase, then the generator phase
+    forward(x, phase) == <phase>_losses(x), so the scheme calls `module(x, phase=...)` and a
+                 DistributedDataParallel wrapper still sees every forward
+    discriminator_lr() -> learning rate of the discriminator's Adam (None: the run's lr)
+    losses(x) -> the generator terms plus the discriminator terms prefixed "d_" (evaluation/display)
+A model without an encoder (the GAN) sets `has_encoder = False` and raises from `encode`.
 """
 
 from __future__ import annotations
@@ -95,6 +109,41 @@ class LatentVariableModel(nn.Module):
         """Decoder means of n prior samples."""
         device = next(self.parameters()).device
         return self.decode(self.prior.sample(n, generator=generator, device=device)).mean
+
+
+class AdversarialModel(LatentVariableModel):
+    """Base of the models fitted by alternating discriminator / generator updates (see the module
+    docstring); subclasses implement parameter_groups, discriminator_losses and generator_losses."""
+
+    scheme = "adversarial"
+    PHASES = ("discriminator", "generator")
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        raise NotImplementedError
+
+    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def generator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def discriminator_lr(self) -> float | None:
+        lr = float(getattr(self.config, "discriminator_lr", 0.0) or 0.0)
+        return lr if lr > 0 else None
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = {k: v.detach() for k, v in self.generator_losses(x).items()}
+        terms.update({f"d_{k}": v.detach() for k, v in self.discriminator_losses(x).items()})
+        return terms
+
+    def forward(self, x: torch.Tensor, phase: str | None = None) -> dict[str, torch.Tensor]:
+        if phase is None:
+            return self.losses(x)
+        if phase == "discriminator":
+            return self.discriminator_losses(x)
+        if phase == "generator":
+            return self.generator_losses(x)
+        raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(self.PHASES)}")
 
 
 def mse_per_pixel(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

@@ -115,4 +115,5 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 
 def _import_families() -> None:
     """Importing the family modules runs their @register decorators."""
-    from latentlab.models import autoencoder, dvae, vae  # noqa: F401
+    from latentlab.models import aae, ali, autoencoder, dvae, gan, vae, wae  # noqa: F401
+    from latentlab.models import gated_pixelcnn, pixelcnn, pixelrnn  # noqa: F401

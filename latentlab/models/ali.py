@@ -1,0 +1,114 @@
+"""ALI / BiGAN (Dumoulin et al. 2017; Donahue et al. 2017).
+
+Encoder E (deterministic, z = E(x)) and generator G; a joint discriminator D(x, z) gives the
+probability that a pair is an "encoder" pair (x, E(x)), x ~ data, rather than a "generator" pair
+(G(z), z), z ~ N(0, I). Discriminator:
+    min_D  -E_x log D(x, E(x)) - E_z log(1 - D(G(z), z))
+Generator + encoder, by `loss`:
+    "standard"       the minimax game: min_{G,E} E_x log D(x, E(x)) + E_z log(1 - D(G(z), z))
+    "nonsaturating"  swapped labels:  -E_x log(1 - D(x, E(x))) - E_z log D(G(z), z)
+    "nonminimax"     Su's loss derived from variational inference (seed 002):
+                     -E_x log D(x, E(x)) - E_z log D(G(z), z)
+Seed 002 reports the non-minimax loss performs like the standard one. ALI has an encoder, so the
+latent chain applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.base import AdversarialModel, ConvModelConfig, mse_per_pixel
+from latentlab.models.conv import ConvDecoder, ConvEncoder
+from latentlab.models.distributions import PointMass
+from latentlab.models.registry import register
+
+ALI_LOSSES = ("standard", "nonsaturating", "nonminimax")
+
+
+@dataclass
+class ALIConfig(ConvModelConfig):
+    """loss: the generator/encoder objective (see the module docstring); disc_hidden: width of the
+    joint discriminator's feature and hidden layers; discriminator_lr: 0 means the run's lr."""
+
+    loss: str = "nonminimax"
+    disc_hidden: int = 256
+    discriminator_lr: float = 0.0
+
+    def validate(self) -> None:
+        super().validate()
+        if self.loss not in ALI_LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(ALI_LOSSES)}, got {self.loss!r}")
+        if not 8 <= self.disc_hidden <= 4096:
+            raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
+        if self.discriminator_lr < 0:
+            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+
+
+class JointDiscriminator(nn.Module):
+    """D(x, z): a ConvEncoder on x and an MLP on z, concatenated, then an MLP to one logit."""
+
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, base_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.x_net = ConvEncoder(image_shape, hidden, base_channels)
+        self.z_net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2),
+                                   nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
+        self.joint = nn.Sequential(nn.LeakyReLU(0.2), nn.Linear(2 * hidden, hidden), nn.LeakyReLU(0.2),
+                                   nn.Linear(hidden, 1))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.joint(torch.cat([self.x_net(x), self.z_net(z)], dim=1)).squeeze(1)
+
+
+@register("ali", ALIConfig, "ALI / BiGAN (encoder, generator, joint discriminator D(x, z))")
+class ALI(AdversarialModel):
+    def __init__(self, config: ALIConfig) -> None:
+        super().__init__(config)
+        self.encoder = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
+        self.generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
+        self.discriminator = JointDiscriminator(self.image_shape, config.latent_dim, config.base_channels,
+                                                config.disc_hidden)
+
+    def encode(self, x: torch.Tensor) -> PointMass:
+        return PointMass(self.encoder(x))
+
+    def decode(self, z: torch.Tensor):
+        return self.likelihood(self.generator(z))
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"discriminator": list(self.discriminator.parameters()),
+                "generator": list(self.encoder.parameters()) + list(self.generator.parameters())}
+
+    def _pairs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the encoder pairs (x, E(x)) and the generator pairs (G(z), z)."""
+        z = self.prior.sample(x.shape[0], device=x.device)
+        encoder_logits = self.discriminator(x, self.encoder(x))
+        generator_logits = self.discriminator(torch.sigmoid(self.generator(z)), z)
+        return encoder_logits, generator_logits
+
+    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.prior.sample(x.shape[0], device=x.device)
+        with torch.no_grad():
+            codes, fakes = self.encoder(x), torch.sigmoid(self.generator(z))
+        real = neg_log_sigmoid(self.discriminator(x, codes))
+        fake = neg_log_one_minus_sigmoid(self.discriminator(fakes, z))
+        loss = real + fake
+        return {"loss": loss, "encoder_pairs": real.detach(), "generator_pairs": fake.detach()}
+
+    def generator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        enc, gen = self._pairs(x)
+        if self.config.loss == "standard":
+            loss = -neg_log_sigmoid(enc) - neg_log_one_minus_sigmoid(gen)
+        elif self.config.loss == "nonsaturating":
+            loss = neg_log_one_minus_sigmoid(enc) + neg_log_sigmoid(gen)
+        else:
+            loss = neg_log_sigmoid(enc) + neg_log_sigmoid(gen)
+        terms = {"loss": loss, "encoder_pairs": neg_log_sigmoid(enc).detach(),
+                 "generator_pairs": neg_log_sigmoid(gen).detach()}
+        if not self.training:  # evaluation only: a training-mode pass would move batch-norm statistics
+            with torch.no_grad():
+                terms["mse"] = mse_per_pixel(x, torch.sigmoid(self.generator(self.encoder(x))))
+        return terms
