@@ -58,8 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         n = args.columns
         originals = dataset.batch(np.arange(min(n, len(dataset))))
         generator = torch.Generator().manual_seed(args.seed)
-        rows = [originals, model.reconstruct(originals), model.sample_images(n, generator=generator)]
-        print(f"grid: {save_grid(args.grid, rows, scale=args.scale)} (rows: originals / reconstructions / prior samples)")
+        rows, names = [originals], ["originals"]
+        if getattr(model, "has_encoder", True):
+            rows.append(model.reconstruct(originals))
+            names.append("reconstructions")
+        rows.append(model.sample_images(n, generator=generator))  # pixel by pixel for autoregressive models
+        names.append("samples")
+        print(f"grid: {save_grid(args.grid, rows, scale=args.scale)} (rows: {' / '.join(names)})")
     return 0
 
 

@@ -225,3 +225,17 @@ def test_a_gan_run_previews_and_evaluates_without_an_encoder(tmp_path, isolated_
     assert previews and previews[0].codes is None and len(previews[0].reconstructions) == 0
     held = [e.held_out for e in events if isinstance(e, EpochEnd)][-1]
     assert "recon_mse" not in held and all(np.isfinite(v) for v in held.values())
+
+
+def test_evaluate_draws_a_grid_for_a_model_without_an_encoder(tmp_path, isolated_cache, capsys):
+    from latentlab.evaluate import main as evaluate
+    from trainers.config import TrainConfig
+    from trainers.loop import Trainer
+
+    run = TrainConfig(model="gan", data="synthetic-faces?size=16", out=str(tmp_path / "gan"), batch_size=8,
+                      model_config={"latent_dim": 4, "base_channels": 8}, limit=16, max_steps=2, eval_limit=8)
+    list(Trainer(run).run())
+    assert evaluate([str(tmp_path / "gan" / "last.ckpt"), "--limit", "8", "--columns", "4",
+                     "--grid", str(tmp_path / "grid.png")]) == 0
+    assert "rows: originals / samples" in capsys.readouterr().out
+    assert (tmp_path / "grid.png").stat().st_size > 0
