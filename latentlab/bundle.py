@@ -44,14 +44,14 @@ def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: st
     """Write the bundled copy of checkpoint `source` to `out` and return its path.
 
     atlas_size 0 writes no atlas (no dataset is read): e.g. a feature network that only needs its
-    weights.
+    weights. A model without an encoder (a GAN) gets no atlas either.
     """
     if atlas_size < 0:
         raise LatentLabError(f"the atlas size must be >= 0 (0: no atlas), got {atlas_size}")
     checkpoint = read_checkpoint(source)
     model = model_from_checkpoint(checkpoint).eval()
     meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype", "atlas")}
-    if atlas_size == 0:
+    if atlas_size == 0 or not getattr(model, "has_encoder", True):  # a GAN encodes nothing: no atlas
         return write_checkpoint(out, Checkpoint(meta=meta, state_dict=model.state_dict()), half=True)
     spec = data or checkpoint.meta.get("dataset", {}).get("spec")
     if not spec:

@@ -168,3 +168,27 @@ def test_chain_tab_steps_with_the_keyboard_and_draws_trails_on_the_map(qtbot, wi
     assert len(window.map.trail_heads.data) == n_chains
     qtbot.keyClick(window, Qt.Key.Key_R)
     qtbot.waitUntil(lambda: window.chain.step_count == 0, timeout=10000)
+
+
+@pytest.mark.parametrize("family", ["gan", "aae"])
+def test_adversarial_models_open_map_and_drag(qtbot, window, tmp_path, family):
+    from latentlab.bundle import bundle
+    from latentlab.data import load_dataset
+
+    torch.manual_seed(0)
+    model = build_model(family, {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8}).eval()
+    dataset = load_dataset("synthetic-faces?size=16&n=100", split="train", limit=30)
+    save_model(tmp_path / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
+    path = bundle(tmp_path / "raw.ckpt", tmp_path / f"{family}.ckpt", atlas_size=30)
+    assert window.open_checkpoint(path)
+    wait_for_face(qtbot, window, 0.0)
+    has_atlas = family != "gan"
+    assert (len(window.map.atlas.data) == 30) == has_atlas and len(window.map.prior.data) == 500
+    assert window.gaps_box.isEnabled() == has_atlas
+    assert window.chain.isEnabled() or not has_atlas  # the chain applies to models with an encoder
+    if not has_atlas:
+        assert not window.chain.play_button.isEnabled() and "no encoder" in window.chain.note_label.text()
+    shown = window.face_panel.last_shown_at
+    x, y = window.map.handle_position()
+    window.map.handle.setPos(x + 1.0, y)
+    wait_for_face(qtbot, window, shown)

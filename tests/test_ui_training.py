@@ -173,3 +173,14 @@ def test_the_form_offers_only_families_the_window_can_explore(qtbot):
     qtbot.addWidget(form)
     offered = [form.model.itemData(i) for i in range(form.model.count())]
     assert offered and set(offered) <= set(WINDOW_FAMILIES) and form.model.currentData() == "vae"
+
+
+def test_a_gan_trains_in_the_window_with_sample_previews_only(panel, qtbot, tmp_path):
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(model="gan", size=16, epochs=1, out=tmp_path / "gan", max_steps=8, **TINY)
+    with qtbot.waitSignal(panel.model_trained, timeout=30000) as done:
+        click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=10000)
+    assert not panel.error_label.isVisible()
+    assert latentlab.load(done.args[0]).checkpoint_meta["model"] == "gan"
+    assert panel.samples_label.pixmap() is not None and not panel.samples_label.pixmap().isNull()

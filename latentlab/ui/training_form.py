@@ -20,9 +20,10 @@ from latentlab.data import KINDS, parse_spec
 from latentlab.errors import ConfigError
 from latentlab.models import available_models
 
-# The families the window can train and then explore end to end (previews, live latent map, atlas);
-# others registered in the library train from the command line until the window supports them.
-WINDOW_FAMILIES = ("vae", "dvae", "ae")
+# The latent-variable families the window can train and then explore (previews, live latent map; a GAN
+# without an encoder shows prior samples only); the pixel models train from the command line until
+# the window has its pixel-by-pixel view.
+WINDOW_FAMILIES = ("vae", "dvae", "ae", "aae", "wae", "wae-gan", "ali", "gan")
 
 
 def window_models() -> dict[str, str]:
