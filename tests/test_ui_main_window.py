@@ -192,3 +192,15 @@ def test_adversarial_models_open_map_and_drag(qtbot, window, tmp_path, family):
     x, y = window.map.handle_position()
     window.map.handle.setPos(x + 1.0, y)
     wait_for_face(qtbot, window, shown)
+
+
+def test_chain_trails_show_only_with_the_chain_tab(qtbot, window, tiny_checkpoint):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    qtbot.waitUntil(lambda: window.chain.latest_codes is not None, timeout=10000)
+    window._trails_changed(np.zeros((3, 2, window.session.latent_dim), np.float32))
+    assert len(window.map.trail_heads.data) == 0  # Interpolate tab: no trails
+    window.tabs.setCurrentIndex(window.chain_tab)
+    assert len(window.map.trail_heads.data) == 3
+    window.tabs.setCurrentIndex(0)
+    assert len(window.map.trail_heads.data) == 0

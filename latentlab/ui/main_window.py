@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
         total = sum(self.right_split.sizes())
         share = 0.45 if index == 0 else 0.3
         self.right_split.setSizes([int(total * share), total - int(total * share)])
+        self._trails_changed(self._trail_codes)
         # Training shows a form beside two plots: give the right column more of the width.
         width = sum(self.main_split.sizes())
         right = 0.62 if self.tabs.widget(index) is not None and index == self.tabs.count() - 1 else 0.47
@@ -362,7 +363,8 @@ class MainWindow(QMainWindow):
     def _trails_changed(self, codes) -> None:
         """Chain trails [N, T, D] -> the map, in the current projection (an empty array clears them)."""
         self._trail_codes = codes
-        if self.projection is None or codes is None or codes.size == 0:
+        chain_shown = self.tabs.currentIndex() == self.chain_tab  # trails belong to the Chain tab
+        if self.projection is None or codes is None or codes.size == 0 or not chain_shown:
             self.map.set_trails(None)
             return
         n, t, d = codes.shape
