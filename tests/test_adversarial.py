@@ -170,7 +170,7 @@ def direct_mmd(a: np.ndarray, b: np.ndarray, k) -> float:
     return aa + bb - 2 * ab
 
 
-def test_torch_mmd_matches_a_direct_computation_and_the_numpy_version():
+def test_torch_mmd_matches_a_direct_computation_and_the_numpy_entry_point():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(7, 3)), rng.normal(0.5, 1.0, size=(9, 3))
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
@@ -189,7 +189,6 @@ def test_torch_mmd_matches_a_direct_computation_and_the_numpy_version():
         expected = direct_mmd(a, b, k)
         assert float(mmd.mmd_unbiased(ta, tb, kernel)) == pytest.approx(expected, rel=1e-10)
         assert image_stats.mmd_unbiased(a, b, kernel) == pytest.approx(expected, rel=1e-10)
-    assert mmd.IMQ_SCALES == image_stats.IMQ_SCALES
 
 
 @pytest.mark.parametrize("kernel", ["rbf", "imq"])

@@ -1,5 +1,5 @@
-"""Torch MMD for training losses (the numpy twins used for evaluation are in
-`latentlab.analysis.image_stats`; tests check that both agree).
+"""The unbiased MMD in torch: the WAE's training loss, and (in float64, through
+`latentlab.analysis.image_stats.mmd_unbiased`) the evaluation metric.
 
 Unbiased estimator over samples a [n, D] (codes) and b [m, D] (prior draws):
     MMD²_u = 1/(n(n-1)) Σ_{i≠j} k(a_i, a_j) + 1/(m(m-1)) Σ_{i≠j} k(b_i, b_j) - 2/(n m) Σ_{i,j} k(a_i, b_j)
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 KERNELS = ("rbf", "imq")
-IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # same as latentlab.analysis.image_stats.IMQ_SCALES
+IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 def squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -57,7 +57,8 @@ import torch
 
 from latentlab.analysis.density import GaussianMixture, StandardNormal, gap_score, posterior_draws
 from latentlab.analysis.frechet import fid_against
-from latentlab.analysis.image_stats import IMQ_SCALES, mean_intensity, mmd_unbiased, sharpness
+from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
+from latentlab.models.mmd import IMQ_SCALES
 from latentlab.sampling.chain import CHAIN_MODES, latent_chain, model_device, prior_start
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10)
