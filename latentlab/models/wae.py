@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import torch
 
 from latentlab.models.aae import LatentAdversarialAutoencoder
-from latentlab.models.base import ConvModelConfig, LatentVariableModel, mse_per_pixel
-from latentlab.models.conv import ConvDecoder, ConvEncoder
-from latentlab.models.distributions import PointMass
+from latentlab.models.autoencoder import Autoencoder
+from latentlab.models.base import ConvModelConfig, mse_per_pixel
 from latentlab.models.mmd import KERNELS, mmd_unbiased
 from latentlab.models.registry import register
 
@@ -47,17 +46,8 @@ class WAEConfig(ConvModelConfig):
 
 
 @register("wae", WAEConfig, "Wasserstein autoencoder, MMD penalty (reconstruction + lambda MMD²(Q_Z, N(0, I)))")
-class WAE(LatentVariableModel):
-    def __init__(self, config: WAEConfig) -> None:
-        super().__init__(config)
-        self.encoder = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
-        self.decoder = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
-
-    def encode(self, x: torch.Tensor) -> PointMass:
-        return PointMass(self.encoder(x))
-
-    def decode(self, z: torch.Tensor):
-        return self.likelihood(self.decoder(z))
+class WAE(Autoencoder):
+    """The deterministic autoencoder (its encoder, decoder, encode and decode) plus the MMD penalty."""
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.encoder(x)
