@@ -62,3 +62,30 @@ def make_tiny_bundle(folder: Path, latent_dim: int, atlas_size: int, faces: int)
     dataset = load_dataset(f"synthetic-faces?size=16&n={faces}", split="train", limit=atlas_size)
     save_model(folder / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
     return bundle(folder / "raw.ckpt", folder / "tiny.ckpt", atlas_size=atlas_size)
+
+
+def whole_and_resumed(make_config, tmp_path: Path, total: int, stop_at: int = 3):
+    """Train `total` steps straight through, and again stopped after `stop_at` steps and resumed;
+    assert both runs end with identical weights and return both final checkpoints.
+    `make_config(out, max_steps=...)` builds the TrainConfig of either run."""
+    import torch
+
+    from latentlab.checkpoints import read_checkpoint
+    from trainers.events import Finished, Step
+    from trainers.loop import Trainer
+
+    list(Trainer(make_config(tmp_path / "whole", max_steps=total)).run())
+    part = make_config(tmp_path / "part", max_steps=total)
+    trainer = Trainer(part)
+    for event in trainer.run():
+        if isinstance(event, Step) and event.step == stop_at:
+            trainer.request_stop()
+        last = event
+    assert isinstance(last, Finished) and last.reason == "stopped" and last.step == stop_at
+    resumed = [e.step for e in Trainer(part, resume=True).run() if isinstance(e, Step)]
+    assert resumed == list(range(stop_at + 1, total + 1))
+    a, b = read_checkpoint(tmp_path / "whole" / "last.ckpt"), read_checkpoint(tmp_path / "part" / "last.ckpt")
+    assert a.training["step"] == b.training["step"] == total
+    for key in a.state_dict:
+        assert torch.equal(a.state_dict[key], b.state_dict[key]), key
+    return a, b

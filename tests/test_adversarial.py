@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import whole_and_resumed
 import torch
 
 import latentlab
 from latentlab.analysis import image_stats
-from latentlab.checkpoints import read_checkpoint
 from latentlab.errors import ConfigError
 from latentlab.models import build_model, config_from_dict, config_to_dict, mmd
 from latentlab.models.gan import GAN
@@ -111,22 +111,8 @@ def test_three_training_steps_and_the_checkpoint_round_trips(tmp_path, isolated_
 
 @pytest.mark.parametrize("name", ["gan"])  # Su regulariser: G_old must resume too
 def test_resume_of_the_alternating_scheme_matches_an_uninterrupted_run_exactly(tmp_path, isolated_cache, name):
-    list(Trainer(config(tmp_path / "whole", name, max_steps=6)).run())  # crosses the epoch boundary at step 4
-
-    part = config(tmp_path / "part", name, max_steps=6)
-    trainer = Trainer(part)
-    for event in trainer.run():
-        if isinstance(event, Step) and event.step == 3:
-            trainer.request_stop()
-        last = event
-    assert isinstance(last, Finished) and last.reason == "stopped" and last.step == 3
-    events = list(Trainer(part, resume=True).run())
-    assert [e.step for e in events if isinstance(e, Step)] == [4, 5, 6]
-
-    a, b = read_checkpoint(tmp_path / "whole" / "last.ckpt"), read_checkpoint(tmp_path / "part" / "last.ckpt")
-    assert a.training["step"] == b.training["step"] == 6
-    for key in a.state_dict:
-        assert torch.equal(a.state_dict[key], b.state_dict[key]), key
+    # 6 steps cross the epoch boundary at step 4
+    a, b = whole_and_resumed(lambda out, **kw: config(out, name, **kw), tmp_path, total=6)
     assert a.training["scheme"]["groups"] == ["discriminator", "generator"]
     for opt_a, opt_b in zip(a.training["scheme"]["optimizers"], b.training["scheme"]["optimizers"]):
         assert opt_a["state"] and opt_a["state"].keys() == opt_b["state"].keys()

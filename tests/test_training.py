@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import whole_and_resumed
 import torch
 
 import latentlab
@@ -69,23 +70,7 @@ def test_training_lowers_the_held_out_loss(tmp_path, isolated_cache):
 
 
 def test_resume_matches_an_uninterrupted_run_exactly(tmp_path, isolated_cache):
-    whole = config(tmp_path / "whole", max_steps=7)  # crosses the epoch boundary at step 4
-    list(Trainer(whole).run())
-
-    part = config(tmp_path / "part", max_steps=7)
-    trainer = Trainer(part)
-    for event in trainer.run():
-        if isinstance(event, Step) and event.step == 3:
-            trainer.request_stop()
-        last = event
-    assert isinstance(last, Finished) and last.reason == "stopped" and last.step == 3
-    events = list(Trainer(part, resume=True).run())
-    assert [e.step for e in events if isinstance(e, Step)] == [4, 5, 6, 7]
-
-    a, b = read_checkpoint(tmp_path / "whole" / "last.ckpt"), read_checkpoint(tmp_path / "part" / "last.ckpt")
-    assert a.training["step"] == b.training["step"] == 7
-    for key in a.state_dict:
-        assert torch.equal(a.state_dict[key], b.state_dict[key]), key
+    a, b = whole_and_resumed(config, tmp_path, total=7)  # crosses the epoch boundary at step 4
     exp_a = a.training["scheme"]["optimizers"][0]["state"]
     exp_b = b.training["scheme"]["optimizers"][0]["state"]
     assert all(torch.equal(exp_a[k]["exp_avg"], exp_b[k]["exp_avg"]) for k in exp_a)
