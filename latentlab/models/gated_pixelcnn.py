@@ -36,7 +36,7 @@ from latentlab.models.pixelcnn import (
     colour_groups,
     head_to_logits,
     output_head,
-    validate_pixel_shape,
+    validate_pixel_config,
 )
 from latentlab.models.registry import register
 
@@ -55,15 +55,7 @@ class GatedPixelCNNConfig:
     cond_dim: int = 0
 
     def validate(self) -> None:
-        validate_pixel_shape(self.image_shape)
-        if self.hidden_channels < 1 or self.hidden_channels % self.image_shape[0]:
-            raise ValueError(f"hidden_channels must be a positive multiple of {self.image_shape[0]}")
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
-        for key in ("first_kernel", "kernel_size"):
-            size = getattr(self, key)
-            if size < 1 or size % 2 == 0:
-                raise ValueError(f"{key} must be an odd positive integer, got {size}")
+        validate_pixel_config(self, min_layers=1, kernels=("first_kernel", "kernel_size"))
         if self.cond_dim < 0:
             raise ValueError(f"cond_dim must be >= 0, got {self.cond_dim}")
 

@@ -122,12 +122,22 @@ def levels_to_input(levels: torch.Tensor) -> torch.Tensor:
     return levels.float() / (LEVELS - 1) * 2.0 - 1.0
 
 
-def validate_pixel_shape(image_shape: tuple[int, int, int]) -> None:
-    channels, height, width = image_shape
+def validate_pixel_config(config, min_layers: int, kernels: tuple[str, ...]) -> None:
+    """The checks every pixel model's config shares: a 1- or 3-channel image of at least 2x2, a hidden
+    width that splits into the R/G/B groups, at least `min_layers` layers, odd kernel sizes."""
+    channels, height, width = config.image_shape
     if channels not in (1, 3):
         raise ValueError(f"image_shape channels must be 1 or 3, got {channels}")
     if height < 2 or width < 2:
         raise ValueError(f"image_shape must be at least 2x2, got {height}x{width}")
+    if config.hidden_channels < 1 or config.hidden_channels % channels:
+        raise ValueError(f"hidden_channels must be a positive multiple of {channels}")
+    if config.num_layers < min_layers:
+        raise ValueError(f"num_layers must be >= {min_layers}, got {config.num_layers}")
+    for key in kernels:
+        size = getattr(config, key)
+        if size < 1 or size % 2 == 0:
+            raise ValueError(f"{key} must be an odd positive integer, got {size}")
 
 
 class AutoregressiveModel(nn.Module):
@@ -253,15 +263,7 @@ class PixelCNNConfig:
     kernel_size: int = 3
 
     def validate(self) -> None:
-        validate_pixel_shape(self.image_shape)
-        if self.hidden_channels < 1 or self.hidden_channels % self.image_shape[0]:
-            raise ValueError(f"hidden_channels must be a positive multiple of {self.image_shape[0]}")
-        if self.num_layers < 0:
-            raise ValueError(f"num_layers must be >= 0, got {self.num_layers}")
-        for key in ("first_kernel", "kernel_size"):
-            size = getattr(self, key)
-            if size < 1 or size % 2 == 0:
-                raise ValueError(f"{key} must be an odd positive integer, got {size}")
+        validate_pixel_config(self, min_layers=0, kernels=("first_kernel", "kernel_size"))
 
 
 class ResidualMaskedBlock(nn.Module):

@@ -31,7 +31,7 @@ from latentlab.models.pixelcnn import (
     colour_groups,
     head_to_logits,
     output_head,
-    validate_pixel_shape,
+    validate_pixel_config,
 )
 from latentlab.models.registry import register
 
@@ -47,13 +47,7 @@ class RowLSTMConfig:
     first_kernel: int = 7
 
     def validate(self) -> None:
-        validate_pixel_shape(self.image_shape)
-        if self.hidden_channels < 1 or self.hidden_channels % self.image_shape[0]:
-            raise ValueError(f"hidden_channels must be a positive multiple of {self.image_shape[0]}")
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
-        if self.first_kernel < 1 or self.first_kernel % 2 == 0:
-            raise ValueError(f"first_kernel must be an odd positive integer, got {self.first_kernel}")
+        validate_pixel_config(self, min_layers=1, kernels=("first_kernel",))
 
 
 class RowLSTMLayer(nn.Module):
