@@ -115,4 +115,6 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 
 def _import_families() -> None:
     """Importing the family modules runs their @register decorators."""
-    from latentlab.models import aae, ali, autoencoder, dvae, gan, gated_pixelcnn, pixelcnn, pixelrnn, vae, wae  # noqa: F401  # noqa: F401
+    from latentlab.models import (  # noqa: F401
+        aae, ali, autoencoder, dvae, gan, gated_pixelcnn, pixelcnn, pixelrnn, vae, wae,
+    )
