@@ -161,10 +161,16 @@ class Trainer:
     def run(self) -> Iterator[Event]:
         """Prepare, then train until done, stopped or failed, yielding events along the way."""
         self._prepare()
+        clean = False
         try:
-            yield from self._train()
+            failed = False
+            for event in self._train():
+                failed = failed or isinstance(event, Failed)
+                yield event
+            # A Failed event ends _train normally, but the other ranks may never reach a barrier.
+            clean = not failed
         finally:
-            distributed.teardown(self.ctx)
+            distributed.teardown(self.ctx, clean=clean)
 
     def _train(self) -> Iterator[Event]:
         cfg, ctx = self.config, self.ctx
