@@ -1,0 +1,202 @@
+"""Sample quality of every bundled CelebA model: Fréchet distance of prior samples to held-out faces.
+
+    python -m latentlab.bench quality [--checkpoints PATH ...] [--data SPEC] [--n 1000] [--seed 0]
+                                      [--chain-steps 5] [--mode mean] [--features PATH] [--json]
+
+For each model: n codes z ~ P(Z) = N(0, I) (the same seeded draw for every model of one latent
+size), decoded to their decoder means x = E[P(x | z)], then the Fréchet distance
+
+    FD = ||μ_s - μ_h||² + Tr(Σ_s + Σ_h - 2 (Σ_s Σ_h)^{1/2})
+
+between Gaussians fitted to the features of the samples (s) and of the held-out images (h), in the
+feature space of the project's CelebA autoencoder (latentlab.analysis.frechet; not Inception, so
+the numbers are not comparable with published FIDs). Then the same codes after `--chain-steps`
+transitions of the latent Markov chain (Creswell et al. 2016; decode, re-encode, in `--mode`), for
+models with an encoder. Two reference rows put the numbers on a scale: the held-out images'
+reconstructions by each model (how far the decoder alone is from the data) and a sample of n
+*training* images (the floor that sampling noise alone gives).
+
+Without --checkpoints, every bundled model in resources/models whose dataset is CelebA is scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CELEBA_PREFIX = "celeba:"
+
+
+@dataclass
+class QualityRow:
+    """One model's figures; FD values are None where they do not apply (no encoder)."""
+
+    model: str
+    family: str
+    latent_dim: int
+    fd_prior: float
+    fd_chain: float | None
+    fd_reconstruction: float | None
+
+
+def _is_celeba_model(model: Any) -> bool:
+    spec = (getattr(model, "checkpoint_meta", {}).get("dataset") or {}).get("spec", "")
+    return str(spec).startswith(CELEBA_PREFIX)
+
+
+def _has_encoder(model: Any) -> bool:
+    return bool(getattr(model, "has_encoder", True)) and callable(getattr(model, "encode", None))
+
+
+def _decode_means(model: Any, z: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    import torch
+
+    from latentlab.sampling.chain import model_device
+
+    device = model_device(model)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(z), batch_size):
+            chunk = torch.from_numpy(z[start:start + batch_size]).to(device)
+            out.append(model.decode(chunk).mean.float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def _after_chain(model: Any, z: np.ndarray, steps: int, mode: str, seed: int) -> np.ndarray:
+    """Decoder means after `steps` chain transitions from z."""
+    import torch
+
+    from latentlab.sampling.chain import latent_chain
+
+    last = None
+    for state in latent_chain(model, z, steps, mode=mode, generator=torch.Generator().manual_seed(seed)):
+        last = state
+    return last.x
+
+
+def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: np.ndarray, features: Any,
+                n: int, seed: int, chain_steps: int, mode: str) -> QualityRow:
+    """The FD figures of one model (see the module docstring)."""
+    import torch
+
+    from latentlab.analysis.frechet import fid_against
+    from latentlab.sampling.chain import prior_start
+    from latentlab.sampling.chain_metrics import reconstructions
+
+    model.eval()
+    z = prior_start(model, n, generator=torch.Generator().manual_seed(seed))
+    fd_prior = fid_against(features(_decode_means(model, z)), held_out_features)
+    fd_chain = fd_recon = None
+    if _has_encoder(model):
+        fd_chain = fid_against(features(_after_chain(model, z, chain_steps, mode, seed)), held_out_features)
+        fd_recon = fid_against(features(reconstructions(model, held_out)), held_out_features)
+    return QualityRow(name, model.registry_name, int(model.latent_dim), fd_prior, fd_chain, fd_recon)
+
+
+def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: str) -> str:
+    def cell(value: float | None) -> str:
+        return f"{value:9.2f}" if value is not None else f"{'—':>9s}"
+
+    head = (f"{'model':28s} {'family':8s} {'d_z':>4s} {'prior':>9s} {f'+{chain_steps} {mode}':>9s} "
+            f"{'change':>8s} {'recon':>9s}")
+    lines = [head, "-" * len(head)]
+    for row in sorted(rows, key=lambda r: r.fd_prior):
+        change = (f"{(row.fd_chain - row.fd_prior) / row.fd_prior:+8.1%}" if row.fd_chain is not None
+                  else f"{'—':>8s}")
+        lines.append(f"{row.model:28s} {row.family:8s} {row.latent_dim:4d} {cell(row.fd_prior)} "
+                     f"{cell(row.fd_chain)} {change} {cell(row.fd_reconstruction)}")
+    lines.append(f"{'training images (floor)':28s} {'':8s} {'':4s} {cell(floor)}")
+    return "\n".join(lines)
+
+
+def _default_checkpoints() -> list[Path]:
+    from latentlab.resources import bundled_models
+
+    return bundled_models()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentlab.bench quality", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", nargs="+", help="checkpoints to score (default: the bundled CelebA models)")
+    parser.add_argument("--data", help="dataset spec of the held-out faces (default: the first model's CelebA spec)")
+    parser.add_argument("--n", type=int, default=1000, help="prior samples per model (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chain-steps", type=int, default=5, help="chain transitions (default 5)")
+    parser.add_argument("--mode", default="mean", choices=("mean", "stochastic"), help="chain mode (default mean)")
+    parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args(argv)
+    if args.n < 2 or args.chain_steps < 0:
+        parser.error("--n must be at least 2 and --chain-steps non-negative")
+
+    from latentlab.analysis.frechet import FeatureNetwork, fid_against
+    from latentlab.checkpoints import load_model
+    from latentlab.data import load_dataset
+    from latentlab.errors import LatentLabError
+
+    def say(message: str) -> None:
+        print(f"  {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    try:
+        paths = [Path(p) for p in args.checkpoints] if args.checkpoints else _default_checkpoints()
+        models = []
+        for path in paths:
+            model = load_model(path)
+            if args.checkpoints or _is_celeba_model(model):
+                models.append((path, model))
+            else:
+                say(f"skipping {path.name}: not trained on CelebA")
+        if not models:
+            print("quality: error: no CelebA model to score", file=sys.stderr)
+            return 2
+        spec = args.data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
+        if not spec:
+            print("quality: error: the checkpoints record no dataset; pass --data", file=sys.stderr)
+            return 2
+        features = FeatureNetwork.load(args.features)
+        say(f"loading {spec} (held-out and training splits)")
+        held_out = load_dataset(spec, split="test")
+        train = load_dataset(spec, split="train", limit=args.n)
+        for name, data in (("held-out", held_out), ("training", train)):
+            if tuple(data.image_shape) != tuple(features.image_shape):
+                print(f"quality: error: {spec} gives {name} images {data.image_shape}; the feature network takes "
+                      f"{features.image_shape}", file=sys.stderr)
+                return 2
+        held = held_out.as_tensor().float().div(255.0).numpy()
+        held_features = features(held)
+        floor = fid_against(features(train.as_tensor().float().div(255.0).numpy()), held_features)
+        rows = []
+        for path, model in models:
+            if tuple(model.image_shape) != tuple(features.image_shape):
+                say(f"skipping {path.name}: images {tuple(model.image_shape)}, not {features.image_shape}")
+                continue
+            say(f"scoring {path.name}")
+            rows.append(score_model(model, path.stem, held_features, held, features, args.n, args.seed,
+                                    args.chain_steps, args.mode))
+    except LatentLabError as err:
+        print(f"quality: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"data": spec, "n": args.n, "seed": args.seed, "chain_steps": args.chain_steps,
+                          "mode": args.mode, "features": features.name, "floor": floor,
+                          "rows": [asdict(r) for r in rows]}, indent=1))
+        return 0
+    print(f"Fréchet distance to {spec} held-out ({len(held)} images), features: {features.name}")
+    print(f"{args.n} prior samples per model, seed {args.seed}; chain: {args.chain_steps} steps, {args.mode} mode; "
+          "lower is better")
+    print(format_table(rows, floor, args.chain_steps, args.mode))
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
