@@ -219,3 +219,24 @@ def test_a_pixel_model_trains_through_the_trainer_and_reports_bits_per_dim(tmp_p
     assert 0 < held["bits_per_dim"] < 9
     model = latentlab.load(tmp_path / "pix" / "last.ckpt")
     assert model.image_shape == (3, 8, 8)
+
+
+def test_pixel_models_bench_trains_every_family_on_one_budget_and_scores_the_test_split(tmp_path, isolated_cache,
+                                                                                       capsys):
+    import json
+
+    from latentlab.bench.pixel_models import main
+
+    args = ["--data", "synthetic-faces?size=8&n=40&channels=1", "--epochs", "1", "--batch", "8", "--eval-limit", "8",
+            "--set", "hidden_channels=8", "--set", "num_layers=1", "--out", str(tmp_path / "runs"), "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["model"]: row for row in report["rows"]}
+    assert set(rows) == {"pixelcnn", "gated_pixelcnn", "row_lstm"}
+    steps = {row["steps"] for row in rows.values()}
+    assert len(steps) == 1 and steps.pop() >= 1                      # the same budget for every model
+    for row in rows.values():
+        assert 0 < row["test_bits_per_dim"] < 9 and row["parameters"] > 0
+        assert (tmp_path / "runs" / row["model"] / "last.ckpt").is_file()
+    with pytest.raises(SystemExit):
+        main(["--models", "vae"])   # a latent-variable model has no bits/dim to compare here
