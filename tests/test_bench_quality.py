@@ -45,6 +45,8 @@ def test_table_has_every_model_the_floor_and_no_chain_for_a_gan(tmp_path, isolat
     assert rows["a-gan"]["fd_chain"] is None and rows["a-gan"]["fd_reconstruction"] is None
     assert rows["a-vae"]["fd_chain"] > 0 and rows["a-vae"]["fd_reconstruction"] > 0
     assert report["floor"] >= 0 and report["n"] == 16
+    assert main(args + ["--split", "train"]) == 0          # choosing settings without the held-out faces
+    assert "train split (38 images)" in capsys.readouterr().out   # 54 training faces less the floor's 16
 
 
 def test_zero_chain_steps_give_the_prior_figure_and_the_seed_is_shared(tmp_path, isolated_cache):

@@ -127,6 +127,9 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", nargs="+", help="checkpoints to score (default: the bundled CelebA models)")
     parser.add_argument("--data", help="dataset spec of the held-out faces (default: the first model's CelebA spec)")
+    parser.add_argument("--split", default="test",
+                        help="the split to compare with (default test; 'train' to choose settings without "
+                             "looking at the held-out faces)")
     parser.add_argument("--n", type=int, default=1000, help="prior samples per model (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chain-steps", type=int, default=5, help="chain transitions (default 5)")
@@ -163,15 +166,17 @@ def main(argv: list[str]) -> int:
             print("quality: error: the checkpoints record no dataset; pass --data", file=sys.stderr)
             return 2
         features = FeatureNetwork.load(args.features)
-        say(f"loading {spec} (held-out and training splits)")
-        held_out = load_dataset(spec, split="test")
+        say(f"loading {spec} ({args.split} split, and training images for the floor)")
         train = load_dataset(spec, split="train", limit=args.n)
+        held_out = load_dataset(spec, split=args.split)
         for name, data in (("held-out", held_out), ("training", train)):
             if tuple(data.image_shape) != tuple(features.image_shape):
                 print(f"quality: error: {spec} gives {name} images {data.image_shape}; the feature network takes "
                       f"{features.image_shape}", file=sys.stderr)
                 return 2
         held = held_out.as_tensor().float().div(255.0).numpy()
+        if args.split == "train":  # compare with the rest of the split, so the floor's n images are not in both
+            held = held[args.n:]
         held_features = features(held)
         floor = fid_against(features(train.as_tensor().float().div(255.0).numpy()), held_features)
         rows = []
@@ -190,7 +195,7 @@ def main(argv: list[str]) -> int:
                           "mode": args.mode, "features": features.name, "floor": floor,
                           "rows": [asdict(r) for r in rows]}, indent=1))
         return 0
-    print(f"Fréchet distance to {spec} held-out ({len(held)} images), features: {features.name}")
+    print(f"Fréchet distance to {spec} {args.split} split ({len(held)} images), features: {features.name}")
     print(f"{args.n} prior samples per model, seed {args.seed}; chain: {args.chain_steps} steps, {args.mode} mode; "
           "lower is better")
     print(format_table(rows, floor, args.chain_steps, args.mode))
