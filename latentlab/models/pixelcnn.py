@@ -150,7 +150,8 @@ class AutoregressiveModel(nn.Module):
         log_prob(x) -> [B] nats per image;  bits_per_dim(x) -> [B]
         losses(x)   -> {"loss": mean NLL in nats per sub-pixel (dim), "nll": nats per image,
                         "bits_per_dim": ...};  forward(x) == losses(x)
-        sample_steps(n, cond=None, mode="cached"|"naive", generator=None) -> Iterator[PixelStep]
+        sample_steps(n, cond=None, mode="fast"|"cached"|"naive", generator=None) -> Iterator[PixelStep]
+                    ("fast": per-layer activation caching, see `sampling/fast_pixels.py`)
     """
 
     has_encoder: bool = False
@@ -213,7 +214,7 @@ class AutoregressiveModel(nn.Module):
         self,
         n: int,
         cond: torch.Tensor | None = None,
-        mode: str = "cached",
+        mode: str = "fast",
         generator: torch.Generator | None = None,
     ) -> Iterator:
         from latentlab.sampling.pixels import sample_steps

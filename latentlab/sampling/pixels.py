@@ -7,17 +7,22 @@ Sub-pixels are drawn in raster order, R -> G -> B within a pixel:
 `sample_steps` yields one `PixelStep` per sub-pixel; the animation and the plain sampler (`sample`)
 use this same generator.
 
-Modes:
-  "naive":  one full forward pass of the whole image per sub-pixel (H * W * C passes of H rows).
+Modes (all give the same logits up to float round-off):
+  "fast":   (default) per-layer activation caching (Ramachandran et al. 2017, "Fast Generation for
+            Convolutional Autoregressive Models"; `fast_pixels.py`): every layer keeps a cache of its
+            activations, and each sub-pixel computes every layer at the one position (r, c) only,
+            from the cached masked windows of the layer below -- positions before (r, c) are final.
+            One step costs about 1 / (H * W) of a forward pass (plus per-row work for the Gated
+            PixelCNN's vertical stack and the Row LSTM's state-to-state term).
   "cached": one forward pass per sub-pixel of the *top r + 1 rows only* (the input cropped to rows
             <= r). Every model here is causal in rows (outputs at row r depend on rows <= r only, and
             the masked weights on lower rows are exactly zero), so the logits at row r are the same.
-            This saves about half the work; it is not yet the activation cache of Ramachandran
-            et al. 2017 ("Fast Generation for Convolutional Autoregressive Models"), which would cost
-            only the new position per step.
+            About half the work of "naive".
+  "naive":  one full forward pass of the whole image per sub-pixel (H * W * C passes of H rows): the
+            reference the others are tested against.
 
-Both modes draw the value by inverse-CDF from one uniform per sub-pixel taken from `generator` in
-the same order, so the same seed gives the same sample in both modes (up to float round-off in the
+Every mode draws the value by inverse-CDF from one uniform per sub-pixel taken from `generator` in
+the same order, so the same seed gives the same sample in every mode (up to float round-off in the
 logits landing exactly on a CDF boundary).
 """
 
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-MODES = ("naive", "cached")
+MODES = ("fast", "cached", "naive")
 
 
 @dataclass
@@ -41,6 +46,22 @@ class PixelStep:
     probs: torch.Tensor
 
 
+class FullForwardPass:
+    """Logits at (r, c) from a forward pass of the whole image ("naive") or of its rows <= r
+    ("cached"); the same `start_row` / `logits_at` protocol as the fast evaluators."""
+
+    def __init__(self, model, cond: torch.Tensor | None, crop_rows: bool) -> None:
+        self.model, self.cond, self.crop_rows = model, cond, crop_rows
+
+    def start_row(self, image: torch.Tensor, r: int) -> None:
+        pass
+
+    def logits_at(self, image: torch.Tensor, r: int, c: int) -> torch.Tensor:
+        """[N, 256, C]"""
+        visible = image[:, :, : r + 1, :] if self.crop_rows else image
+        return self.model.logits(visible, self.cond)[:, :, :, r, c]
+
+
 def _draw(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Inverse-CDF draw of one level per row of probs [N, 256]."""
     u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=probs.dtype)
@@ -48,18 +69,32 @@ def _draw(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tenso
     return (cdf < u * cdf[:, -1:]).sum(dim=1).clamp(max=probs.shape[1] - 1)
 
 
+def _logit_source(model, mode: str, n: int, cond: torch.Tensor | None):
+    if mode == "fast":
+        from latentlab.sampling.fast_pixels import incremental_evaluator
+
+        return incremental_evaluator(model, n, cond)
+    return FullForwardPass(model, cond, crop_rows=(mode == "cached"))
+
+
 @torch.no_grad()
 def sample_steps(
     model,
     n: int,
     cond: torch.Tensor | None = None,
-    mode: str = "cached",
+    mode: str = "fast",
     generator: torch.Generator | None = None,
+    known: torch.Tensor | None = None,
+    start: int = 0,
 ) -> Iterator[PixelStep]:
     """Yield a PixelStep per sub-pixel while drawing n images from `model` (see module docstring).
 
     cond: [n, cond_dim] conditioning vectors for conditional models, else None. The generator, if
-    given, must live on the model's device."""
+    given, must live on the model's device.
+    known, start: completion of a partial image. The first `start` sub-pixels in raster order
+    (index (r * W + c) * C + k) are copied from `known` (uint8 levels [n, C, H, W], or [C, H, W]
+    shared by the n images), not drawn, and yield no step; drawing begins at sub-pixel `start`
+    (keeping the top `rows` rows: start = rows * W * C). See `_start_image`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if n < 1:
@@ -69,14 +104,18 @@ def sample_steps(
     try:
         device = next(model.parameters()).device
         channels, height, width = model.image_shape
-        image = torch.zeros(n, channels, height, width, dtype=torch.uint8, device=device)
+        image = _start_image(n, model.image_shape, device, known, start)
         if cond is not None:
             cond = cond.to(device)
+        source = _logit_source(model, mode, n, cond)
         for r in range(height):
+            source.start_row(image, r)
             for c in range(width):
                 for k in range(channels):
-                    visible = image if mode == "naive" else image[:, :, : r + 1, :]
-                    logits = model.logits(visible, cond)[:, :, k, r, c]  # [N, 256]
+                    if (r * width + c) * channels + k < start:  # completion: copied, not drawn
+                        _pass_known(source, image, r, c, k == channels - 1)
+                        continue
+                    logits = source.logits_at(image, r, c)[:, :, k]  # [N, 256]
                     probs = torch.softmax(logits.double(), dim=1)
                     image[:, k, r, c] = _draw(probs, generator).to(torch.uint8)
                     yield PixelStep((r, c, k), image.clone(), probs.float())
@@ -88,11 +127,47 @@ def sample(
     model,
     n: int,
     cond: torch.Tensor | None = None,
-    mode: str = "cached",
+    mode: str = "fast",
     generator: torch.Generator | None = None,
+    known: torch.Tensor | None = None,
+    start: int = 0,
 ) -> torch.Tensor:
-    """n finished images, uint8 [n, C, H, W]."""
+    """n finished images, uint8 [n, C, H, W] (known / start: completion, as in `sample_steps`)."""
     step = None
-    for step in sample_steps(model, n, cond=cond, mode=mode, generator=generator):
+    for step in sample_steps(model, n, cond=cond, mode=mode, generator=generator, known=known, start=start):
         pass
+    if step is None:  # nothing left to draw
+        return _start_image(n, model.image_shape, next(model.parameters()).device, known, start)
     return step.image
+
+
+# ------------------------------------------------------------------ completion (known / start)
+def _start_image(
+    n: int, shape: tuple[int, int, int], device: torch.device, known: torch.Tensor | None, start: int
+) -> torch.Tensor:
+    """uint8 [n, C, H, W]: the first `start` sub-pixels in raster order copied from `known`, zeros
+    (not yet drawn) elsewhere."""
+    channels, height, width = shape
+    if not 0 <= start <= channels * height * width:
+        raise ValueError(f"start must be in 0..{channels * height * width}, got {start}")
+    image = torch.zeros(n, channels, height, width, dtype=torch.uint8, device=device)
+    if start == 0:
+        return image
+    if known is None:
+        raise ValueError("start > 0 needs the known image to copy the first sub-pixels from")
+    known = torch.as_tensor(known).to(device=device, dtype=torch.uint8)
+    if known.shape not in ((channels, height, width), (n, channels, height, width)):
+        raise ValueError(f"known must have shape [{n}, {channels}, {height}, {width}] or "
+                         f"[{channels}, {height}, {width}], got {list(known.shape)}")
+    order = torch.arange(channels * height * width, device=device).view(height, width, channels).permute(2, 0, 1)
+    copied = order < start  # [C, H, W]
+    image[:, copied] = known.expand(n, channels, height, width)[:, copied]
+    return image
+
+
+def _pass_known(source, image: torch.Tensor, r: int, c: int, pixel_complete: bool) -> None:
+    """A copied sub-pixel. Full forward passes recompute everything from the image, so they skip it;
+    incremental evaluators ("fast") must see every position in order to fill their caches, so they
+    evaluate each copied pixel once, when all its colours are in place."""
+    if pixel_complete and not isinstance(source, FullForwardPass):
+        source.logits_at(image, r, c)

@@ -1,0 +1,134 @@
+"""The fast pixel sampler (per-layer activation caching, Ramachandran et al. 2017) against the full
+forward pass: its logits at every sub-pixel, and whole samples in every mode; and the pixels bench."""
+
+import inspect
+
+import pytest
+import torch
+
+from latentlab.models import build_model
+from latentlab.sampling.fast_pixels import incremental_evaluator
+from latentlab.sampling.pixels import sample, sample_steps
+
+# name -> (family, image shape, config): small widths, every family, grey and colour, with and
+# without conditioning; kernels of several sizes so the window arithmetic is exercised.
+CASES = {
+    "pixelcnn-grey": ("pixelcnn", (1, 8, 8), {"hidden_channels": 8, "num_layers": 2, "first_kernel": 5}),
+    "pixelcnn-rgb": ("pixelcnn", (3, 8, 8), {"hidden_channels": 12, "num_layers": 2, "first_kernel": 7,
+                                             "kernel_size": 5}),
+    "gated-grey": ("gated_pixelcnn", (1, 8, 8), {"hidden_channels": 8, "num_layers": 3, "first_kernel": 5}),
+    "gated-rgb": ("gated_pixelcnn", (3, 8, 8), {"hidden_channels": 12, "num_layers": 3, "first_kernel": 3,
+                                                "kernel_size": 5}),
+    "gated-rgb-cond": ("gated_pixelcnn", (3, 8, 8), {"hidden_channels": 12, "num_layers": 3, "first_kernel": 5,
+                                                     "cond_dim": 4}),
+    "row-lstm-grey": ("row_lstm", (1, 8, 8), {"hidden_channels": 8, "num_layers": 2, "first_kernel": 5}),
+    "row-lstm-rgb": ("row_lstm", (3, 8, 8), {"hidden_channels": 12, "num_layers": 2, "first_kernel": 3}),
+}
+BATCH = 2
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one intra-op thread is faster than several fighting over a small CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def case_model(case: str):
+    family, shape, config = CASES[case]
+    torch.manual_seed(0)
+    model = build_model(family, {**config, "image_shape": list(shape)}).eval()
+    cond = torch.randn(BATCH, config["cond_dim"]) if config.get("cond_dim") else None
+    return model, cond
+
+
+@torch.no_grad()
+def fast_logits_in_raster_order(model, image: torch.Tensor, cond) -> torch.Tensor:
+    """[N, 256, C, H, W] logits from the fast evaluator, driven as the sampler drives it; at each pass
+    the sub-pixels not drawn yet hold random levels, which must not change anything."""
+    channels, height, width = model.image_shape
+    evaluator = incremental_evaluator(model, image.shape[0], cond)
+    logits = torch.empty(image.shape[0], 256, channels, height, width)
+    noise = torch.randint(0, 256, image.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(9))
+    flat_order = torch.arange(channels * height * width).view(height, width, channels).permute(2, 0, 1)
+    for r in range(height):
+        evaluator.start_row(torch.where(flat_order < r * width * channels, image, noise), r)
+        for c in range(width):
+            for k in range(channels):
+                drawn = flat_order < (r * width + c) * channels + k
+                logits[:, :, k, r, c] = evaluator.logits_at(torch.where(drawn, image, noise), r, c)[:, :, k]
+    return logits
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fast_logits_equal_the_full_forward_pass_at_every_sub_pixel(case):
+    model, cond = case_model(case)
+    image = torch.randint(0, 256, (BATCH, *model.image_shape), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        full = model.logits(image, cond)
+    fast = fast_logits_in_raster_order(model, image, cond)
+    assert full.abs().max() > 0.1  # random weights give logits that differ between levels
+    torch.testing.assert_close(fast, full, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fast_cached_and_naive_draw_the_same_samples(case):
+    model, cond = case_model(case)
+    runs = {mode: list(sample_steps(model, BATCH, cond=cond, mode=mode, generator=torch.Generator().manual_seed(4)))
+            for mode in ("fast", "cached", "naive")}
+    naive = runs.pop("naive")
+    assert len(naive) == model.num_dims
+    assert naive[-1].image.float().std() > 10  # a real sample, not a constant image
+    for mode, steps in runs.items():
+        assert [s.position for s in steps] == [s.position for s in naive]
+        assert torch.equal(steps[-1].image, naive[-1].image), f"{mode} drew a different image"
+        for step, reference in zip(steps, naive):
+            torch.testing.assert_close(step.probs, reference.probs, atol=1e-6, rtol=1e-4)
+
+
+def test_fast_is_the_default_mode_and_checks_the_conditioning():
+    assert inspect.signature(sample_steps).parameters["mode"].default == "fast"
+    model, cond = case_model("gated-rgb-cond")
+    assert inspect.signature(model.sample_steps).parameters["mode"].default == "fast"
+    with pytest.raises(ValueError, match="conditioning"):
+        next(sample_steps(model, BATCH))
+    with pytest.raises(ValueError, match="shape"):
+        next(sample_steps(model, BATCH, cond=cond[:1]))
+    different = sample(model, BATCH, cond=torch.zeros_like(cond), generator=torch.Generator().manual_seed(4))
+    assert not torch.equal(different, sample(model, BATCH, cond=cond, generator=torch.Generator().manual_seed(4)))
+
+
+def test_the_model_state_is_restored_and_the_weights_untouched():
+    model, _ = case_model("pixelcnn-rgb")
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    sample(model, BATCH, generator=torch.Generator().manual_seed(0))
+    assert model.training
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_pixels_bench_prints_the_speedup_table(capsys):
+    from latentlab.bench.pixels import main
+
+    assert main(["--size", "6", "--batch", "2", "--models", "pixelcnn,row_lstm"]) == 0
+    out = capsys.readouterr().out
+    assert "pixelcnn" in out and "row_lstm" in out and "gated_pixelcnn" not in out
+    assert "single-image speedup (naive / fast) at 6x6:" in out
+    assert out.count("same sample: yes") == 4  # 2 models x (1 image, a batch)
+
+
+def test_pixels_bench_on_a_checkpoint(tmp_path, capsys):
+    from latentlab.bench.pixels import main
+    from latentlab.checkpoints import save_model
+
+    model, _ = case_model("gated-grey")
+    path = save_model(tmp_path / "gated.ckpt", model)
+    assert main(["--checkpoint", str(path), "--batch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert str(path) in out and "1x8x8 images" in out and out.count("same sample: yes") == 2
+    vae = save_model(tmp_path / "vae.ckpt", build_model("vae", {"image_shape": [1, 8, 8], "latent_dim": 2}))
+    assert main(["--checkpoint", str(vae)]) == 2
+    assert "not an autoregressive pixel model" in capsys.readouterr().err
