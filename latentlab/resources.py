@@ -20,3 +20,10 @@ def bundled_models() -> list[Path]:
 def default_model() -> Path | None:
     models = bundled_models()
     return models[0] if models else None
+
+
+def bundled_pixel_models() -> list[Path]:
+    """The bundled checkpoints of autoregressive (pixel-by-pixel) models, by name."""
+    from latentlab.checkpoints.model_io import holds_autoregressive_model
+
+    return sorted(path for path in bundled_models() if holds_autoregressive_model(path))

@@ -114,6 +114,23 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return Checkpoint(meta=meta, state_dict=state_dict, training=payload.get("training"), extras=extras, path=path)
 
 
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """Only the metadata of a checkpoint: the weights are memory-mapped, not read, so this is cheap
+    for listing files. Raises CheckpointError naming the file on any problem."""
+    path = Path(path)
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a LatentLab checkpoint")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        meta = json.loads(payload["meta"]) if payload.get("format") == FORMAT_NAME else None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, KeyError, TypeError,
+            AttributeError, ValueError) as err:
+        raise CheckpointError(f"{path}: damaged or not a LatentLab checkpoint ({_short(err)})") from None
+    if not isinstance(meta, dict) or "model" not in meta:
+        raise CheckpointError(f"{path}: not a LatentLab checkpoint (no model metadata)")
+    return meta
+
 def _to_half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
 

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from latentlab.checkpoints.format import Checkpoint, read_checkpoint, write_checkpoint
+from latentlab.checkpoints.format import Checkpoint, read_checkpoint, read_meta, write_checkpoint
 from latentlab.errors import CheckpointError, ConfigError
-from latentlab.models.registry import build_model, config_to_dict
+from latentlab.models.registry import build_model, config_to_dict, entry
 
 
 def model_meta(model: nn.Module, **extra: Any) -> dict[str, Any]:
@@ -50,3 +50,12 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     """`latentlab.load`: the checkpoint's model, weights loaded, in eval mode."""
     model = model_from_checkpoint(read_checkpoint(path, map_location=map_location))
     return model.to(map_location).eval()
+
+
+def holds_autoregressive_model(path: str | os.PathLike) -> bool:
+    """Whether the checkpoint at `path` is of an autoregressive (pixel-by-pixel) model, judged from
+    its metadata alone; False for a file that cannot be read or names an unknown model."""
+    try:
+        return bool(getattr(entry(read_meta(path)["model"]).model_class, "is_autoregressive", False))
+    except (CheckpointError, ConfigError):
+        return False

@@ -1,0 +1,359 @@
+"""The pixel panel's parts. Worker side (no Qt): `pixel_frames`, the generator the panel's GeneratorJob
+runs (one `PixelFrame` per sub-pixel, each pulled through the chain panel's `Gate`), `LatestFrame`, the
+one-slot mailbox the worker writes and the GUI's redraw timer empties, and `describe_model`. GUI
+side: `PixelCanvas` (the images growing, not-yet-drawn pixels as a checkerboard, the current pixel
+outlined, the receptive-field overlay, clicks) and `DistributionPlot` (the 256-level distribution of
+the sub-pixel just drawn, with the drawn value marked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from latentlab.analysis.receptive_field import ReceptiveField, Region
+from latentlab.errors import DataError
+from latentlab.sampling.pixels import sample_steps
+from latentlab.ui.chain_parts import Gate
+from latentlab.ui.imaging import to_qimage
+
+CELL = 2                      # composed pixels per image pixel (room for a 2x2 checker)
+PAD = 2                       # composed pixels between tiles
+DATASET_LIMIT = 512           # dataset images decoded to pick a random one from
+CHECKER = np.array([[188, 188, 188], [228, 228, 228]], np.uint8)  # not drawn yet
+BACKGROUND = (250, 250, 250)
+CURRENT = QColor(255, 120, 0)
+SELECTED = QColor(30, 100, 200)
+WASH = QColor(255, 255, 255, 150)  # over the image under a receptive-field overlay
+CHANNEL_NAMES = {1: ("gray",), 3: ("R", "G", "B")}
+CHANNEL_COLOURS = {"gray": (70, 70, 70), "R": (210, 50, 50), "G": (40, 150, 60), "B": (40, 90, 210)}
+REGION_STYLE = {  # region -> (RGBA overlay colour, legend name)
+    Region.TARGET: ((0, 200, 80, 255), "clicked pixel"),
+    Region.INFLUENCES: ((25, 118, 210, 150), "influences it"),
+    Region.BLIND_SPOT: ((220, 0, 110, 210), "blind spot"),
+    Region.OUT_OF_REACH: ((40, 40, 40, 150), "out of reach (too far)"),
+    Region.NOT_YET: ((255, 214, 0, 100), "not generated yet"),
+}
+
+
+# ---------------------------------------------------------------------- worker side (no Qt)
+@dataclass
+class PixelFrame:
+    """One sub-pixel drawn, as owned numpy copies made on the worker."""
+
+    done: int                          # sub-pixels drawn so far in this run (1 for the first)
+    position: tuple[int, int, int]     # (row, col, channel) just drawn
+    images: np.ndarray                 # uint8 [N, C, H, W] so far
+    probs: np.ndarray                  # float32 [N, 256]: the distribution it was drawn from
+
+
+class LatestFrame:
+    """A one-slot mailbox: the worker overwrites, the GUI takes (thread-safe). However fast the
+    steps come, the GUI only ever handles the latest one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._frame: PixelFrame | None = None
+
+    def put(self, frame: PixelFrame) -> None:
+        with self._lock:
+            self._frame = frame
+
+    def take(self) -> PixelFrame | None:
+        with self._lock:
+            frame, self._frame = self._frame, None
+        return frame
+
+
+def pixel_frames(model, n: int, mode: str, seed: int, gate: Gate, threads: int,
+                 known: np.ndarray | None = None, start: int = 0) -> Iterator[PixelFrame]:
+    """The worker's generator: one PixelFrame per sub-pixel drawn, each one waiting for its turn at
+    `gate` (Step: one; Play: at the gate's rate; stopped: the generator ends)."""
+    torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI and other workers
+    device = next(model.parameters()).device
+    steps = sample_steps(model, n, mode=mode, generator=torch.Generator(device=device).manual_seed(seed),
+                         known=None if known is None else torch.from_numpy(known), start=start)
+    try:
+        done, since = 0, time.monotonic()
+        while gate.wait_turn(since):
+            since = time.monotonic()
+            step = next(steps, None)
+            if step is None:
+                return
+            done += 1
+            yield PixelFrame(done, step.position, step.image.cpu().numpy(), step.probs.cpu().numpy())
+    finally:
+        steps.close()
+
+
+def describe_model(model) -> str:
+    """One line: family, image size and colours, parameters, held-out bits/dim and data when known."""
+    from latentlab.models.registry import entry
+
+    meta = getattr(model, "checkpoint_meta", {}) or {}
+    name = meta.get("model") or getattr(model, "registry_name", type(model).__name__)
+    family = entry(name).description.split(":")[0] if hasattr(model, "registry_name") else name
+    channels, height, width = model.image_shape
+    parameters = sum(p.numel() for p in model.parameters())
+    size = f"{parameters / 1e6:.2f}M" if parameters >= 1e6 else f"{parameters / 1e3:.1f}k"
+    parts = [family, f"{height}×{width} {'gray' if channels == 1 else 'RGB'}", f"{size} parameters"]
+    bits = meta.get("metrics", {}).get("held_out", {}).get("bits_per_dim")
+    if bits is not None:
+        parts.append(f"{bits:.2f} bits/dim held out")
+    spec = meta.get("dataset", {}).get("spec")
+    if spec:
+        parts.append(spec)
+    return " · ".join(parts)
+
+
+def dataset_image(meta: dict, shape: tuple[int, int, int], seed: int) -> Iterator[tuple[np.ndarray, str]]:
+    """A worker generator yielding one (uint8 [C, H, W], caption): a random image (from `seed`) of the
+    checkpoint's dataset, held-out split first. DataError when the data is not on this computer."""
+    from latentlab.data import load_dataset, parse_spec
+
+    dataset = meta.get("dataset", {})
+    specs = [dataset["spec"]] if dataset.get("spec") else []
+    if specs and dataset.get("path"):  # a relative path in the spec only resolves from where training ran
+        specs.append(str(dataclasses.replace(parse_spec(specs[0]), path=dataset["path"])))
+    for spec in specs:
+        for split in ("test", "train"):
+            try:
+                found = load_dataset(spec, split=split, limit=DATASET_LIMIT)
+            except DataError:
+                continue
+            if found.image_shape == tuple(shape):
+                index = int(np.random.default_rng(seed).integers(len(found)))
+                yield np.array(found.images[index]), f"{spec}, {split} image #{index}"
+                return
+    raise DataError(f"the model's dataset ({', '.join(specs) or 'not recorded'}) is not on this computer")
+
+
+def raster_start(shape: tuple[int, int, int], rows: int) -> int:
+    """The first sub-pixel index of row `rows` (keeping the rows above it)."""
+    channels, _, width = shape
+    return rows * width * channels
+
+
+# ---------------------------------------------------------------------- GUI side
+def compose(images: np.ndarray, drawn: int, columns: int) -> np.ndarray:
+    """uint8 [N, C, H, W] -> one HxWx3 array: tiles `columns` wide, every pixel CELL x CELL, pixels
+    with no sub-pixel drawn yet (raster index >= drawn) as a checkerboard."""
+    n, channels, height, width = images.shape
+    rgb = (images if channels == 3 else np.repeat(images, 3, axis=1)).transpose(0, 2, 3, 1)
+    pending = (np.arange(height * width).reshape(height, width) * channels) >= drawn
+    tiles = np.repeat(np.repeat(rgb, CELL, axis=1), CELL, axis=2)
+    checker = CHECKER[np.add.outer(np.arange(height * CELL), np.arange(width * CELL)) % 2]
+    mask = np.repeat(np.repeat(pending, CELL, axis=0), CELL, axis=1)
+    tiles[:, mask] = checker[mask]
+    rows = math.ceil(n / columns)
+    th, tw = height * CELL, width * CELL
+    canvas = np.empty((rows * (th + PAD) + PAD, columns * (tw + PAD) + PAD, 3), np.uint8)
+    canvas[:] = BACKGROUND
+    for index, tile in enumerate(tiles):
+        y, x = PAD + (index // columns) * (th + PAD), PAD + (index % columns) * (tw + PAD)
+        canvas[y:y + th, x:x + tw] = tile
+    return canvas
+
+
+def overlay_image(field: ReceptiveField) -> QImage:
+    """The regions of a receptive field as an RGBA image [H, W]; influencing pixels more opaque where
+    the gradient is larger (log scale)."""
+    regions = field.pixels
+    rgba = np.zeros((*regions.shape, 4), np.uint8)
+    for region, (colour, _) in REGION_STYLE.items():
+        rgba[regions == region] = colour
+    strength = field.gradient.max(axis=0)
+    seen = regions == Region.INFLUENCES
+    if seen.any():
+        logs = np.log10(strength[seen])
+        span = max(float(logs.max() - logs.min()), 1e-6)
+        rgba[seen, 3] = (70 + 140 * (logs - logs.min()) / span).astype(np.uint8)
+    height, width = regions.shape
+    rgba = np.ascontiguousarray(rgba)
+    return QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
+
+
+class PixelCanvas(QWidget):
+    """The N images being drawn, tiled and enlarged without smoothing (see `compose`); the pixel just
+    drawn outlined in every tile; the selected tile outlined; an optional receptive-field overlay on one
+    tile. Clicking a pixel emits `pixel_clicked(tile, row, col)`."""
+
+    pixel_clicked = Signal(int, int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self.composed: np.ndarray | None = None  # the HxWx3 array shown (for tests)
+        self._count = self._columns = 0
+        self._shape = (1, 1)
+        self._current: tuple[int, int] | None = None
+        self._selected = 0
+        self._overlay: tuple[int, QImage] | None = None
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Click a pixel to see which earlier pixels its prediction depends on")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(320, 320)
+
+    def set_images(self, images: np.ndarray | None, drawn: int = 0, current: tuple[int, int] | None = None) -> None:
+        """images uint8 [N, C, H, W] with the first `drawn` sub-pixels in raster order in place."""
+        if images is None:
+            self._image, self.composed, self._count = None, None, 0
+        else:
+            self._count, self._shape = len(images), images.shape[2:4]
+            self._columns = math.ceil(math.sqrt(self._count))
+            self.composed = compose(images, drawn, self._columns)
+            self._image = to_qimage(self.composed.transpose(2, 0, 1))
+        self._current = current
+        self.update()
+
+    def set_selected(self, index: int) -> None:
+        self._selected = index
+        self.update()
+
+    def set_overlay(self, tile: int | None, field: ReceptiveField | None = None) -> None:
+        self._overlay = None if tile is None or field is None else (tile, overlay_image(field))
+        self.update()
+
+    @property
+    def has_overlay(self) -> bool:
+        return self._overlay is not None
+
+    # ------------------------------------------------------------------ geometry
+    def _target(self) -> QRectF:
+        w, h = self._image.width(), self._image.height()
+        scale = min(self.width() / w, self.height() / h)
+        return QRectF((self.width() - w * scale) / 2, (self.height() - h * scale) / 2, w * scale, h * scale)
+
+    def tile_rect(self, index: int) -> QRectF:
+        """Where tile `index`'s pixels are painted, in widget coordinates (empty with no images)."""
+        if self._image is None:
+            return QRectF()
+        target = self._target()
+        scale = target.width() / self._image.width()
+        th, tw = (side * CELL for side in self._shape)
+        row, col = divmod(index, self._columns)
+        return QRectF(target.x() + (PAD + col * (tw + PAD)) * scale, target.y() + (PAD + row * (th + PAD)) * scale,
+                      tw * scale, th * scale)
+
+    def pixel_rect(self, index: int, row: int, col: int) -> QRectF:
+        tile = self.tile_rect(index)
+        height, width = self._shape
+        return QRectF(tile.x() + col * tile.width() / width, tile.y() + row * tile.height() / height,
+                      tile.width() / width, tile.height() / height)
+
+    def pixel_at(self, point: QPointF) -> tuple[int, int, int] | None:
+        """(tile, row, col) under a widget point, or None."""
+        height, width = self._shape
+        for index in range(self._count):
+            rect = self.tile_rect(index)
+            if rect.contains(point):
+                col = min(int((point.x() - rect.x()) / rect.width() * width), width - 1)
+                row = min(int((point.y() - rect.y()) / rect.height() * height), height - 1)
+                return index, row, col
+        return None
+
+    # ------------------------------------------------------------------ Qt events
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self._image is None:
+            return
+        painter = QPainter(self)
+        painter.drawImage(self._target(), self._image)  # no smoothing: pixels stay square
+        if self._overlay is not None and self._overlay[0] < self._count:
+            tile = self.tile_rect(self._overlay[0])
+            painter.fillRect(tile, WASH)  # the image fades, so the region colours read clearly
+            painter.drawImage(tile, self._overlay[1])
+        if self._count > 1:
+            painter.setPen(QPen(SELECTED, 2))
+            painter.drawRect(self.tile_rect(self._selected).adjusted(-2, -2, 2, 2))
+        if self._current is not None:
+            painter.setPen(QPen(CURRENT, 2))
+            for index in range(self._count):
+                painter.drawRect(self.pixel_rect(index, *self._current))
+        painter.end()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        hit = self.pixel_at(event.position())
+        if hit is not None:
+            self.pixel_clicked.emit(*hit)
+
+
+class DistributionPlot(pg.PlotWidget):
+    """p(x | everything before) over the 256 levels of one sub-pixel as bars, the drawn value as a
+    vertical line. The y range moves in jumps (with slack), so the axis does not twitch every step."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumSize(200, 140)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        plot = self.getPlotItem()
+        plot.setLabel("bottom", "level (0 = black … 255 = white)", color="#333")
+        plot.setLabel("left", "probability", color="#333")
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.showGrid(y=True, alpha=0.15)
+        plot.setXRange(-1, 256, padding=0)
+        plot.disableAutoRange()
+        self.bars = pg.PlotDataItem(np.arange(257) - 0.5, np.zeros(256), stepMode="center", fillLevel=0)
+        self.addItem(self.bars)
+        self.drawn = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURRENT, width=2),
+                                     label="drawn {value:.0f}",
+                                     labelOpts={"position": 0.92, "color": CURRENT, "fill": (255, 255, 255, 200)})
+        self.addItem(self.drawn, ignoreBounds=True)
+        self.drawn.hide()
+        self._title = ""
+        self.set_title("The distribution of each sub-pixel appears here while drawing")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(320, 200)
+
+    def set_title(self, text: str) -> None:
+        if text != self._title:  # a title change re-lays out the plot: only when it differs
+            self._title = text
+            self.getPlotItem().setTitle(text, size="9pt", color="#333")
+
+    def clear_data(self) -> None:
+        self.bars.setData(np.arange(257) - 0.5, np.zeros(256))
+        self.drawn.hide()
+
+    def set_distribution(self, probs: np.ndarray, value: int, channel: str, caption: str) -> None:
+        colour = CHANNEL_COLOURS.get(channel, CHANNEL_COLOURS["gray"])
+        self.bars.setData(np.arange(257) - 0.5, probs, pen=pg.mkPen(colour), brush=pg.mkBrush(*colour, 150))
+        self.drawn.setValue(value)
+        self.drawn.show()
+        entropy = float(-(probs * np.log2(np.clip(probs, 1e-12, None))).sum())
+        self.set_title(f"{caption} · entropy {entropy:.1f} bits")
+        self._fit(float(probs.max()))
+
+    def _fit(self, peak: float) -> None:
+        low, high = self.getPlotItem().getViewBox().viewRange()[1]
+        if peak > high or peak < high / 4 or low != 0:
+            self.getPlotItem().setYRange(0, min(1.0, max(peak * 1.3, 0.01)), padding=0)
+
+
+def legend_html(field: ReceptiveField) -> str:
+    """A coloured key of the regions with their pixel counts."""
+    items = []
+    for region, (colour, name) in REGION_STYLE.items():
+        count = field.count(region)
+        if region != Region.TARGET and not count:
+            continue
+        r, g, b, _ = colour
+        items.append(f"<span style='color: rgb({r},{g},{b}); font-size: 14pt;'>■</span> {name}"
+                     + ("" if region == Region.TARGET else f" ({count})"))
+    return "&nbsp;&nbsp;".join(items)
