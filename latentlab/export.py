@@ -1,5 +1,5 @@
-"""Exports from the explorer: interpolation strips (PNG, one or stacked), animations (GIF, single or
-side-by-side pairs), latent codes (CSV/NPZ).
+"""Exports from the explorer: interpolation strips (PNG, one or stacked), model comparisons (PNG, one
+named row per model), animations (GIF, single or side-by-side pairs), latent codes (CSV/NPZ).
 
 Qt-free, so scripts and notebooks use the same functions as the app. Every write goes to a
 temporary file in the target folder that is then `os.replace`d into place (a failed export never
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from latentlab.errors import LatentLabError
 from latentlab.fileio import atomic_write
@@ -65,6 +65,59 @@ def save_strips_png(path: str | os.PathLike, strips: Sequence[np.ndarray], scale
         parts += [white, row]
     try:
         return save_png(path, np.concatenate(parts), scale=max(1, int(scale)))
+    except OSError as err:
+        raise ExportError(f"{path}: cannot write file ({err.strerror or err})") from None
+
+
+LABEL_BAND = 18  # pixels of white above each row of a comparison, holding the row's name
+
+
+def _as_rgb_of_size(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """uint8 [K, C, H, W] as RGB [K, 3, height, width], enlarged with nearest-neighbour when smaller."""
+    images = _check_images(images)
+    if images.shape[1] == 1:
+        images = np.repeat(images, 3, axis=1)
+    if images.shape[2:] == (height, width):
+        return images
+    resized = [np.asarray(Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0)))
+                          .resize((width, height), Image.Resampling.NEAREST)) for image in images]
+    return np.stack(resized).transpose(0, 3, 1, 2)
+
+
+def comparison_array(rows: Sequence[np.ndarray], names: Sequence[str], scale: int = 2, gap: int = 6) -> np.ndarray:
+    """The same codes decoded by several models as one HxWx3 uint8 figure: per model a white band of
+    `LABEL_BAND` pixels with its name, then its row of images laid out as `save_strip_png` does and
+    enlarged `scale` times; `gap * scale` white pixels between models. Rows may differ in image size
+    and channels (all are shown as RGB at the largest size) but must hold the same number of images.
+
+    Size: width `scale * (K * (S + 2) + 2)`, height `M * (LABEL_BAND + scale * (S + 4)) + (M - 1) * gap
+    * scale` for M rows of K images of side S."""
+    if not rows or len(rows) != len(names):
+        raise ValueError(f"need one name per row, got {len(rows)} rows and {len(names)} names")
+    rows = [_check_images(images) for images in rows]
+    if any(len(images) != len(rows[0]) for images in rows):
+        raise ValueError(f"every row must hold the same number of images, got {[len(r) for r in rows]}")
+    height, width = max(r.shape[2] for r in rows), max(r.shape[3] for r in rows)
+    scale = max(1, int(scale))
+    strips = [grid_array([_as_rgb_of_size(images, height, width)]).repeat(scale, 0).repeat(scale, 1)
+              for images in rows]
+    font = ImageFont.load_default()
+    parts = []
+    for i, (strip, name) in enumerate(zip(strips, names)):
+        band = Image.new("RGB", (strip.shape[1], LABEL_BAND), "white")
+        ImageDraw.Draw(band).text((2 * scale, 3), name, fill=(30, 30, 30), font=font)
+        if i:
+            parts.append(np.full((max(0, int(gap)) * scale, strip.shape[1], 3), 255, np.uint8))
+        parts += [np.asarray(band), strip]
+    return np.concatenate(parts)
+
+
+def save_comparison_png(path: str | os.PathLike, rows: Sequence[np.ndarray], names: Sequence[str],
+                        scale: int = 2, gap: int = 6) -> Path:
+    """`comparison_array` written as PNG (the Compare window's export)."""
+    figure = comparison_array(rows, names, scale, gap)
+    try:
+        return save_png(path, figure)
     except OSError as err:
         raise ExportError(f"{path}: cannot write file ({err.strerror or err})") from None
 

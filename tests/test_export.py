@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from latentlab.errors import LatentLabError
-from latentlab.export import (ExportError, save_codes, save_gif, save_pair_gif, save_strip_png, save_strips_png,
-                              side_by_side)
+from latentlab.export import (LABEL_BAND, ExportError, comparison_array, save_codes, save_comparison_png, save_gif,
+                              save_pair_gif, save_strip_png, save_strips_png, side_by_side)
 
 
 def _frames(k: int, channels: int = 3, side: int = 8) -> np.ndarray:
@@ -119,3 +119,22 @@ def test_errors_name_the_file(tmp_path):
     with pytest.raises(ExportError, match="codes.txt"):
         save_codes(tmp_path / "codes.txt", np.zeros((1, 2)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]
+
+
+def test_comparison_rows_of_different_image_sizes_share_one_grid(tmp_path):
+    """Rows are named, enlarged to the largest image size (grey made RGB), and aligned column by column."""
+    big, small = _frames(4, channels=3, side=16), _frames(4, channels=1, side=8)
+    figure = comparison_array([big, small], ["vae (VAE)", "small (AE)"], scale=2, gap=6)
+    width, row = 2 * (4 * (16 + 2) + 2), 2 * (16 + 4)
+    assert figure.shape == (2 * (LABEL_BAND + row) + 6 * 2, width, 3)
+    band = figure[:LABEL_BAND]
+    assert (band < 128).any() and (band == 255).any()  # the name is written on white
+    second = figure[LABEL_BAND + row + 12 + LABEL_BAND:]
+    tile = second[2 * 2:2 * 2 + 32, 2 * 2:2 * 2 + 32]  # first tile of the second row, at scale 2
+    expected = np.repeat(np.repeat(small[0, 0], 2, axis=0), 2, axis=1)  # 8 -> 16 (nearest), then x2
+    assert np.array_equal(tile[..., 0], np.repeat(np.repeat(expected, 2, axis=0), 2, axis=1))
+    path = save_comparison_png(tmp_path / "compare.png", [big, small], ["a", "b"])
+    with Image.open(path) as img:
+        assert img.size == (width, 2 * (LABEL_BAND + row) + 12)
+    with pytest.raises(ValueError, match="same number"):
+        comparison_array([big, small[:3]], ["a", "b"])

@@ -168,14 +168,21 @@ class TileGrid(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, target.width() < self._image.width())
         painter.drawImage(target, self._image)
         if self._selectable and self._selected < self._count:
-            scale = target.width() / self._image.width()
-            row, col = divmod(self._selected, self._columns)
-            th, tw = self._tile
             painter.setPen(QPen(SELECTED, 2))
-            painter.drawRect(QRectF(target.x() + (col * (tw + PAD) + PAD / 2) * scale,
-                                    target.y() + (row * (th + PAD) + PAD / 2) * scale,
-                                    (tw + PAD) * scale, (th + PAD) * scale))
+            painter.drawRect(self.tile_rect(self._selected))
         painter.end()
+
+    def tile_rect(self, index: int) -> QRectF:
+        """Where tile `index` is painted in widget coordinates (its padding included); empty before
+        any images are set."""
+        if self._image is None:
+            return QRectF()
+        target = self._target()
+        scale = target.width() / self._image.width()
+        row, col = divmod(index, self._columns)
+        th, tw = self._tile
+        return QRectF(target.x() + (col * (tw + PAD) + PAD / 2) * scale,
+                      target.y() + (row * (th + PAD) + PAD / 2) * scale, (tw + PAD) * scale, (th + PAD) * scale)
 
     def tile_at(self, x: float, y: float) -> int | None:
         """The index of the tile under widget point (x, y), or None."""

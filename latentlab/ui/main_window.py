@@ -16,11 +16,10 @@ import torch
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
 )
 
-from latentlab.analysis.density import fit_projected_density, gap_map
 from latentlab.analysis.projection import (
     LinearProjection, custom_projection, default_projection, narrowest_projection,
 )
@@ -34,16 +33,18 @@ from latentlab.resources import bundled_models
 from latentlab.services.decode import LatestRequestWorker
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.chain_panel import ChainPanel
+from latentlab.ui.compare_window import show_compare_window
 from latentlab.ui.error_banner import ErrorBanner
 from latentlab.ui.face_panel import FacePanel
 from latentlab.ui.imaging import scaled_qimage
 from latentlab.ui.interpolation_panel import InterpolationPanel
 from latentlab.ui.latent_map import LatentMap
+from latentlab.ui.map_layers import PRIOR_POINTS, axis_labels, gap_layer
+from latentlab.ui.pixel_panel import PixelPanel
 from latentlab.ui.training_panel import TrainingPanel
 
 log = logging.getLogger(__name__)
 
-PRIOR_POINTS = 500
 MAX_RECENT = 8
 CHECKPOINT_SUFFIXES = (".ckpt", ".pt", ".pth")
 HELP_TEXT = """<h3>LatentLab</h3>
@@ -65,6 +66,17 @@ or play the latent Markov chain (decode, then re-encode; Creswell et al. 2016). 
 on the map; the plots show the mean gap score, the change per step and the mean intensity, so drift
 is visible. "Mean" mode re-encodes the decoder's mean image; "Stochastic" samples both, and is the
 chain whose stationary distribution is P̂(Z).</p>
+<p><b>Pixels</b> (View → Pixels, Ctrl+Shift+P; opening a PixelCNN, Gated PixelCNN or Row LSTM
+checkpoint shows it too): watch an autoregressive model draw images one sub-pixel at a time (raster
+order, R → G → B) with the distribution each value was drawn from: Play, Step, Reset, speed, sampling
+mode, seed. <i>Complete</i> keeps the top rows of an image (a file, or one from the model's dataset)
+and draws the rest. Click a pixel to see which earlier pixels its prediction depends on: blue
+influences it, magenta is the blind spot the PixelCNN's stacked masks never see (the Gated PixelCNN's
+vertical stack has none), yellow is not generated yet. The panel is a dock: it runs beside the Chain
+tab, on the right or at the bottom.</p>
+<p><b>Compare</b> (View → Compare models…): two or more models with the same latent size side by
+side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps)
+or the same path decoded by every model; Save comparison as PNG writes one named row per model.</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
@@ -194,6 +206,24 @@ class MainWindow(QMainWindow):
         layout.addWidget(split, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage("Open a checkpoint with File → Open, or drop one on the window")
+        self._build_pixel_dock()
+
+    def _build_pixel_dock(self) -> None:
+        """The pixel panel in a dock (right or bottom), hidden until asked for: View → Pixels, or
+        opening an autoregressive checkpoint."""
+        self.pixels = PixelPanel()
+        self.pixels.error_occurred.connect(lambda _: self.statusBar().showMessage("Error — see the Pixels panel"))
+        self.pixel_dock = QDockWidget("Pixels — autoregressive models", self)
+        self.pixel_dock.setObjectName("pixels")
+        self.pixel_dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.pixel_dock.setWidget(_scrollable(self.pixels))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.pixel_dock)
+        self.pixel_dock.hide()
+        self.pixel_dock.visibilityChanged.connect(self._size_pixel_dock)
+        self._pixel_dock_sized = False
+        self.pixel_dock_action = self.pixel_dock.toggleViewAction()
+        self.pixel_dock_action.setText("&Pixels (autoregressive models)")
+        self.pixel_dock_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
 
     def _tab_changed(self, index: int) -> None:
         """The chain and training views need height; the face shrinks for them (it scales)."""
@@ -218,6 +248,9 @@ class MainWindow(QMainWindow):
         self._add_action(file_menu, "Save interpolation as animated &GIF…", self._export_strip_gif)
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.pixel_dock_action)
+        self._add_action(view_menu, "&Compare models…", lambda: show_compare_window(self))
         help_menu = self.menuBar().addMenu("&Help")
         self._add_action(help_menu, "&How to use LatentLab", self.show_help, QKeySequence.StandardKey.HelpContents)
         self._rebuild_recent_menu()
@@ -239,8 +272,34 @@ class MainWindow(QMainWindow):
         except (LatentLabError, OSError) as err:
             self.show_error(str(err))
             return False
+        if getattr(session.model, "is_autoregressive", False):
+            return self._open_pixel_model(session.model, path)
         self.set_session(session)
         self._remember(path)
+        return True
+
+    def _size_pixel_dock(self, visible: bool) -> None:
+        """The first time the dock shows, give it about 40% of the window's width (or height)."""
+        if visible and not self._pixel_dock_sized:
+            self._pixel_dock_sized = True
+            across = self.dockWidgetArea(self.pixel_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            size = (self.width() if across else self.height()) * 2 // 5
+            self.resizeDocks([self.pixel_dock], [max(460, size)],
+                             Qt.Orientation.Horizontal if across else Qt.Orientation.Vertical)
+
+    def _open_pixel_model(self, model, path: Path) -> bool:
+        """An autoregressive model has no latent space: it goes to the Pixels dock, and the latent views
+        keep the model they show."""
+        if not self.pixels.set_model(model, path):
+            return False
+        self.pixel_dock.show()
+        self.pixel_dock.raise_()
+        self._remember(path)
+        if self.session is not None:
+            self._select_in_model_combo(self.session.path)
+        else:
+            self.model_combo.setCurrentIndex(-1)
+        self.statusBar().showMessage(f"{path.name}: an autoregressive model, opened in the Pixels panel")
         return True
 
     def set_session(self, session: ExplorerSession) -> None:
@@ -319,11 +378,7 @@ class MainWindow(QMainWindow):
                     self.show_error(f"Cannot use A → B as an axis: {err}")
                     self.axes_combo.setCurrentIndex(0)
         self.projection = projection
-        x_label, y_label = projection.labels
-        if projection.explained is not None:
-            x_label += f" ({projection.explained[0]:.0%} of variance)"
-            y_label += f" ({projection.explained[1]:.0%})"
-        self.map.set_axis_labels(x_label, y_label)
+        self.map.set_axis_labels(*axis_labels(projection))
         self._draw_map()
 
     def _draw_map(self) -> None:
@@ -353,12 +408,7 @@ class MainWindow(QMainWindow):
         if atlas_xy is None or not self.gaps_box.isChecked():
             self.map.set_gap_map(None)
             return
-        points = np.concatenate([atlas_xy, prior_xy])
-        low, high = points.min(axis=0), points.max(axis=0)
-        pad = 0.1 * (high - low)
-        extent = (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
-        density = fit_projected_density(self.session.p_hat_samples(), self.projection, "gmm")
-        self.map.set_gap_map(*gap_map(self.projection, density, None, extent, resolution=128))
+        self.map.set_gap_map(*gap_layer(self.session, self.projection, atlas_xy, prior_xy))
 
     def _trails_changed(self, codes) -> None:
         """Chain trails [N, T, D] -> the map, in the current projection (an empty array clears them)."""
@@ -625,6 +675,7 @@ class MainWindow(QMainWindow):
         """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding."""
         self.training.shutdown()
         self.chain.shutdown()
+        self.pixels.shutdown()
         self._cancel_atlas_job()
         self.decoder.close()
 

@@ -1,9 +1,13 @@
-"""`python -m latentlab.ui.screenshots OUT_DIR [CHECKPOINT]`: the window in four states, as PNGs.
+"""`python -m latentlab.ui.screenshots OUT_DIR [CHECKPOINT [PIXEL_CHECKPOINT]]`: the window's states, as PNGs.
 
 launch.png (the default model, a point hovered), drag.png (the handle dragged off the encoded
 faces), interpolation.png (two training faces, slerp path, slider half-way), chain.png (16 chains
-from prior samples after 8 steps, on the axes where P̂(Z) is narrowest), training.png (a short
-run on the built-in synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
+from prior samples after 8 steps, on the axes where P̂(Z) is narrowest), pixels.png (the Pixels dock
+beside the Chain tab: a pixel model two thirds through drawing, with one pixel's receptive field shown;
+the first bundled pixel model unless PIXEL_CHECKPOINT is given, skipped when there is none),
+compare.png and compare-path.png (the Compare window on the model and the next bundled one with the
+same latent size — vae-celeba and dvae-celeba with the bundled models — showing the same 8 prior
+samples, then the same slerp path at t = 0.5), training.png (a short run on the built-in synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.resources import default_model
+    from latentlab.resources import bundled_pixel_models, default_model
     from latentlab.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
@@ -77,8 +81,19 @@ def main(argv: list[str]) -> int:
         window.chain.step()
         settle(0.5)
     shot("chain.png")
+    pixel_checkpoint = argv[2] if len(argv) > 2 else next(iter(bundled_pixel_models()), None)
+    if pixel_checkpoint is None:
+        print("pixels.png skipped: no pixel model bundled (give one as PIXEL_CHECKPOINT)", file=sys.stderr)
+    elif not window.open_checkpoint(pixel_checkpoint):
+        print(window.banner.message or window.pixels.banner.message, file=sys.stderr)
+    else:
+        pixel_shot(window, settle)
+        shot("pixels.png")
+        window.pixels.pause()
+        window.pixel_dock.hide()
     window.axes_combo.setCurrentIndex(0)
     window.axes_combo.activated.emit(0)
+    compare_shots(window, settle, out)
 
     panel = window.training
     window.tabs.setCurrentIndex(window.tabs.count() - 1)
@@ -93,6 +108,50 @@ def main(argv: list[str]) -> int:
     panel.cancel()
     window.shutdown()
     return 0
+
+
+def compare_shots(window, settle, out: Path) -> None:
+    """compare.png (the same prior samples) and compare-path.png (the same path), once every map,
+    decode and gap score is in."""
+    from latentlab.ui.compare_window import show_compare_window
+
+    compare = show_compare_window(window)
+    compare.resize(1500, 950)
+    deadline = time.perf_counter() + 120
+
+    def wait_ready() -> None:
+        while not (compare.maps_ready() and compare.decodes_ready() and compare.densities_ready()) \
+                and time.perf_counter() < deadline:
+            settle(0.1)
+        settle(0.5)
+
+    for name, prepare in (("compare.png", lambda: None),
+                          ("compare-path.png", lambda: (compare.set_mode("path"), compare.slider.setValue(500)))):
+        prepare()
+        wait_ready()
+        compare.grab().save(str(out / name))
+        print(out / name)
+    compare.close()
+
+
+def pixel_shot(window, settle) -> None:
+    """The Pixels dock mid-way: drawing at full speed until two thirds are drawn, then paused, with the
+    receptive field of the pixel being drawn shown on the first image."""
+    panel = window.pixels
+    panel.fast_check.setChecked(True)
+    panel.reset()
+    panel.play()
+    deadline = time.perf_counter() + 120
+    while panel.done < 2 * panel.total // 3 and panel.is_playing and time.perf_counter() < deadline:
+        settle(0.05)
+    panel.pause()
+    settle(0.3)
+    _, width = panel.images.shape[2:4]
+    row, col = divmod(panel.done // panel.images.shape[1], width)
+    panel.show_receptive_field(0, row, col)
+    deadline = time.perf_counter() + 30
+    while not panel.field_shown and time.perf_counter() < deadline:
+        settle(0.05)
 
 
 if __name__ == "__main__":

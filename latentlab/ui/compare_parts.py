@@ -1,0 +1,398 @@
+"""The Compare window's parts. Worker side (no Qt): `draw_codes`, the shared N(0, I) codes, and
+`decode_for`, one model's decodes of them (optionally after k latent-chain steps). GUI side:
+`FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map),
+`ModelColumn` (one model: name, latent map, large face, decodes) and `ModelChooser` (the check list).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.explorer import ExplorerSession
+from latentlab.images import to_uint8
+from latentlab.models.distributions import StandardNormalPrior
+from latentlab.sampling.chain import latent_chain
+from latentlab.ui.chain_parts import TileGrid
+from latentlab.ui.face_panel import ScalingImage
+from latentlab.ui.latent_map import LatentMap
+from latentlab.ui.map_layers import MapLayers
+
+MARK_COLOUR = (148, 40, 170)
+NOTE_STYLE = "color: #8a5a00;"
+MAP_TIP = ("Stars: the compared codes, numbered as the decodes below. The same z lands at different places "
+           "on each model's map, because each map is its own projection (the PCA of that model's encoded "
+           "faces) and each model spreads its training faces differently over the latent space.")
+
+
+# ---------------------------------------------------------------------- worker side (no Qt)
+def draw_codes(n: int, latent_dim: int, seed: int) -> np.ndarray:
+    """n codes z ~ N(0, I) [n, latent_dim] from `seed`: what every model's prior draws with that seed
+    (`ExplorerSession.prior_samples`), drawn once so that every model decodes the very same codes."""
+    generator = torch.Generator().manual_seed(int(seed))
+    return StandardNormalPrior(latent_dim).sample(n, generator=generator).numpy().astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ModelDecodes:
+    """One model's decodes of the shared codes, made on a worker (owned arrays)."""
+
+    images: np.ndarray                 # uint8 [N, C, H, W]
+    trails: np.ndarray | None          # [N, k + 1, D]: the codes along the chain (None without it)
+    note: str = ""                     # one line shown in the model's column
+
+    @property
+    def final_codes(self) -> np.ndarray | None:
+        """The codes after the chain [N, D] (None without it)."""
+        return None if self.trails is None else self.trails[:, -1]
+
+
+def decode_for(session: ExplorerSession, codes: np.ndarray, chain_steps: int = 0) -> ModelDecodes:
+    """`session`'s decoder means of `codes` [N, D] as uint8 images; with `chain_steps` k > 0 and an
+    encoder, the decodes after k mean-mode steps of the latent Markov chain (seed 0, corruption on
+    for denoising models) and the codes along the way."""
+    if chain_steps <= 0:
+        return ModelDecodes(session.decode(codes), None)
+    if not session.has_encoder:
+        note = f"{session.model_name.upper()} has no encoder, so the chain does not apply: direct decodes"
+        return ModelDecodes(session.decode(codes), None, note)
+    generator = torch.Generator().manual_seed(0)
+    # Not under the session's lock (as the interpolation panel): eval-mode inference only reads weights.
+    steps = list(latent_chain(session.model, codes, chain_steps, mode="mean", generator=generator))
+    trails = np.stack([step.z for step in steps], axis=1)
+    return ModelDecodes(to_uint8(steps[-1].x), trails,
+                        f"after {chain_steps} chain step{'s' if chain_steps != 1 else ''} (mean mode)")
+
+
+# ---------------------------------------------------------------------- GUI side
+class FittedTiles(TileGrid):
+    """A TileGrid that picks its column count to make the tiles as large as the widget allows (or
+    keeps them in one row, for a path), and numbers the tiles 1..N when `numbered`."""
+
+    def __init__(self, one_row: bool = False, numbered: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(selectable=True, parent=parent)
+        self._one_row = one_row
+        self._numbered = numbered
+        self.images: np.ndarray | None = None
+        self.setMinimumSize(120, 48)
+
+    def set_tiles(self, images: np.ndarray | None, one_row: bool | None = None) -> None:
+        """Show uint8 images [N, C, H, W] (None clears); `one_row` switches between a path's strip
+        and a fitted grid."""
+        self.images = images
+        if one_row is not None:
+            self._one_row = one_row
+        self.set_images(images, self._fitted_columns())
+
+    def _fitted_columns(self) -> int | None:
+        images = self.images
+        return None if images is None else self._best_columns(len(images), *images.shape[2:4])
+
+    def _best_columns(self, count: int, height: int, width: int) -> int:
+        """One row for a path; otherwise the column count giving the largest tiles, preferring, among
+        those within 3% of the largest, a grid without empty cells (8 tiles: 4 x 2, not 6 + 2)."""
+        if self._one_row:
+            return count
+
+        def scale(columns: int) -> float:
+            rows = math.ceil(count / columns)
+            return min(self.width() / (columns * (width + 2) + 2), self.height() / (rows * (height + 2) + 2))
+
+        best = max(scale(c) for c in range(1, count + 1))
+        near = [c for c in range(1, count + 1) if scale(c) >= 0.97 * best]
+        return min(near, key=lambda c: (math.ceil(count / c) * c - count, -scale(c)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        columns = self._fitted_columns()
+        if columns is not None and columns != self._columns:
+            self.set_images(self.images, columns)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if not self._numbered or self.images is None:
+            return
+        painter = QPainter(self)
+        font = QFont()
+        font.setPointSize(7)
+        font.setBold(True)
+        painter.setFont(font)
+        for i in range(len(self.images)):
+            rect = self.tile_rect(i)
+            if rect.height() < 48:
+                break  # too small to carry a number legibly
+            badge = QRectF(rect.x() + 2, rect.y() + 2, 14 if i < 9 else 20, 12)
+            painter.fillRect(badge, QColor(255, 255, 255, 200))
+            painter.setPen(QColor(*MARK_COLOUR))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+        painter.end()
+
+
+class SampleMarks:
+    """Codes on one model's map as labelled stars (the shared samples 1..N, or a path's ends A and B),
+    clickable (`on_click(index)`)."""
+
+    def __init__(self, latent_map: LatentMap, on_click) -> None:
+        self._plot = latent_map.plot.getPlotItem()
+        self.points = pg.ScatterPlotItem(size=14, symbol="star", pen=pg.mkPen(255, 255, 255, width=1),
+                                         brush=pg.mkBrush(*MARK_COLOUR))
+        self.points.setZValue(8)
+        self.points.sigClicked.connect(lambda _item, points, _event: len(points) and on_click(int(points[0].data())))
+        self._plot.addItem(self.points, ignoreBounds=True)
+        self._labels: list[pg.TextItem] = []
+
+    def set_points(self, xy: np.ndarray | None, labels: list[str] | None = None) -> None:
+        """Mark codes at map coordinates xy [N, 2], labelled 1..N unless `labels` are given (None clears)."""
+        for label in self._labels:
+            self._plot.removeItem(label)
+        self._labels = []
+        if xy is None or len(xy) == 0:
+            self.points.setData([], [])
+            return
+        self.points.setData(pos=np.asarray(xy, dtype=float), data=np.arange(len(xy)))
+        for i, (x, y) in enumerate(xy):
+            label = pg.TextItem(labels[i] if labels else str(i + 1), color=MARK_COLOUR, anchor=(-0.3, 0.9))
+            label.setZValue(9)
+            label.setPos(float(x), float(y))
+            self._plot.addItem(label, ignoreBounds=True)
+            self._labels.append(label)
+
+
+def _small_label(style: str = "color: #555;") -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(style)
+    return label
+
+
+class ModelColumn(QFrame):
+    """One compared model: its name, its latent map (atlas, prior samples, gap map, the shared codes,
+    the path and a handle), its large face with a caption, and its decodes of the shared codes.
+    Signals: `sample_clicked(int)` (a tile), `mark_clicked(int)` (a star: a sample, or a path's end
+    0 = A, 1 = B), `handle_moved(x, y)`, `point_clicked(layer, index)`."""
+
+    sample_clicked = Signal(int)
+    mark_clicked = Signal(int)
+    handle_moved = Signal(float, float)
+    point_clicked = Signal(str, int)
+
+    def __init__(self, session: ExplorerSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.session = session
+        self.layers: MapLayers | None = None
+        self._marks_in_legend = False
+        self.decodes: ModelDecodes | None = None
+        self.current_image: np.ndarray | None = None  # what the large face shows (uint8 [C, H, W])
+        self.title = QLabel(f"<b>{session.name}</b>")
+        shape = "x".join(map(str, session.image_shape[1:]))
+        data = session.dataset_spec or "unknown data"
+        self.info = QLabel(f"{session.model_name.upper()} · latent {session.latent_dim} · {shape} · {data}")
+        self.info.setStyleSheet("color: #555;")
+        self.info.setToolTip(f"{session.path}\n{self.info.text()}")
+        # One line, clipped when narrow: the maps of all columns then start at the same height.
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note = _small_label(NOTE_STYLE)
+        self.note.hide()
+        self.map = LatentMap()
+        self.map.plot.setMinimumSize(220, 200)
+        self.map.plot.setToolTip(MAP_TIP)
+        self.map.legend.setLabelTextSize("7pt")
+        self.map.set_axis_labels("", "")
+        self.map.handle_moved.connect(self.handle_moved)
+        self.map.point_clicked.connect(self.point_clicked)
+        self.marks = SampleMarks(self.map, self.mark_clicked.emit)
+        self.face = ScalingImage(96, 200, "decoding…")
+        # As wide as it is tall: the caption takes the rest of the row, right beside the face.
+        self.face.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.caption = _small_label()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.tiles = FittedTiles()
+        self.tiles.tile_clicked.connect(self.sample_clicked)
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        self.bottom = QGridLayout()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        for widget in (self.title, self.info, self.note):
+            layout.addWidget(widget)
+        layout.addWidget(self.map, 5)
+        layout.addLayout(self.bottom, 3)
+        self._arrange(one_row=False)
+
+    def _arrange(self, one_row: bool) -> None:
+        """Samples: the large face (caption below) beside the grid of decodes. A path: its strip across
+        the column, the large face and its caption below."""
+        for widget in (self.face, self.caption, self.tiles):
+            self.bottom.removeWidget(widget)
+        # The face sits against its caption: beside it for a path, above it for samples.
+        self.face.setAlignment(Qt.AlignmentFlag.AlignCenter if one_row
+                               else Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+        if one_row:
+            self.bottom.addWidget(self.tiles, 0, 0, 1, 2)
+            self.bottom.addWidget(self.face, 1, 0)
+            self.bottom.addWidget(self.caption, 1, 1)
+            self.bottom.setRowStretch(0, 1)
+            self.bottom.setRowStretch(1, 3)
+        else:
+            self.bottom.addWidget(self.face, 0, 0)
+            self.bottom.addWidget(self.caption, 1, 0)
+            self.bottom.addWidget(self.tiles, 0, 1, 2, 1)
+            self.bottom.setRowStretch(0, 1)
+            self.bottom.setRowStretch(1, 0)
+        self.bottom.setColumnStretch(0, 0)
+        self.bottom.setColumnStretch(1, 1)
+        self._one_row = one_row
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    @property
+    def projection(self):
+        return None if self.layers is None else self.layers.projection
+
+    @property
+    def images(self) -> np.ndarray | None:
+        """The decodes shown under the map (uint8 [N, C, H, W]), or None before they arrive."""
+        return None if self.decodes is None else self.decodes.images
+
+    # ------------------------------------------------------------------ content
+    def set_layers(self, layers: MapLayers) -> None:
+        """Draw the model's map (its own projection: PCA of its encoded faces)."""
+        self.layers = layers
+        self.map.set_axis_labels(*layers.labels)
+        self.map.set_gap_map(*(layers.gaps or (None,)))
+        self.map.set_points(layers.atlas_xy, layers.prior_xy, atlas_label="P̂(Z): encoded faces",
+                            prior_label="P(Z) samples")
+        self._marks_in_legend = False
+
+    def show_codes(self, codes: np.ndarray | None, path: np.ndarray | None = None) -> None:
+        """Mark the shared codes [N, D] (numbered) or, given a path [K, D], draw it with its ends
+        marked A and B."""
+        if self.layers is None:
+            return
+        project = self.layers.projection.project
+        if path is not None:
+            self.marks.set_points(project(path[[0, -1]]), ["A", "B"])
+        else:
+            self.marks.set_points(None if codes is None else project(codes))
+        self._legend_marks(path is None and codes is not None)
+        self.map.set_path(None if path is None else project(path))
+
+    def _legend_marks(self, shown: bool) -> None:
+        """The legend names the stars while they are the shared samples (a path's ends are lettered)."""
+        if shown != self._marks_in_legend:
+            if shown:
+                self.map.legend.addItem(self.marks.points, "compared codes (the same z on every map)")
+            else:
+                self.map.legend.removeItem(self.marks.points)
+            self._marks_in_legend = shown
+
+    def show_decodes(self, decodes: ModelDecodes, one_row: bool) -> None:
+        self.decodes = decodes
+        if one_row != self._one_row:
+            self._arrange(one_row)
+        self.tiles.set_tiles(decodes.images, one_row=one_row)
+        self.set_note(decodes.note)
+        trails = decodes.trails
+        if trails is None or self.layers is None:
+            self.map.set_trails(None)
+        else:
+            n, t, d = trails.shape
+            self.map.set_trails(self.layers.projection.project(trails.reshape(n * t, d)).reshape(n, t, 2))
+
+    def clear_decodes(self) -> None:
+        self.decodes = None
+        self.tiles.set_tiles(None)
+        self.map.set_trails(None)
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def place_handle(self, z: np.ndarray) -> None:
+        if self.layers is not None:
+            self.map.place_handle(*self.layers.projection.project(z))
+
+    def show_face(self, image: np.ndarray, caption: str, prescaled: QImage | None = None) -> None:
+        self.current_image = image
+        self.face.set_image(image, prescaled)
+        self.caption.setText(caption)
+
+
+class ModelChooser(QGroupBox):
+    """Check boxes of the models that can be compared, each with a one-line note (why it cannot
+    join, or what it is), and "Add checkpoint…". Signals: `toggled(path, checked)`, `add_requested()`."""
+
+    toggled = Signal(str, bool)
+    add_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Models", parent)
+        self._boxes: dict[str, QCheckBox] = {}
+        self._notes: dict[str, QLabel] = {}
+        self._rows = QVBoxLayout()
+        self._rows.setSpacing(2)
+        add = QPushButton("Add checkpoint…")
+        add.setToolTip("Compare a checkpoint file that is not listed")
+        add.clicked.connect(self.add_requested)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._rows)
+        layout.addWidget(add)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def add_candidate(self, path: str | Path, label: str) -> None:
+        key = str(path)
+        if key in self._boxes:
+            return
+        box = QCheckBox(label)
+        box.setToolTip(key)
+        box.toggled.connect(lambda checked, k=key: self.toggled.emit(k, checked))
+        note = _small_label()
+        note.hide()
+        self._rows.addWidget(box)
+        self._rows.addWidget(note)
+        self._boxes[key], self._notes[key] = box, note
+
+    def candidates(self) -> list[str]:
+        return list(self._boxes)
+
+    def is_checked(self, path: str | Path) -> bool:
+        box = self._boxes.get(str(path))
+        return box is not None and box.isChecked()
+
+    def set_checked(self, path: str | Path, checked: bool) -> None:
+        """Tick or untick without emitting `toggled` (the window already acted)."""
+        box = self._boxes[str(path)]
+        box.blockSignals(True)
+        box.setChecked(checked)
+        box.blockSignals(False)
+
+    def set_note(self, path: str | Path, text: str, problem: bool = False) -> None:
+        note = self._notes[str(path)]
+        note.setText(text)
+        note.setStyleSheet("color: #b23c17;" if problem else "color: #666;")
+        note.setVisible(bool(text))
+
+    def note(self, path: str | Path) -> str:
+        return self._notes[str(path)].text()
