@@ -33,6 +33,7 @@ from latentlab.errors import ConfigError, DataError
 from latentlab.fileio import atomic_write
 from latentlab.models import build_model
 from trainers import distributed
+from trainers.batchnorm import CALIBRATION_IMAGES, recalibrate_batchnorm
 from trainers.config import TrainConfig
 from trainers.events import CheckpointSaved, EpochEnd, Event, Failed, Finished, Preview, Step
 from trainers.schemes import NonFiniteLoss, make_scheme
@@ -184,6 +185,7 @@ class Trainer:
             order = torch.tensor(list(iter(self.sampler)), dtype=torch.long)
             while self.step_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
                 if self._stop_requested:
+                    self._calibrate()
                     yield from self._save()
                     if ctx.is_main:
                         yield Finished(self.step, self.epoch, "stopped", self.last_saved)
@@ -219,6 +221,8 @@ class Trainer:
                     if self.previews and self.step % cfg.preview_every == 0:
                         yield self._preview()
                 epoch_done = self.step_in_epoch >= self.steps_per_epoch
+                if epoch_done or self.step >= self.total_steps:
+                    self._calibrate()  # before evaluating and before the run's final checkpoint
                 if epoch_done:
                     if ctx.is_main:
                         train_means = {k: v / epoch_count for k, v in epoch_sums.items()}
@@ -238,6 +242,11 @@ class Trainer:
             yield Finished(self.step, self.epoch, reason, self.last_saved)
 
     # ------------------------------------------------------------------ helpers
+    def _calibrate(self) -> None:
+        """Precise batch-norm statistics from the first training images (see trainers/batchnorm.py)."""
+        recalibrate_batchnorm(self.model, self.images[:CALIBRATION_IMAGES], self.batch_size, self.ctx.device,
+                              seed=self.config.seed)
+
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics (see `latentlab.analysis.metrics`); empty when there is no held-out split."""
         if self.held_out is None:
