@@ -29,6 +29,24 @@ from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.registry import register
 
 
+def su_drift(fake: torch.Tensor, fake_old: torch.Tensor) -> torch.Tensor:
+    """Su's regulariser without its weight: the batch estimate of E_z ||G(z) - G_old(z)||².
+
+    Seed 002 (Su 2018, "the regulariser" section): KL(q(x) || q_old(x)) ~ lambda ∫ q(z) ||G(z) - G_old(z)||² dz,
+    so the complete generator loss is E_z[ -log D(G(z)) + lambda ||G(z) - G_old(z)||² ].
+    `fake` = G(z) [B, ...] (carries the gradient), `fake_old` = G_old(z) for the same z (no gradient);
+    the squared norm sums every non-batch element and the result is the mean over the batch.
+    """
+    return (fake - fake_old).pow(2).flatten(1).sum(dim=1).mean()
+
+
+@torch.no_grad()
+def refresh_snapshot(old: nn.Module, new: nn.Module) -> None:
+    """old <- new, every state-dict entry (weights and batch-norm statistics): the G_old update."""
+    for old_value, new_value in zip(old.state_dict().values(), new.state_dict().values()):
+        old_value.copy_(new_value)
+
+
 @dataclass
 class GANConfig(ConvModelConfig):
     """su_weight: lambda of Su's regulariser (0: plain GAN); discriminator_lr: 0 means the run's lr.
@@ -88,15 +106,13 @@ class GAN(AdversarialModel):
         if self.config.su_weight > 0:
             with torch.no_grad():
                 old_images = torch.sigmoid(self.old_generator(z))
-            drift = (images - old_images).pow(2).flatten(1).sum(dim=1).mean()
+            drift = su_drift(images, old_images)
             loss = loss + self.config.su_weight * drift
             terms["drift"] = drift
             if self.training and torch.is_grad_enabled():
                 self.refresh_old_generator()
         return {"loss": loss, **{k: v.detach() for k, v in terms.items()}}
 
-    @torch.no_grad()
     def refresh_old_generator(self) -> None:
         """G_old <- G (weights and batch-norm statistics)."""
-        for old, new in zip(self.old_generator.state_dict().values(), self.generator.state_dict().values()):
-            old.copy_(new)
+        refresh_snapshot(self.old_generator, self.generator)

@@ -1,0 +1,278 @@
+"""Mode coverage on the 2-D ring of Gaussians: the toy that shows mode collapse, and a small MLP GAN
+with Su's regulariser to run on it.
+
+Data (Metz et al. 2017, "Unrolled Generative Adversarial Networks", the 2-D mixture experiment; the
+same "2D Ring" in Srivastava et al. 2017, VEEGAN): a mixture of K = 8 equally weighted Gaussians
+with means mu_k = r (cos 2 pi k / K, sin 2 pi k / K) on a circle of radius r = 2 and isotropic
+standard deviation sigma = 0.02. (The unrolled-GAN authors' public demo notebook uses r = 1,
+sigma = 0.01 and says its settings differ from the paper; we follow the r = 2, sigma = 0.02 setting.)
+
+Metrics (VEEGAN, section 5.1, the definitions used for its 2D Ring / 2D Grid tables):
+    a generated sample x is *high quality* if it lies within 3 sigma of the nearest mode,
+        min_k ||x - mu_k|| <= 3 sigma;
+    the *number of modes captured* is the number of mixture components whose mean is the nearest
+        mode of at least one high-quality sample (`min_count` = 1; a larger `min_count` is a stricter
+        variant: a mode then needs that many high-quality samples);
+    the *high-quality fraction* is the share of all samples that are high quality.
+VEEGAN evaluates 2500 samples per trained model (`EVAL_SAMPLES`).
+
+Model (`ToyGAN`): generator and discriminator are MLPs; the losses are the project's GAN losses
+(latentlab/models/gan.py, seed 002):
+    discriminator:  min_D  -E_{x~data} log D(x) - E_z log(1 - D(G(z)))
+    generator:      min_G  E_z[ -log D(G(z)) + lambda ||G(z) - G_old(z)||² ]
+with the regulariser computed by `gan.su_drift` and G_old kept by `gan.refresh_snapshot`. By default
+G_old follows the DCGAN's rule (each generator step compares with the generator from before the
+previous generator update, then snapshots the current, pre-update generator); `su_rule="iteration"`
+is the rule of Su's reference code instead (see ToyGANConfig). lambda = 0 is the plain
+non-saturating GAN. `train_toy_gan` runs the project's alternating update
+(`trainers.schemes.AlternatingAdversarial`: one discriminator step, then the generator, one Adam
+each; optionally several generator steps per iteration) on a fresh batch of ring samples every step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.distributions import StandardNormalPrior
+from latentlab.models.gan import refresh_snapshot, su_drift
+
+RING_MODES = 8
+RING_RADIUS = 2.0
+RING_STD = 0.02
+HIGH_QUALITY_SIGMAS = 3.0
+EVAL_SAMPLES = 2500
+
+
+def ring_centres(modes: int = RING_MODES, radius: float = RING_RADIUS) -> torch.Tensor:
+    """The K mode centres mu_k = r (cos 2 pi k / K, sin 2 pi k / K), shape [K, 2]."""
+    angles = 2.0 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
+    return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+
+
+def sample_ring(n: int, generator: torch.Generator | None = None, modes: int = RING_MODES,
+                radius: float = RING_RADIUS, std: float = RING_STD) -> torch.Tensor:
+    """n samples of the ring mixture: a uniformly chosen centre mu_k plus N(0, std² I) noise, [n, 2]."""
+    which = torch.randint(modes, (n,), generator=generator)
+    return ring_centres(modes, radius)[which] + std * torch.randn(n, 2, generator=generator)
+
+
+@dataclass
+class ModeCoverage:
+    """modes: modes captured (of len(counts)); high_quality: fraction of high-quality samples;
+    counts: high-quality samples whose nearest mode is each centre."""
+
+    modes: int
+    high_quality: float
+    counts: list[int] = field(default_factory=list)
+
+
+def mode_coverage(samples: torch.Tensor, centres: torch.Tensor | None = None, std: float = RING_STD,
+                  sigmas: float = HIGH_QUALITY_SIGMAS, min_count: int = 1) -> ModeCoverage:
+    """VEEGAN's metrics (module docstring): x is high quality if min_k ||x - mu_k|| <= sigmas * std;
+    a mode is captured when at least `min_count` high-quality samples have it as nearest mode."""
+    if min_count < 1:
+        raise ValueError(f"min_count must be >= 1, got {min_count}")
+    centres = ring_centres() if centres is None else centres
+    samples = samples.detach().float().reshape(-1, centres.shape[1])
+    distance, nearest = torch.cdist(samples, centres.float()).min(dim=1)
+    good = distance <= sigmas * std
+    counts = torch.bincount(nearest[good], minlength=centres.shape[0])
+    fraction = good.float().mean().item() if len(samples) else 0.0
+    return ModeCoverage(int((counts >= min_count).sum()), fraction, counts.tolist())
+
+
+def mlp(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
+    """`layers` hidden Linear + ReLU layers of width `hidden`, then a linear output layer."""
+    parts: list[nn.Module] = []
+    for i in range(layers):
+        parts += [nn.Linear(inputs if i == 0 else hidden, hidden), nn.ReLU()]
+    parts.append(nn.Linear(hidden if layers else inputs, outputs))
+    return nn.Sequential(*parts)
+
+
+SU_RULES = ("previous-update", "iteration")
+
+
+@dataclass
+class ToyGANConfig:
+    """The 2-D GAN: latent size, MLP widths and depths, lambda of Su's regulariser (0: plain GAN) and
+    which generator G_old is (`su_rule`):
+        "previous-update"  the project's rule (latentlab/models/gan.py): the generator from before the
+                           previous generator update; the snapshot is refreshed at every generator step.
+        "iteration"        Su's reference code (github.com/bojone/gan, vgan/celeba_dcgan_with_regularization.py):
+                           the generator of the current iteration's discriminator step, i.e. the q^o the
+                           discriminator was fitted against; refreshed in the discriminator phase. Its
+                           gradient is zero on the first generator step after a refresh, so it only acts
+                           with ToyRun.generator_steps >= 2 (the reference code takes 2 per iteration
+                           in its experiment 1 and 5 x 2 after 5 discriminator steps in experiment 2).
+    """
+
+    latent_dim: int = 256
+    hidden: int = 128
+    generator_layers: int = 4
+    discriminator_layers: int = 4
+    su_weight: float = 0.0
+    su_rule: str = "previous-update"
+
+    def validate(self) -> None:
+        if self.latent_dim < 1 or self.hidden < 1:
+            raise ValueError(f"latent_dim and hidden must be >= 1, got {self.latent_dim}, {self.hidden}")
+        if self.generator_layers < 1 or self.discriminator_layers < 1:
+            raise ValueError("generator_layers and discriminator_layers must be >= 1")
+        if self.su_weight < 0:
+            raise ValueError(f"su_weight must be >= 0, got {self.su_weight}")
+        if self.su_rule not in SU_RULES:
+            raise ValueError(f"su_rule must be one of {', '.join(SU_RULES)}, got {self.su_rule!r}")
+
+
+class ToyGAN(nn.Module):
+    """MLP GAN on 2-D points following the adversarial protocol of latentlab/models/base.py
+    (parameter_groups, discriminator_losses / generator_losses, forward(x, phase)), so
+    `AlternatingAdversarial` trains it; losses and regulariser as `latentlab.models.gan.GAN`."""
+
+    scheme = "adversarial"
+
+    def __init__(self, config: ToyGANConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.prior = StandardNormalPrior(config.latent_dim)
+        self.generator = mlp(config.latent_dim, config.hidden, config.generator_layers, 2)
+        self.discriminator = mlp(2, config.hidden, config.discriminator_layers, 1)
+        self.old_generator = mlp(config.latent_dim, config.hidden, config.generator_layers, 2)
+        refresh_snapshot(self.old_generator, self.generator)
+        self.old_generator.requires_grad_(False)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"discriminator": list(self.discriminator.parameters()),
+                "generator": list(self.generator.parameters())}
+
+    def discriminator_lr(self) -> float | None:
+        return None
+
+    def _critic(self, points: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(points).squeeze(1)
+
+    def _refreshes(self, rule: str) -> bool:
+        return self.config.su_weight > 0 and self.config.su_rule == rule and self.training \
+            and torch.is_grad_enabled()
+
+    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """-E_x log D(x) - E_z log(1 - D(G(z))), G frozen (su_rule "iteration": G_old <- G here)."""
+        if self._refreshes("iteration"):
+            refresh_snapshot(self.old_generator, self.generator)
+        z = self.prior.sample(x.shape[0], device=x.device)
+        with torch.no_grad():
+            fake = self.generator(z)
+        real, fake_term = neg_log_sigmoid(self._critic(x)), neg_log_one_minus_sigmoid(self._critic(fake))
+        return {"loss": real + fake_term, "real": real.detach(), "fake": fake_term.detach()}
+
+    def generator_losses(self, x: torch.Tensor, z: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """E_z[-log D(G(z)) + lambda ||G(z) - G_old(z)||²] on the given z (default: x.shape[0] prior draws);
+        su_rule "previous-update" then sets G_old <- G (pre-update), exactly as GAN.generator_losses."""
+        z = self.prior.sample(x.shape[0], device=x.device) if z is None else z
+        fake = self.generator(z)
+        adversarial = neg_log_sigmoid(self._critic(fake))
+        terms = {"adversarial": adversarial}
+        loss = adversarial
+        if self.config.su_weight > 0:
+            with torch.no_grad():
+                old_fake = self.old_generator(z)
+            drift = su_drift(fake, old_fake)
+            loss = loss + self.config.su_weight * drift
+            terms["drift"] = drift
+            if self._refreshes("previous-update"):
+                refresh_snapshot(self.old_generator, self.generator)
+        return {"loss": loss, **{k: v.detach() for k, v in terms.items()}}
+
+    def forward(self, x: torch.Tensor, phase: str) -> dict[str, torch.Tensor]:
+        if phase == "discriminator":
+            return self.discriminator_losses(x)
+        if phase == "generator":
+            return self.generator_losses(x)
+        raise ValueError(f"unknown phase {phase!r}; phases: discriminator, generator")
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n generated points G(z), z ~ N(0, I), shape [n, 2]."""
+        return self.generator(self.prior.sample(n, generator=generator))
+
+
+@dataclass
+class ToyRun:
+    """How one toy GAN is trained: iterations (`steps`), batch size, Adam (lr, betas), generator
+    updates per iteration (1 as AlternatingAdversarial; Su's reference code takes several) and the seed."""
+
+    steps: int = 3000
+    batch_size: int = 512
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    generator_steps: int = 1
+    seed: int = 0
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def train_toy_gan(config: ToyGANConfig, run: ToyRun) -> ToyGAN:
+    """Build and train a ToyGAN on a fresh ring batch x every iteration:
+        phi   <- Adam_D(phi,   grad_phi   discriminator loss(x))                      (once)
+        theta <- Adam_G(theta, grad_theta generator loss(x, z))    (run.generator_steps times, same z)
+    With generator_steps = 1 this is exactly `trainers.schemes.AlternatingAdversarial.step` (same
+    optimisers, same order, same random draws; tests/test_mode_coverage.py checks the weights agree);
+    the loop exists for schedules with several generator updates per iteration, as Su's reference code.
+
+    `torch.manual_seed(run.seed)` fixes the initial weights and every draw (data and z), so runs that
+    differ only in `config.su_weight` start from the same networks and see the same batches (the
+    regulariser draws no random numbers)."""
+    torch.manual_seed(run.seed)
+    model = ToyGAN(config).train()
+    groups = model.parameter_groups()
+    adam = {name: torch.optim.Adam(groups[name], lr=run.lr, betas=run.betas) for name in groups}
+    for _ in range(run.steps):
+        x = sample_ring(run.batch_size)
+        _update(adam["discriminator"], model(x, phase="discriminator")["loss"])
+        z = model.prior.sample(run.batch_size)
+        for _ in range(run.generator_steps):
+            _update(adam["generator"], model.generator_losses(x, z)["loss"])
+    return model.eval()
+
+
+def scatter_image(panels: list[tuple[str, torch.Tensor]], size: int = 360, extent: float = 2.6):
+    """One PIL image: a square panel per (title, points [n, 2]) side by side, the view [-extent, extent]²,
+    the 8 mode centres as grey circles of radius 3 sigma (the high-quality zone), points in blue."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    title_h = 18
+    image = Image.new("RGB", (size * len(panels), size + title_h), "white")
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
+    scale = size / (2 * extent)
+    for i, (title, points) in enumerate(panels):
+        left = i * size
+
+        def pixel(x: float, y: float) -> tuple[float, float]:
+            return left + (x + extent) * scale, title_h + (extent - y) * scale
+
+        draw.rectangle([left, title_h, left + size - 1, title_h + size - 1], outline=(160, 160, 160))
+        draw.text((left + 4, 3), title, fill=(20, 20, 20), font=font)
+        ring = max(2.0, HIGH_QUALITY_SIGMAS * RING_STD * scale)
+        for cx, cy in ring_centres().tolist():
+            px, py = pixel(cx, cy)
+            draw.ellipse([px - ring, py - ring, px + ring, py + ring], outline=(150, 150, 150), width=2)
+        for x, y in points.detach().float().tolist():
+            px, py = pixel(x, y)
+            draw.rectangle([px, py, px + 1, py + 1], fill=(25, 90, 200))
+    return image
+
+
+def save_scatter(path: str, panels: list[tuple[str, torch.Tensor]]) -> None:
+    """Write `scatter_image(panels)` as a PNG."""
+    scatter_image(panels).save(path)
