@@ -4,6 +4,7 @@ PySide6 6.12.0 decrements True/False/None once too often per cross-thread emissi
 the interpreter after a few thousand emissions (why pyproject pins PySide6 below 6.12).
 """
 
+import gc
 import sys
 import threading
 
@@ -27,6 +28,7 @@ def test_cross_thread_emission_keeps_refcounts_intact(qapp):
     emitter, receiver = _Emitter(), _Receiver()
     emitter.fired.connect(receiver.slot)
     n = 5000
+    gc.collect()  # objects freed by earlier tests' collections also drop references to None
     before = [sys.getrefcount(v) for v in (None, True, False)]
 
     def emit() -> None:
@@ -39,4 +41,5 @@ def test_cross_thread_emission_keeps_refcounts_intact(qapp):
         qapp.processEvents()
     worker.join()
     after = [sys.getrefcount(v) for v in (None, True, False)]
-    assert all(a - b > -100 for a, b in zip(after, before)), (before, after)
+    # The bug loses one reference per emission (-n); unrelated frees elsewhere move a count by ~100.
+    assert all(a - b > -n // 2 for a, b in zip(after, before)), (before, after)
