@@ -87,10 +87,12 @@ def main(argv: list[str]) -> int:
     elif not window.open_checkpoint(pixel_checkpoint):
         print(window.banner.message or window.pixels.banner.message, file=sys.stderr)
     else:
+        window.resize(1760, 960)  # the dock takes a third of the width: show it beside a full-size map
         pixel_shot(window, settle)
         shot("pixels.png")
         window.pixels.pause()
         window.pixel_dock.hide()
+        window.resize(1360, 900)
     window.axes_combo.setCurrentIndex(0)
     window.axes_combo.activated.emit(0)
     compare_shots(window, settle, out)
