@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def load(path, map_location: str = "cpu") -> "nn.Module":
+def load(path, map_location: str = "cpu") -> nn.Module:
     """Load a LatentLab checkpoint into a ready model in eval mode (never executes code from the file)."""
     from latentlab.checkpoints import load_model
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from conftest import whole_and_resumed
 import torch
+from conftest import whole_and_resumed
 
 import latentlab
 from latentlab.analysis import image_stats

@@ -73,7 +73,7 @@ class LinearGaussianToy(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         p = toy_parameters()
-        f = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+        f = lambda a: torch.tensor(a, dtype=torch.float32)
         self.w, self.k = f(p["W"]), f(p["K"])
         self.enc_chol = f(np.diag(np.sqrt(ENC_NOISE)))
         self.dec_chol = f(np.linalg.cholesky(p["cond_cov"]))

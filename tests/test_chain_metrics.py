@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.sampling.chain_metrics import HYBRID_MODE, chain_report, chain_states, transition_bias
 from latentlab.analysis.frechet import fid_against
 from latentlab.models import build_model
+from latentlab.sampling.chain_metrics import HYBRID_MODE, chain_report, chain_states, transition_bias
 
 SPEC = "synthetic-faces?size=16&n=300"
 

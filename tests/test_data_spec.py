@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from latentlab.data import KINDS, DatasetSpec, parse_spec
-from latentlab.data import synthetic_faces
+from latentlab.data import KINDS, DatasetSpec, parse_spec, synthetic_faces
 from latentlab.errors import DataError
 
 

@@ -7,8 +7,18 @@ import pytest
 from PIL import Image
 
 from latentlab.errors import LatentLabError
-from latentlab.export import (LABEL_BAND, ExportError, comparison_array, save_codes, save_comparison_png, save_gif,
-                              save_pair_gif, save_strip_png, save_strips_png, side_by_side)
+from latentlab.export import (
+    LABEL_BAND,
+    ExportError,
+    comparison_array,
+    save_codes,
+    save_comparison_png,
+    save_gif,
+    save_pair_gif,
+    save_strip_png,
+    save_strips_png,
+    side_by_side,
+)
 
 
 def _frames(k: int, channels: int = 3, side: int = 8) -> np.ndarray:

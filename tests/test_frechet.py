@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from latentlab.analysis.frechet import (
-    DEFAULT_FEATURE_NETWORK, FeatureNetwork, fid_against, frechet_distance, gaussian_stats,
+    DEFAULT_FEATURE_NETWORK,
+    FeatureNetwork,
+    fid_against,
+    frechet_distance,
+    gaussian_stats,
 )
 from latentlab.errors import LatentLabError
 

@@ -8,8 +8,18 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from latentlab.analysis.mode_coverage import (RING_RADIUS, RING_STD, ToyGAN, ToyGANConfig, ToyRun, mode_coverage,
-                                              ring_centres, sample_ring, scatter_image, train_toy_gan)
+from latentlab.analysis.mode_coverage import (
+    RING_RADIUS,
+    RING_STD,
+    ToyGAN,
+    ToyGANConfig,
+    ToyRun,
+    mode_coverage,
+    ring_centres,
+    sample_ring,
+    scatter_image,
+    train_toy_gan,
+)
 from latentlab.models.gan import GAN, GANConfig, refresh_snapshot, su_drift
 from trainers.schemes import AlternatingAdversarial
 

@@ -24,7 +24,7 @@ def test_lift_inverts_project_and_keeps_off_plane_components(make):
     target = np.array([0.7, -1.2])
     moved = projection.lift(target, start)
     assert np.allclose(projection.project(moved), target, atol=1e-5)
-    off_plane = lambda z: z - projection.project(z) @ projection.axes  # noqa: E731
+    off_plane = lambda z: z - projection.project(z) @ projection.axes
     assert np.allclose(off_plane(moved.astype(np.float64)), off_plane(start), atol=1e-5)
 
 

@@ -20,7 +20,7 @@ class _Receiver(QObject):
         super().__init__()
         self.count = 0
 
-    def slot(self, index, payload) -> None:  # noqa: ARG002
+    def slot(self, index, payload) -> None:
         self.count += 1
 
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import whole_and_resumed
 import torch
+from conftest import whole_and_resumed
 
 import latentlab
 from latentlab.analysis import held_out_metrics

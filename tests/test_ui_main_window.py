@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_tiny_bundle
 import torch
+from conftest import make_tiny_bundle
 from PySide6.QtCore import QSettings
 
 from latentlab.checkpoints import save_model
@@ -54,7 +54,7 @@ def test_moving_the_handle_changes_the_decoded_face_and_keeps_off_plane_componen
     assert not np.array_equal(window.face_panel.current_image, before_image)
     projection = window.projection
     assert np.allclose(projection.project(window.current_z), [x + 3.0, y - 2.0], atol=1e-4)
-    off = lambda z: z - projection.project(z) @ projection.axes  # noqa: E731
+    off = lambda z: z - projection.project(z) @ projection.axes
     assert np.allclose(off(window.current_z.astype(float)), off(before_z.astype(float)), atol=1e-4)
 
 

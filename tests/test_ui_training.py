@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt")
 
-import latentlab  # noqa: E402
-from latentlab.ui.training_panel import TrainingPanel  # noqa: E402
+import latentlab
+from latentlab.ui.training_panel import TrainingPanel
 
 TINY = dict(latent=4, batch=8, limit=256, eval_limit=16, preview_every=4, checkpoint_every=1000,
             model_config={"base_channels": 8})

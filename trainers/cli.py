@@ -162,7 +162,7 @@ def run(config: TrainConfig, resume: bool, quiet: bool) -> int:
 
 def install_stop_handler(trainer: Trainer):
     """First Ctrl+C: stop after the current step and write a resumable checkpoint. Second: abort."""
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         tqdm.write("stopping after this step (Ctrl+C again to abort without saving)…")
         trainer.request_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)

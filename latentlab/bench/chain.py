@@ -58,11 +58,11 @@ def main(argv: list[str]) -> int:
     if args.n < 2:
         parser.error("--n must be at least 2")
 
-    from latentlab.sampling.chain_metrics import chain_report
     from latentlab.analysis.frechet import FeatureNetwork
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
+    from latentlab.sampling.chain_metrics import chain_report
 
     def progress(message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)

@@ -54,10 +54,10 @@ class SeedResult:
     seed: int
     plain: tuple[int, int, float]
     regularised: tuple[int, int, float]
-    samples: dict[str, "torch.Tensor"]
+    samples: dict[str, torch.Tensor]
 
 
-def _score(samples: "torch.Tensor") -> tuple[int, int, float]:
+def _score(samples: torch.Tensor) -> tuple[int, int, float]:
     """(modes captured as VEEGAN, modes with >= 1 % of the samples high quality, high-quality fraction)."""
     from latentlab.analysis.mode_coverage import mode_coverage
 

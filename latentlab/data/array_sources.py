@@ -12,8 +12,9 @@ import gzip
 import hashlib
 import re
 import struct
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -132,7 +133,7 @@ def _idx_header(path: Path) -> tuple[int, ...]:
 
 def _labels_file(images: Path) -> Path | None:
     name = images.name.replace("images", "labels").replace("idx3", "idx1")
-    stem = name[:-3] if name.endswith(".gz") else name
+    stem = name.removesuffix(".gz")
     for candidate in (images.with_name(stem), images.with_name(stem + ".gz")):
         if candidate.is_file():
             return candidate
@@ -216,7 +217,7 @@ def _load_svhn(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def open_svhn(spec: DatasetSpec, split: str, limit: int | None) -> Source:
     """``svhn:PATH``: train_32x32.mat / test_32x32.mat (a file, or the folder holding them)."""
     path = spec.resolved_path()
-    matches = lambda n: n.lower().endswith(".mat") and "extra" not in n.lower()  # noqa: E731
+    matches = lambda n: n.lower().endswith(".mat") and "extra" not in n.lower()
     files, inner = _split_files(path, matches, "SVHN .mat", split)
     shapes = [_mat_shape(f) for f in files]
     picked = apply_limit(split_range(sum(s[3] for s in shapes), inner), limit)

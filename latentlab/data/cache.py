@@ -14,8 +14,9 @@ import json
 import os
 import secrets
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import platformdirs

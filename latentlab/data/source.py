@@ -8,9 +8,10 @@ the expensive decoding happens in :meth:`Source.read`, chunk by chunk, and only 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def holdout_count(n: int) -> int:
 def split_range(n: int, split: str) -> range:
     """Indices of ``split`` ("train", "test" or "all") for ``n`` examples with the 90/10 rule."""
     cut = n - holdout_count(n)
-    return {"train": range(0, cut), "test": range(cut, n), "all": range(0, n)}[split]
+    return {"train": range(cut), "test": range(cut, n), "all": range(n)}[split]
 
 
 def apply_limit(indices: range | np.ndarray, limit: int | None) -> range | np.ndarray:

@@ -18,9 +18,9 @@ portable; :meth:`DatasetSpec.resolved_path` gives the absolute path used for rea
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from latentlab.errors import DataError
 
@@ -130,7 +130,7 @@ class DatasetSpec:
         default = _DEFAULTS[self.kind][name]
         return default() if callable(default) else default
 
-    def with_options(self, **overrides: str | int | None) -> "DatasetSpec":
+    def with_options(self, **overrides: str | int | None) -> DatasetSpec:
         """A copy with options replaced (``None`` values are ignored, e.g. absent CLI flags)."""
         options = dict(self.options)
         options.update({k: v for k, v in overrides.items() if v is not None})

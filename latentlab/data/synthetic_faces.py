@@ -38,18 +38,18 @@ import math
 import numpy as np
 
 __all__ = [
+    "CATEGORICAL_FACTORS",
     "DEFAULT_COUNT",
-    "HAIR_STYLES",
-    "HAIR_COLOURS",
     "EYE_COLOURS",
+    "FACTOR_NAMES",
+    "FACTOR_RANGES",
     "GLASSES_COLOURS",
     "GLASSES_SHAPES",
-    "CATEGORICAL_FACTORS",
-    "FACTOR_RANGES",
-    "FACTOR_NAMES",
-    "sample_factors",
-    "render_from_factors",
+    "HAIR_COLOURS",
+    "HAIR_STYLES",
     "render_faces",
+    "render_from_factors",
+    "sample_factors",
 ]
 
 DEFAULT_COUNT: int = 30000
@@ -250,7 +250,7 @@ class _Region:
     Pixels outside a region would get exactly zero coverage, so cropping never
     changes the result; it only saves work."""
 
-    def __init__(self, cv: "_Canvas", idx, rows: slice, cols: slice):
+    def __init__(self, cv: _Canvas, idx, rows: slice, cols: slice):
         self.cv, self.idx, self.rows, self.cols = cv, idx, rows, cols
         faces = slice(None) if idx is None else idx
         self.u = cv.U[faces, rows, cols]

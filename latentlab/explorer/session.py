@@ -37,7 +37,7 @@ class ExplorerSession:
     _density: Any = field(default=None, repr=False)
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike) -> "ExplorerSession":
+    def from_checkpoint(cls, path: str | os.PathLike) -> ExplorerSession:
         """Load a checkpoint (raises CheckpointError naming the file on any problem)."""
         checkpoint = read_checkpoint(path)
         model = model_from_checkpoint(checkpoint).eval()

@@ -24,8 +24,9 @@ A model without an encoder (the GAN) sets `has_encoder = False` and raises from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn

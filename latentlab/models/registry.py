@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -116,5 +117,14 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 def _import_families() -> None:
     """Importing the family modules runs their @register decorators."""
     from latentlab.models import (  # noqa: F401
-        aae, ali, autoencoder, dvae, gan, gated_pixelcnn, pixelcnn, pixelrnn, vae, wae,
+        aae,
+        ali,
+        autoencoder,
+        dvae,
+        gan,
+        gated_pixelcnn,
+        pixelcnn,
+        pixelrnn,
+        vae,
+        wae,
     )

@@ -4,6 +4,15 @@ from latentlab.sampling.chain import CHAIN_MODES, ChainStep, latent_chain, prior
 from latentlab.sampling.interpolation import MODES, angle, interpolate, interpolation_path, lerp, slerp
 
 __all__ = [
-    "CHAIN_MODES", "ChainStep", "MODES", "angle", "interpolate", "interpolation_path", "latent_chain", "lerp",
-    "prior_start", "run_chain", "slerp",
+    "CHAIN_MODES",
+    "MODES",
+    "ChainStep",
+    "angle",
+    "interpolate",
+    "interpolation_path",
+    "latent_chain",
+    "lerp",
+    "prior_start",
+    "run_chain",
+    "slerp",
 ]

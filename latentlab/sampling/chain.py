@@ -36,8 +36,9 @@ Device: z0 is moved to the model's device; a ``torch.Generator`` must live on th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch

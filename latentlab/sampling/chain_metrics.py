@@ -49,8 +49,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -510,6 +511,17 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
 
 
 __all__ = [
-    "ChainReport", "DEFAULT_MODES", "DEFAULT_STEPS", "HYBRID_MODE", "REPORT_MODES", "StepFigures", "atlas_codes",
-    "chain_report", "chain_states", "fit_gap_density", "posterior_means", "reconstructions", "transition_bias",
+    "DEFAULT_MODES",
+    "DEFAULT_STEPS",
+    "HYBRID_MODE",
+    "REPORT_MODES",
+    "ChainReport",
+    "StepFigures",
+    "atlas_codes",
+    "chain_report",
+    "chain_states",
+    "fit_gap_density",
+    "posterior_means",
+    "reconstructions",
+    "transition_bias",
 ]

@@ -82,7 +82,7 @@ class GeneratorJob:
         if self._on_cancel is not None:
             try:
                 self._on_cancel()
-            except Exception:  # noqa: BLE001 - a failing stop hook must not break the caller
+            except Exception:
                 log.exception("on_cancel failed")
         self._gate.set()
 
@@ -130,7 +130,7 @@ class GeneratorJob:
                     self._on_event(item)
         except JobCancelled:
             log.debug("job %s ended on cancel", self._thread.name)
-        except Exception as err:  # noqa: BLE001 - reported to the UI, never raised in the thread
+        except Exception as err:
             if not isinstance(err, LatentLabError):
                 log.exception("job %s failed", self._thread.name)
             self._call(self._on_error, error_message(err))
@@ -138,7 +138,7 @@ class GeneratorJob:
             if generator is not None and hasattr(generator, "close"):
                 try:
                     generator.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("closing job %s failed", self._thread.name)
             self._call(self._on_done)
 
@@ -148,5 +148,5 @@ class GeneratorJob:
             return
         try:
             callback(*args)
-        except Exception:  # noqa: BLE001 - the UI may be gone; nothing else to tell
+        except Exception:
             log.exception("job callback failed")

@@ -159,7 +159,7 @@ class TileGrid(QWidget):
         scale = min(self.width() / w, self.height() / h)
         return QRectF((self.width() - w * scale) / 2, (self.height() - h * scale) / 2, w * scale, h * scale)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         if self._image is None:
             return
         painter = QPainter(self)
@@ -197,7 +197,7 @@ class TileGrid(QWidget):
         inside = 0 <= col < self._columns and row >= 0 and index < self._count
         return index if inside else None
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         index = self.tile_at(event.position().x(), event.position().y()) if self._selectable else None
         if index is not None:
             self.tile_clicked.emit(index)

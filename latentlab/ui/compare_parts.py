@@ -120,13 +120,13 @@ class FittedTiles(TileGrid):
         near = [c for c in range(1, count + 1) if scale(c) >= 0.97 * best]
         return min(near, key=lambda c: (math.ceil(count / c) * c - count, -scale(c)))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         columns = self._fitted_columns()
         if columns is not None and columns != self._columns:
             self.set_images(self.images, columns)
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self._numbered or self.images is None:
             return

@@ -730,13 +730,13 @@ class CompareWindow(QMainWindow):
         self.banner.show_message(message)
 
     # ------------------------------------------------------------------ closing
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Close together with the main window this window was opened from."""
         if watched is self.parent() and event.type() == QEvent.Type.Close:
             self.close()
         return False
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.shutdown(wait=0.5)  # closing never hangs on a chain or a density fit in progress
         super().closeEvent(event)
 

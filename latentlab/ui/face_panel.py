@@ -29,7 +29,7 @@ class ScalingImage(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setStyleSheet("color: #888;")
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(self._preferred, self._preferred)
 
     @property
@@ -44,7 +44,7 @@ class ScalingImage(QLabel):
         else:
             self._rescale()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._rescale()
 

@@ -22,8 +22,20 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEventLoop, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from latentlab.errors import LatentLabError
 from latentlab.explorer.session import ExplorerSession
@@ -65,7 +77,7 @@ class _Strip(QWidget):
     def count(self) -> int:
         return len(self._images)
 
-    def sizeHint(self):  # noqa: N802 (Qt name)
+    def sizeHint(self):
         size = super().sizeHint()
         size.setWidth(max(1, self.count()) * 64)
         size.setHeight(72)
@@ -76,7 +88,7 @@ class _Strip(QWidget):
         cell = self.width() / max(1, self.count())
         return cell, max(1.0, min(cell - 2, self.height() - 8))
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         if not self._images:
             return
         painter = QPainter(self)
@@ -91,7 +103,7 @@ class _Strip(QWidget):
             painter.drawLine(int(x), int(top) - 4, int(x), int(top + side) + 4)
         painter.end()
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if self.count() > 1:
             cell, _ = self._cells()
             index = min(self.count() - 1, max(0, int(event.position().x() // cell)))

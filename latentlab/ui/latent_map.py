@@ -169,7 +169,7 @@ class LatentMap(QWidget):
     def _layer_name(self, layer) -> str:
         return "atlas" if layer is self.atlas else "prior"
 
-    def _hovered(self, layer, points, event) -> None:  # noqa: ARG002
+    def _hovered(self, layer, points, event) -> None:
         key = (self._layer_name(layer), int(points[0].data())) if len(points) else ("", -1)
         if key[0] == "" and self._hover_key[0] not in ("", self._layer_name(layer)):
             return  # leaving one layer while hovering the other

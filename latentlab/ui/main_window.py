@@ -16,12 +16,26 @@ import torch
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from latentlab.analysis.projection import (
-    LinearProjection, custom_projection, default_projection, narrowest_projection,
+    LinearProjection,
+    custom_projection,
+    default_projection,
+    narrowest_projection,
 )
 from latentlab.data import parse_spec
 from latentlab.errors import LatentLabError
@@ -655,11 +669,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Trained model loaded: {path}")
 
     # ------------------------------------------------------------------ drag and drop, closing
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if any(url.toLocalFile().lower().endswith(CHECKPOINT_SUFFIXES) for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
             path = url.toLocalFile()
             if path.lower().endswith(CHECKPOINT_SUFFIXES):
@@ -667,7 +681,7 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
 

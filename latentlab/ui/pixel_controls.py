@@ -8,8 +8,17 @@ import inspect
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTabBar,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QTabBar,
+    QWidget,
+)
 
 from latentlab.analysis.receptive_field import ReceptiveField, Region
 from latentlab.resources import bundled_pixel_models

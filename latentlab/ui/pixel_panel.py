@@ -18,8 +18,20 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 import latentlab
 from latentlab.analysis.receptive_field import ReceptiveField, analyse
@@ -30,8 +42,17 @@ from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.chain_parts import Gate
 from latentlab.ui.error_banner import ErrorBanner
 from latentlab.ui.pixel_controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
-from latentlab.ui.pixel_parts import (CHANNEL_NAMES, DistributionPlot, LatestFrame, PixelCanvas, PixelFrame,
-                                      dataset_image, describe_model, pixel_frames, raster_start)
+from latentlab.ui.pixel_parts import (
+    CHANNEL_NAMES,
+    DistributionPlot,
+    LatestFrame,
+    PixelCanvas,
+    PixelFrame,
+    dataset_image,
+    describe_model,
+    pixel_frames,
+    raster_start,
+)
 
 REDRAW_MS = 33                       # at most ~30 redraws per second
 JOIN_TIMEOUT_S = 30.0
@@ -162,13 +183,13 @@ class PixelPanel(QWidget):
         self.canvas.pixel_clicked.connect(self.show_receptive_field)
         self.field_legend.hide_button.clicked.connect(self.hide_receptive_field)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event) -> None:
         wide = event.size().width() > 1.1 * event.size().height()
         self.body.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
         super().resizeEvent(event)
 
     # ------------------------------------------------------------------ models
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def showEvent(self, event) -> None:
         """Shown for the first time without a model: load the first bundled pixel model, if any."""
         super().showEvent(event)
         if self.model is None and not self._offered_default:

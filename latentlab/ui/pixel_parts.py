@@ -205,7 +205,7 @@ class PixelCanvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("Click a pixel to see which earlier pixels its prediction depends on")
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+    def sizeHint(self) -> QSize:
         return QSize(320, 320)
 
     def set_images(self, images: np.ndarray | None, drawn: int = 0, current: tuple[int, int] | None = None) -> None:
@@ -267,7 +267,7 @@ class PixelCanvas(QWidget):
         return None
 
     # ------------------------------------------------------------------ Qt events
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         if self._image is None:
             return
         painter = QPainter(self)
@@ -285,7 +285,7 @@ class PixelCanvas(QWidget):
                 painter.drawRect(self.pixel_rect(index, *self._current))
         painter.end()
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         hit = self.pixel_at(event.position())
         if hit is not None:
             self.pixel_clicked.emit(*hit)
@@ -319,7 +319,7 @@ class DistributionPlot(pg.PlotWidget):
         self._title = ""
         self.set_title("The distribution of each sub-pixel appears here while drawing")
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+    def sizeHint(self) -> QSize:
         return QSize(320, 200)
 
     def set_title(self, text: str) -> None:
