@@ -82,7 +82,7 @@ class GeneratorJob:
         if self._on_cancel is not None:
             try:
                 self._on_cancel()
-            except Exception:
+            except Exception:  # a failing stop hook must not break the caller
                 log.exception("on_cancel failed")
         self._gate.set()
 
@@ -130,7 +130,7 @@ class GeneratorJob:
                     self._on_event(item)
         except JobCancelled:
             log.debug("job %s ended on cancel", self._thread.name)
-        except Exception as err:
+        except Exception as err:  # reported to the UI, never raised in the thread
             if not isinstance(err, LatentLabError):
                 log.exception("job %s failed", self._thread.name)
             self._call(self._on_error, error_message(err))
@@ -148,5 +148,5 @@ class GeneratorJob:
             return
         try:
             callback(*args)
-        except Exception:
+        except Exception:  # the UI may be gone; nothing else to tell
             log.exception("job callback failed")
