@@ -31,6 +31,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def one_torch_thread():
+    """For tests of tiny models: one intra-op thread is faster than several fighting over a small CPU.
+    Used by a module with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail any test that leaves a thread running (workers must be stopped and joined)."""

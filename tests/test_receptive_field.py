@@ -18,12 +18,7 @@ from latentlab.models import build_model
 SMALL = {"hidden_channels": 6, "num_layers": 4, "first_kernel": 3}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def model(name, shape, **extra):
