@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 
 from latentlab.explorer.session import ExplorerSession
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.chain_parts import ChainPlots, Frame, Gate, TileGrid, chain_frames
+from latentlab.ui.chain_parts import ChainPlots, Frame, TileGrid, chain_frames
+from latentlab.ui.transport import Gate, GatedTransport
 
 REDRAW_MS = 33          # at most ~30 redraws per second
 TRAIL_STEPS = 50        # codes per chain kept for the map's trails
@@ -52,7 +53,7 @@ class _Bridge(QObject):
     message = Signal(object)  # (job id, kind, payload), emitted on the worker, delivered queued
 
 
-class ChainPanel(QWidget):
+class ChainPanel(QWidget, GatedTransport):
     trails_changed = Signal(object)   # float32 [N, T, D]: each chain's codes over the last <= 50 steps
     running_changed = Signal(bool)    # playing or not
     error_occurred = Signal(str)
@@ -173,39 +174,17 @@ class ChainPanel(QWidget):
         return self._latest.step if self._latest is not None else 0
 
     @property
-    def is_playing(self) -> bool:
-        return self._playing
-
-    @property
     def latest_codes(self) -> np.ndarray | None:
         """[N, D]: the chains' codes at the latest step received."""
         return None if self._latest is None else self._latest.z
 
-    def toggle_play(self) -> None:
-        self.pause() if self._playing else self.play()
-
-    def play(self) -> None:
-        if not self._usable or self._playing:
-            return
+    def _ready(self) -> bool:
+        """A job that can take a step, starting one (paused, at step 0) when there is none."""
+        if not self._usable:
+            return False
         if self._job is None:
             self.reset()
-        self._gate.play()
-        self._set_playing(True)
-
-    def pause(self) -> None:
-        """Stop between steps (the step in progress, if any, still arrives)."""
-        if self._gate is not None:
-            self._gate.pause()
-        self._set_playing(False)
-
-    def step(self) -> None:
-        """Exactly one transition (while playing: pause instead)."""
-        if self._playing:
-            self.pause()
-        elif self._usable:
-            if self._job is None:
-                self.reset()
-            self._gate.step()
+        return True
 
     def reset(self) -> None:
         """Back to step 0 with new starting points from the current settings (chains paused)."""
@@ -239,7 +218,7 @@ class ChainPanel(QWidget):
     def shutdown(self, timeout: float = JOIN_TIMEOUT_S) -> bool:
         """Stop every chain worker and wait for it (window close, model change). True when all ended."""
         self._retire()
-        ended = all([job.join(timeout) for job in self._retiring.values()])
+        ended = all([job.join(timeout) for job in self._retiring.values()])  # a list: join every one
         self._retiring.clear()
         self._timer.stop()
         return ended

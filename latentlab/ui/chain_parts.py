@@ -1,5 +1,4 @@
-"""The chain panel's parts. Worker side (no Qt): `Gate`, which decides when the next transition may
-be pulled, and `chain_frames`, the generator the panel's GeneratorJob runs. GUI side: `TileGrid`,
+"""The chain panel's parts. Worker side (no Qt): `chain_frames`, the generator the panel's GeneratorJob runs. GUI side: `TileGrid`,
 a clickable grid of tiles (every chain's decode, or one chain's filmstrip), and `ChainPlots`, the
 three live curves (gap score, pixel change, mean intensity against a reference line), handed owned
 numpy arrays by `ChainPanel` on the GUI thread.
@@ -8,7 +7,6 @@ numpy arrays by `ChainPanel` on the GUI thread.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 
@@ -24,6 +22,7 @@ from latentlab.explorer.session import ExplorerSession
 from latentlab.images import grid_array, to_uint8
 from latentlab.sampling.chain import latent_chain
 from latentlab.ui.imaging import to_qimage
+from latentlab.ui.transport import Gate
 
 REFERENCE_CODES = 256   # atlas codes decoded for the reference mean intensity
 PAD = 2
@@ -42,54 +41,6 @@ class Frame:
     change: np.ndarray             # [N] RMS pixel change from the previous step
     gap: np.ndarray | None         # [N] gap score (None: no atlas, or not computed yet for step 0)
     intensity: np.ndarray          # [N] mean intensity in [0, 1]
-
-
-class Gate:
-    """Decides, on the worker, when the next transition may be pulled (thread-safe)."""
-
-    def __init__(self, interval: float) -> None:
-        self._cond = threading.Condition()
-        self._playing, self._credits, self._interval, self._stopped = False, 0, interval, False
-
-    def _set(self, **values) -> None:
-        with self._cond:
-            for name, value in values.items():
-                setattr(self, "_" + name, value)
-            self._cond.notify_all()
-
-    def play(self) -> None:
-        self._set(playing=True, credits=0)
-
-    def pause(self) -> None:
-        self._set(playing=False, credits=0)
-
-    def set_interval(self, seconds: float) -> None:
-        self._set(interval=seconds)
-
-    def stop(self) -> None:
-        self._set(stopped=True)
-
-    def step(self) -> None:
-        with self._cond:
-            self._credits += 1
-            self._cond.notify_all()
-
-    def wait_turn(self, since: float) -> bool:
-        """Block until a transition is allowed (True) or the job is stopped (False). `since`: when the
-        previous transition started; playing, the next starts `interval` seconds after it."""
-        with self._cond:
-            while not self._stopped:
-                if self._credits:
-                    self._credits -= 1
-                    return True
-                if self._playing:
-                    delay = since + self._interval - time.monotonic()
-                    if delay <= 0:
-                        return True
-                    self._cond.wait(delay)
-                else:
-                    self._cond.wait()
-            return False
 
 
 def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:

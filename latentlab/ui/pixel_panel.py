@@ -39,7 +39,6 @@ from latentlab.data import load_image_file
 from latentlab.errors import LatentLabError
 from latentlab.resources import bundled_pixel_models
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.chain_parts import Gate
 from latentlab.ui.error_banner import ErrorBanner
 from latentlab.ui.pixel_controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
 from latentlab.ui.pixel_parts import (
@@ -53,6 +52,7 @@ from latentlab.ui.pixel_parts import (
     pixel_frames,
     raster_start,
 )
+from latentlab.ui.transport import Gate, GatedTransport
 
 REDRAW_MS = 33                       # at most ~30 redraws per second
 JOIN_TIMEOUT_S = 30.0
@@ -65,7 +65,7 @@ class _Bridge(QObject):
     message = Signal(object)  # (job id, kind, payload), emitted on a worker, delivered queued
 
 
-class PixelPanel(QWidget):
+class PixelPanel(QWidget, GatedTransport):
     running_changed = Signal(bool)
     error_occurred = Signal(str)
     model_changed = Signal(str)       # the description line of the new model
@@ -291,10 +291,6 @@ class PixelPanel(QWidget):
 
     # ------------------------------------------------------------------ drawing control
     @property
-    def is_playing(self) -> bool:
-        return self._playing
-
-    @property
     def done(self) -> int:
         """Sub-pixels drawn in the current run (those copied from a known image not counted)."""
         return self._done
@@ -308,28 +304,6 @@ class PixelPanel(QWidget):
     def images(self) -> np.ndarray | None:
         """uint8 [N, C, H, W]: the images as far as they are drawn (shown or about to be)."""
         return self._images
-
-    def toggle_play(self) -> None:
-        self.pause() if self._playing else self.play()
-
-    def play(self) -> None:
-        if self._playing or not self._ready():
-            return
-        self._gate.play()
-        self._set_playing(True)
-
-    def pause(self) -> None:
-        """Stop between sub-pixels (the one in progress, if any, still arrives)."""
-        if self._gate is not None:
-            self._gate.pause()
-        self._set_playing(False)
-
-    def step(self) -> None:
-        """Draw exactly one sub-pixel (while playing: pause instead)."""
-        if self._playing:
-            self.pause()
-        elif self._ready():
-            self._gate.step()
 
     def _ready(self) -> bool:
         """A job that can still draw, starting a fresh one when the last run has finished."""

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from latentlab.analysis.receptive_field import ReceptiveField, Region
 from latentlab.errors import DataError
 from latentlab.sampling.pixels import sample_steps
-from latentlab.ui.chain_parts import Gate
 from latentlab.ui.imaging import to_qimage
+from latentlab.ui.transport import Gate
 
 CELL = 2                      # composed pixels per image pixel (room for a 2x2 checker)
 PAD = 2                       # composed pixels between tiles
