@@ -250,12 +250,6 @@ class ChainPanel(QWidget, GatedTransport):
         self.note_label.setText(note or "")
         self.note_label.setVisible(note is not None)
 
-    def _set_playing(self, playing: bool) -> None:
-        self.play_button.setText("Pause" if playing else "Play")
-        if playing != self._playing:
-            self._playing = playing
-            self.running_changed.emit(playing)
-
     def _retire(self) -> None:
         """Stop the current job without waiting: it ends after its step in progress, and is joined
         when its "done" message arrives (or by shutdown). Its other late messages are dropped."""

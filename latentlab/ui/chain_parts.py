@@ -1,7 +1,8 @@
-"""The chain panel's parts. Worker side (no Qt): `chain_frames`, the generator the panel's GeneratorJob runs. GUI side: `TileGrid`,
-a clickable grid of tiles (every chain's decode, or one chain's filmstrip), and `ChainPlots`, the
-three live curves (gap score, pixel change, mean intensity against a reference line), handed owned
-numpy arrays by `ChainPanel` on the GUI thread.
+"""The chain panel's parts. Worker side (no Qt): `chain_frames`, the generator the panel's
+GeneratorJob runs (paced by `ui.transport.Gate`). GUI side: `TileGrid`, a clickable grid of tiles
+(every chain's decode, or one chain's filmstrip), and `ChainPlots`, the three live curves (gap
+score, pixel change, mean intensity against a reference line), handed owned numpy arrays by
+`ChainPanel` on the GUI thread.
 """
 
 from __future__ import annotations

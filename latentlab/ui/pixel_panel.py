@@ -485,12 +485,6 @@ class PixelPanel(QWidget, GatedTransport):
         self.complete_box.set_dataset_available(self._dataset_spec())
         self._speed_changed()
 
-    def _set_playing(self, playing: bool) -> None:
-        self.play_button.setText("Pause" if playing else "Play")
-        if playing != self._playing:
-            self._playing = playing
-            self.running_changed.emit(playing)
-
     def _clear_state(self) -> None:
         self._images: np.ndarray | None = None
         self._latest: PixelFrame | None = None

@@ -4,7 +4,8 @@ pixel panel.
 `Gate` lives on the worker side (no Qt): the generator's loop calls `wait_turn` before pulling the
 next transition, and the GUI thread grants turns (`step`: exactly one; `play`: one every `interval`
 seconds, 0 meaning as fast as possible). `GatedTransport` is the GUI side: the four transport
-actions, written once, over a panel's `_gate`, `_playing`, `_set_playing` and `_ready`.
+actions and the Play/Pause button state, written once, over a panel's `_gate`, `_playing`,
+`play_button`, `running_changed` and `_ready`.
 """
 
 from __future__ import annotations
@@ -63,14 +64,18 @@ class Gate:
 
 class GatedTransport:
     """Mixin for a panel that drives a job through a `Gate`. The panel provides `_gate` (the current
-    job's Gate or None), `_playing`, `_set_playing(bool)` (button text, signals) and `_ready()`
-    (True when a job can take a turn, starting a fresh one if the last has finished)."""
+    job's Gate or None), `_playing`, `play_button` (a QPushButton), `running_changed` (a Signal(bool))
+    and `_ready()` (True when a job can take a turn, starting a fresh one if the last has finished)."""
 
     _gate: Gate | None
     _playing: bool
 
     def _set_playing(self, playing: bool) -> None:
-        raise NotImplementedError
+        """Show the state on the Play/Pause button; tell listeners when it changes."""
+        self.play_button.setText("Pause" if playing else "Play")
+        if playing != self._playing:
+            self._playing = playing
+            self.running_changed.emit(playing)
 
     def _ready(self) -> bool:
         raise NotImplementedError
