@@ -24,7 +24,7 @@ FAMILIES = {
     "aae": {"disc_hidden": 16},
     "wae": {"kernel": "rbf"},
     "wae-gan": {"disc_hidden": 16, "discriminator_lr": 1e-3},
-    "gan": {"su_weight": 0.5},
+    "gan": {"su_weight": 0.5, "generator_steps": 2},
     "ali": {"disc_hidden": 16, "loss": "nonminimax"},
 }
 ADVERSARIAL = ("aae", "wae-gan", "gan", "ali")
@@ -85,7 +85,6 @@ def test_gan_has_no_encoder():
     assert model.has_encoder is False and GAN.has_encoder is False
     with pytest.raises(NotImplementedError):
         model.encode(torch.rand(2, 1, 28, 28))
-    assert not any(p.requires_grad for p in model.old_generator.parameters())
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -98,7 +97,7 @@ def test_three_training_steps_and_the_checkpoint_round_trips(tmp_path, isolated_
     if name in ADVERSARIAL:
         assert "d_loss" in steps[-1].losses and "loss" in steps[-1].losses
     if name == "gan":
-        assert "drift" in steps[-1].losses and steps[-1].losses["drift"] > 0  # G_old lags one update
+        assert "drift" in steps[-1].losses and steps[-1].losses["drift"] > 0  # the 2nd step moved off the anchor
     loaded = latentlab.load(tmp_path / name / "last.ckpt")
     assert type(loaded) is type(trainer.model) and not loaded.training
     saved = trainer.model.state_dict()
@@ -109,7 +108,7 @@ def test_three_training_steps_and_the_checkpoint_round_trips(tmp_path, isolated_
                        trainer.model.sample_images(2, generator=torch.Generator().manual_seed(1)))
 
 
-@pytest.mark.parametrize("name", ["gan"])  # Su regulariser: G_old must resume too
+@pytest.mark.parametrize("name", ["gan"])  # Su's schedule: two generator steps per anchor
 def test_resume_of_the_alternating_scheme_matches_an_uninterrupted_run_exactly(tmp_path, isolated_cache, name):
     # 6 steps cross the epoch boundary at step 4
     a, b = whole_and_resumed(lambda out, **kw: config(out, name, **kw), tmp_path, total=6)

@@ -1,6 +1,6 @@
 """The 2-D ring toy (latentlab.analysis.mode_coverage): ring sampler, VEEGAN mode metrics, the shared
-Su regulariser (latentlab.models.gan.su_drift / refresh_snapshot) in the MLP GAN, the training loop
-against the project's alternating scheme, and `python -m latentlab.bench modes` end to end."""
+Su regulariser and schedule (latentlab.models.gan: su_drift, SuAnchoredGenerator) in the MLP GAN trained
+by the DCGAN's alternating scheme, and `python -m latentlab.bench modes` end to end."""
 
 import math
 from types import SimpleNamespace
@@ -20,7 +20,8 @@ from latentlab.analysis.mode_coverage import (
     scatter_image,
     train_toy_gan,
 )
-from latentlab.models.gan import GAN, GANConfig, refresh_snapshot, su_drift
+from latentlab.models.gan import GAN, GANConfig, SuAnchoredGenerator, su_drift
+from trainers.config import TrainConfig
 from trainers.schemes import AlternatingAdversarial
 
 TINY = {"latent_dim": 4, "hidden": 8, "generator_layers": 2, "discriminator_layers": 2}
@@ -75,38 +76,36 @@ def test_high_quality_is_within_three_sigma_and_min_count_is_stricter():
         mode_coverage(x, min_count=0)
 
 
-def test_su_drift_is_the_batch_mean_squared_distance_and_zero_when_g_equals_g_old():
+def test_su_drift_is_the_mean_squared_difference_per_element_and_zero_at_the_anchor():
     fake = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
     assert su_drift(fake, fake.clone()).item() == 0.0
-    assert su_drift(fake, torch.zeros_like(fake)).item() == pytest.approx((1.0 + 9.0) / 2)
+    assert su_drift(fake, torch.zeros_like(fake)).item() == pytest.approx((1.0 + 9.0) / 4)
     images = torch.rand(3, 1, 4, 4)
-    assert su_drift(images, images + 0.5).item() == pytest.approx(16 * 0.25)  # summed over pixels
+    assert su_drift(images, images + 0.5).item() == pytest.approx(0.25)  # Su's per-element mean
 
 
-def test_the_toy_gan_regulariser_is_zero_at_g_old_equal_g_and_positive_after_an_update():
+def test_the_anchor_is_the_generator_the_discriminator_saw_and_holds_for_the_iteration():
     torch.manual_seed(0)
-    model = ToyGAN(ToyGANConfig(su_weight=1.0, **TINY)).train()
+    model = ToyGAN(ToyGANConfig(su_weight=1.0, generator_steps=2, **TINY)).train()
     x = sample_ring(16)
-    first = model.generator_losses(x)  # G_old was copied from G at construction
-    assert first["drift"].item() == 0.0
+    model.begin_phase("generator", x)
+    first = model.generator_losses(x)
+    assert first["drift"].item() == 0.0  # G is still the anchor
     with torch.no_grad():
         for p in model.generator.parameters():
             p.add_(0.01)
-    second = model.generator_losses(x)
+    second = model.generator_losses(x)  # same z, same anchor, moved generator
     assert second["drift"].item() > 0
     assert second["loss"].item() == pytest.approx(second["adversarial"].item() + second["drift"].item(), rel=1e-6)
+    model.end_phase("generator")
+    assert model.generator_losses(x)["drift"].item() == 0.0  # outside an iteration: no anchor, no drift
     assert "drift" not in ToyGAN(ToyGANConfig(su_weight=0.0, **TINY)).generator_losses(x)
 
 
-def test_refresh_snapshot_is_the_dcgan_g_old_update_too():
-    torch.manual_seed(0)
-    gan = GAN(GANConfig(image_shape=(1, 16, 16), latent_dim=4, base_channels=8, su_weight=1.0))
-    with torch.no_grad():
-        next(gan.generator.parameters()).add_(1.0)
-    z = gan.prior.sample(2)
-    assert su_drift(gan.generator(z), gan.old_generator(z)).item() > 0
-    refresh_snapshot(gan.old_generator, gan.generator)
-    assert su_drift(gan.generator(z), gan.old_generator(z)).item() == 0.0
+def test_the_dcgan_takes_generator_steps_per_anchor_from_its_config():
+    gan = GAN(GANConfig(image_shape=(1, 16, 16), latent_dim=4, base_channels=8, su_weight=20.0, generator_steps=2))
+    assert gan.phase_repeats("generator") == 2 and gan.phase_repeats("discriminator") == 1
+    assert isinstance(gan, SuAnchoredGenerator) and isinstance(ToyGAN(ToyGANConfig(**TINY)), SuAnchoredGenerator)
 
 
 def _weights(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -115,35 +114,32 @@ def _weights(model: torch.nn.Module) -> list[torch.Tensor]:
 
 
 @pytest.mark.parametrize("weight", [0.0, 2.0])
-def test_the_training_loop_with_one_generator_step_is_the_alternating_scheme(weight):
-    config, run = ToyGANConfig(su_weight=weight, **TINY), ToyRun(steps=6, batch_size=16, seed=3)
-    looped = train_toy_gan(config, run)
+def test_the_toy_trains_through_the_dcgan_trainers_scheme(weight):
+    config, run = ToyGANConfig(su_weight=weight, generator_steps=2, **TINY), ToyRun(steps=6, batch_size=16, seed=3)
+    trained = train_toy_gan(config, run)
     torch.manual_seed(run.seed)
     model = ToyGAN(config).train()
-    scheme = AlternatingAdversarial(model, SimpleNamespace(lr=run.lr, betas=run.betas, lr_schedule="constant"),
+    scheme = AlternatingAdversarial(model, TrainConfig(model="toy", data="", out="", lr=run.lr, betas=run.betas),
                                     total_steps=run.steps)
     for _ in range(run.steps):
         scheme.step(model, sample_ring(run.batch_size))
-    assert all(torch.equal(a, b) for a, b in zip(_weights(looped), _weights(model)))
+    assert all(torch.equal(a, b) for a, b in zip(_weights(trained), _weights(model)))
 
 
-def test_the_regulariser_changes_training_and_the_iteration_rule_needs_two_generator_steps():
+def test_the_regulariser_acts_only_from_the_second_generator_step_of_an_iteration():
     run = ToyRun(steps=4, batch_size=16, seed=1)
+    # One generator step per anchor: the regulariser's gradient is zero at the anchor, so training is
+    # exactly the plain GAN's; Su's second step feels it.
     plain = _weights(train_toy_gan(ToyGANConfig(**TINY), run))
-    lagged = _weights(train_toy_gan(ToyGANConfig(su_weight=5.0, **TINY), run))
-    assert not all(torch.equal(a, b) for a, b in zip(plain, lagged))
-    # "iteration": G_old is the generator the discriminator just saw, so one generator step has zero
-    # regulariser gradient (identical to the plain GAN); the second step of Su's schedule feels it.
-    once = _weights(train_toy_gan(ToyGANConfig(su_weight=5.0, su_rule="iteration", **TINY), run))
+    once = _weights(train_toy_gan(ToyGANConfig(su_weight=5.0, **TINY), run))
     assert all(torch.equal(a, b) for a, b in zip(plain, once))
-    twice_run = ToyRun(steps=4, batch_size=16, seed=1, generator_steps=2)
-    plain_twice = _weights(train_toy_gan(ToyGANConfig(**TINY), twice_run))
-    reg_twice = _weights(train_toy_gan(ToyGANConfig(su_weight=5.0, su_rule="iteration", **TINY), twice_run))
+    plain_twice = _weights(train_toy_gan(ToyGANConfig(generator_steps=2, **TINY), run))
+    reg_twice = _weights(train_toy_gan(ToyGANConfig(su_weight=5.0, generator_steps=2, **TINY), run))
     assert not all(torch.equal(a, b) for a, b in zip(plain_twice, reg_twice))
 
 
 def test_bad_toy_settings_are_refused():
-    for bad in ({"su_weight": -1.0}, {"su_rule": "sometimes"}, {"hidden": 0}):
+    for bad in ({"su_weight": -1.0}, {"generator_steps": 0}, {"hidden": 0}):
         with pytest.raises(ValueError):
             ToyGAN(ToyGANConfig(**{**TINY, **bad}))
 

@@ -11,7 +11,7 @@ average the batch statistics of a fixed set of training batches with equal weigh
 
     μ = (1/K) Σ_k μ_k,    σ² = (1/K) Σ_k σ²_k,
 
-running the same forward passes as training (both phases for adversarial models). Random draws in
+running the same forward passes as training (every phase for adversarial models). Random draws in
 those passes (prior samples, corruption, posterior samples) come from a private seeded generator
 state, so the training run's random stream — and exact resume — are untouched.
 """
@@ -55,7 +55,7 @@ def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: in
                     break
                 x = chunk.to(device).float().div_(255.0)
                 if adversarial:
-                    for phase in ("discriminator", "generator"):
+                    for phase in model.phases():
                         model(x, phase=phase)
                 else:
                     model(x)

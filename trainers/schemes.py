@@ -3,10 +3,11 @@
 SingleObjective (AE, VAE, DVAE, ...): minimise the model's "loss" term with one Adam optimiser,
     theta <- Adam(theta, grad_theta E_batch[loss]).
 AlternatingAdversarial (AAE, WAE-GAN, GAN, ALI: models with `scheme = "adversarial"`, see
-latentlab/models/base.py): one Adam (and schedule) per parameter group; each step first updates the
+latentlab/models/base.py): one Adam (and schedule) per phase; each step first updates the
 discriminator on its phase objective, then the generator (or encoder + decoder) on its own:
     phi   <- Adam_D(phi,   grad_phi   E_batch[discriminator "loss"])
     theta <- Adam_G(theta, grad_theta E_batch[generator "loss"])   (with the updated discriminator)
+with the model's own additions: extra phases, repeats, a gated discriminator (see the class).
 """
 
 from __future__ import annotations
@@ -70,75 +71,112 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_step
 
 
 class AlternatingAdversarial:
-    """Alternating discriminator / generator updates, one Adam per group of `model.parameter_groups()`.
+    """Alternating updates, one Adam (and schedule) per phase of `model.phases()`.
 
-    Learning rates: the generator group uses `config.lr`; the discriminator uses
-    `model.discriminator_lr()` when the model config sets one (`discriminator_lr` > 0), else `config.lr`.
-    Logged terms: the generator phase's terms as they are ("loss" is the generator objective) and the
-    discriminator phase's with a "d_" prefix. Each phase's terms are checked before its update, so a
-    non-finite discriminator term leaves every weight untouched; a non-finite generator term (which
-    is computed with the freshly updated discriminator) leaves the generator untouched.
+    Each iteration runs the phases in order, each on its own objective and parameter group
+    (`model.parameter_groups()[phase]`): by default the discriminator, then the generator (or
+    encoder + decoder), the latter against the freshly updated discriminator. A model may add phases
+    (the AAE's own encoder step on its adversarial loss, Creswell et al.'s DAAE code), repeat one
+    (`phase_repeats`: Su's GAN takes 2 generator steps per discriminator step), prepare one
+    (`begin_phase`: Su's anchor G_old(z)), and gate the discriminator (`discriminator_gate`: it is
+    updated only while a logged term of the previous iteration is below a bound).
+
+    Learning rates: `model.phase_lr(phase)` where it gives one, else `config.lr`.
+    Logged terms: the generator phase's terms as they are ("loss" is the generator objective), every
+    other phase's with its first letter as prefix ("d_loss", "e_loss"), from its last repeat; a gated
+    discriminator still computes its terms and logs "d_updated" 0 or 1. Each phase's terms are checked
+    before its update, so a non-finite term leaves that phase's parameters (and every later phase's)
+    untouched.
 
     `module` may be the DDP wrapper: phases run through `module(x, phase=...)` (the model's forward
-    dispatches), so DDP synchronises the gradients of both backward passes. Each phase leaves some
+    dispatches), so DDP synchronises the gradients of every backward pass. Each phase leaves some
     parameters without gradients (e.g. the decoder in an AAE discriminator phase), so a distributed
     run needs DistributedDataParallel(find_unused_parameters=True).
     """
 
-    GROUPS = ("discriminator", "generator")
-
     def __init__(self, model: nn.Module, config: TrainConfig, total_steps: int) -> None:
+        self.phases = tuple(model.phases())
         groups = model.parameter_groups()
-        if set(groups) != set(self.GROUPS):
-            raise ValueError(f"parameter_groups() must return {', '.join(self.GROUPS)}; got {', '.join(groups)}")
-        grouped = [id(p) for name in self.GROUPS for p in groups[name]]
+        if set(groups) != set(self.phases):
+            raise ValueError(f"parameter_groups() must return {', '.join(self.phases)}; got {', '.join(groups)}")
         trainable = {id(p) for p in model.parameters() if p.requires_grad}
-        if len(grouped) != len(set(grouped)) or set(grouped) != trainable:
-            raise ValueError("parameter_groups() must split the trainable parameters into disjoint groups")
-        d_lr = model.discriminator_lr() if hasattr(model, "discriminator_lr") else None
-        lrs = {"discriminator": d_lr or config.lr, "generator": config.lr}
-        self.optimizers = {name: torch.optim.Adam(groups[name], lr=lrs[name], betas=tuple(config.betas))
-                           for name in self.GROUPS}
-        self.schedulers = {name: _scheduler(self.optimizers[name], config, total_steps) for name in self.GROUPS}
+        covered = {id(p) for name in self.phases for p in groups[name]}
+        if covered != trainable or any(len({id(p) for p in groups[n]}) != len(groups[n]) for n in self.phases):
+            raise ValueError("parameter_groups() must cover every trainable parameter, each at most once per group")
+        if "discriminator" in groups:
+            d_ids = {id(p) for p in groups["discriminator"]}
+            if any(id(p) in d_ids for name in self.phases if name != "discriminator" for p in groups[name]):
+                raise ValueError("the discriminator's parameters must be in no other group")
+        self.optimizers = {name: torch.optim.Adam(groups[name], lr=model.phase_lr(name) or config.lr,
+                                                  betas=tuple(config.betas)) for name in self.phases}
+        self.schedulers = {name: _scheduler(self.optimizers[name], config, total_steps) for name in self.phases}
+        self.gate = model.discriminator_gate()
+        self.gate_value: float | None = None  # the gated term at the previous iteration
+
+    @staticmethod
+    def _prefix(phase: str) -> str:
+        return "" if phase == "generator" else phase[0] + "_"
 
     def _phase(self, module: nn.Module, x: torch.Tensor, phase: str, reduce) -> tuple[dict, dict[str, float]]:
         terms = module(x, phase=phase)
         values = torch.stack([terms[k].detach().float() for k in terms])
         if reduce is not None:
             values = reduce(values)
-        prefix = "d_" if phase == "discriminator" else ""
+        prefix = self._prefix(phase)
         return terms, {prefix + k: v for k, v in zip(terms, values.tolist())}
 
+    def _discriminator_updates(self) -> bool:
+        return self.gate is None or self.gate_value is None or self.gate_value < self.gate[1]
+
     def step(self, module: nn.Module, x: torch.Tensor, reduce=None) -> dict[str, float]:
-        """One discriminator update then one generator update; returns every logged term as a float."""
+        """One iteration of every phase; returns every logged term as a float."""
+        model = getattr(module, "module", module)  # the model itself under DDP
         losses: dict[str, float] = {}
-        for phase in self.GROUPS:
-            terms, logged = self._phase(module, x, phase, reduce)
-            losses.update(logged)
-            if not all(math.isfinite(v) for v in logged.values()):
-                raise NonFiniteLoss(losses)
-            optimizer = self.optimizers[phase]
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
+        for phase in self.phases:
+            update = phase != "discriminator" or self._discriminator_updates()
+            model.begin_phase(phase, x)
+            try:
+                for _ in range(model.phase_repeats(phase) if update else 1):
+                    terms, logged = self._phase(module, x, phase, reduce)
+                    losses.update(logged)
+                    if not all(math.isfinite(v) for v in logged.values()):
+                        raise NonFiniteLoss(losses)
+                    optimizer = self.optimizers[phase]
+                    optimizer.zero_grad(set_to_none=True)
+                    if update:
+                        terms["loss"].backward()
+                        optimizer.step()
+            finally:
+                model.end_phase(phase)
+            if self.gate is not None and phase == "discriminator":
+                losses["d_updated"] = float(update)
         for scheduler in self.schedulers.values():
             scheduler.step()
-        # The generator phase also left gradients on the discriminator; drop them (zeroed anyway).
-        self.optimizers["discriminator"].zero_grad(set_to_none=True)
-        generator_first = {k: losses[k] for k in losses if not k.startswith("d_")}
-        return {**generator_first, **{k: v for k, v in losses.items() if k.startswith("d_")}}
+        # Later phases also left gradients on earlier groups; drop them (zeroed anyway).
+        for optimizer in self.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+        if self.gate is not None:
+            self.gate_value = losses[self.gate[0]]
+        generator_first = {k: v for k, v in losses.items() if k in self._own_terms(losses)}
+        return {**generator_first, **{k: v for k, v in losses.items() if k not in generator_first}}
+
+    def _own_terms(self, losses: dict[str, float]) -> set[str]:
+        prefixes = tuple(self._prefix(p) for p in self.phases if p != "generator")
+        return {k for k in losses if not k.startswith(prefixes)}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"groups": list(self.GROUPS),
-                "optimizers": [self.optimizers[g].state_dict() for g in self.GROUPS],
-                "schedulers": [self.schedulers[g].state_dict() for g in self.GROUPS]}
+        return {"groups": list(self.phases),
+                "optimizers": [self.optimizers[g].state_dict() for g in self.phases],
+                "schedulers": [self.schedulers[g].state_dict() for g in self.phases],
+                "gate_value": self.gate_value}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if list(state.get("groups", [])) != list(self.GROUPS):
-            raise ValueError(f"scheme state holds groups {state.get('groups')}, expected {list(self.GROUPS)}")
-        for i, group in enumerate(self.GROUPS):
+        if list(state.get("groups", [])) != list(self.phases):
+            raise ValueError(f"scheme state holds groups {state.get('groups')}, expected {list(self.phases)}")
+        for i, group in enumerate(self.phases):
             self.optimizers[group].load_state_dict(state["optimizers"][i])
             self.schedulers[group].load_state_dict(state["schedulers"][i])
+        self.gate_value = state.get("gate_value")
 
 
 def make_scheme(model: nn.Module, config: TrainConfig, total_steps: int) -> SingleObjective | AlternatingAdversarial:

@@ -16,17 +16,13 @@ Metrics (VEEGAN, section 5.1, the definitions used for its 2D Ring / 2D Grid tab
     the *high-quality fraction* is the share of all samples that are high quality.
 VEEGAN evaluates 2500 samples per trained model (`EVAL_SAMPLES`).
 
-Model (`ToyGAN`): generator and discriminator are MLPs; the losses are the project's GAN losses
-(latentlab/models/gan.py, seed 002):
+Model (`ToyGAN`): generator and discriminator are MLPs; the losses, Su's anchor and the generator
+steps are the DCGAN's own (`latentlab.models.gan.SuAnchoredGenerator`):
     discriminator:  min_D  -E_{x~data} log D(x) - E_z log(1 - D(G(z)))
-    generator:      min_G  E_z[ -log D(G(z)) + lambda ||G(z) - G_old(z)||² ]
-with the regulariser computed by `gan.su_drift` and G_old kept by `gan.refresh_snapshot`. By default
-G_old follows the DCGAN's rule (each generator step compares with the generator from before the
-previous generator update, then snapshots the current, pre-update generator); `su_rule="iteration"`
-is the rule of Su's reference code instead (see ToyGANConfig). lambda = 0 is the plain
-non-saturating GAN. `train_toy_gan` runs the project's alternating update
-(`trainers.schemes.AlternatingAdversarial`: one discriminator step, then the generator, one Adam
-each; optionally several generator steps per iteration) on a fresh batch of ring samples every step.
+    generator:      min_G  E_z[ -log D(G(z)) ] + lambda * mean (G(z) - G_old(z))²,  k steps per D step,
+                    G_old(z) the generator the discriminator was just trained against
+and `train_toy_gan` runs the DCGAN trainer's scheme (`trainers.schemes.AlternatingAdversarial`) on a
+fresh batch of ring samples every iteration.
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ from torch import nn
 
 from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
 from latentlab.models.distributions import StandardNormalPrior
-from latentlab.models.gan import refresh_snapshot, su_drift
+from latentlab.models.gan import SuAnchoredGenerator, validate_schedule
 
 RING_MODES = 8
 RING_RADIUS = 2.0
@@ -95,45 +91,30 @@ def mlp(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
     return nn.Sequential(*parts)
 
 
-SU_RULES = ("previous-update", "iteration")
-
-
 @dataclass
 class ToyGANConfig:
-    """The 2-D GAN: latent size, MLP widths and depths, lambda of Su's regulariser (0: plain GAN) and
-    which generator G_old is (`su_rule`):
-        "previous-update"  the project's rule (latentlab/models/gan.py): the generator from before the
-                           previous generator update; the snapshot is refreshed at every generator step.
-        "iteration"        Su's reference code (github.com/bojone/gan, vgan/celeba_dcgan_with_regularization.py):
-                           the generator of the current iteration's discriminator step, i.e. the q^o the
-                           discriminator was fitted against; refreshed in the discriminator phase. Its
-                           gradient is zero on the first generator step after a refresh, so it only acts
-                           with ToyRun.generator_steps >= 2 (the reference code takes 2 per iteration
-                           in its experiment 1 and 5 x 2 after 5 discriminator steps in experiment 2).
-    """
+    """The 2-D GAN: latent size, MLP widths and depths, and Su's schedule as in
+    `latentlab.models.gan.GANConfig`: lambda of the regulariser (0: plain GAN) on the per-element mean
+    squared difference, and the generator steps per discriminator step, all against one anchor."""
 
     latent_dim: int = 256
     hidden: int = 128
     generator_layers: int = 4
     discriminator_layers: int = 4
     su_weight: float = 0.0
-    su_rule: str = "previous-update"
+    generator_steps: int = 1
 
     def validate(self) -> None:
         if self.latent_dim < 1 or self.hidden < 1:
             raise ValueError(f"latent_dim and hidden must be >= 1, got {self.latent_dim}, {self.hidden}")
         if self.generator_layers < 1 or self.discriminator_layers < 1:
             raise ValueError("generator_layers and discriminator_layers must be >= 1")
-        if self.su_weight < 0:
-            raise ValueError(f"su_weight must be >= 0, got {self.su_weight}")
-        if self.su_rule not in SU_RULES:
-            raise ValueError(f"su_rule must be one of {', '.join(SU_RULES)}, got {self.su_rule!r}")
+        validate_schedule(self.su_weight, self.generator_steps)
 
 
-class ToyGAN(nn.Module):
-    """MLP GAN on 2-D points following the adversarial protocol of latentlab/models/base.py
-    (parameter_groups, discriminator_losses / generator_losses, forward(x, phase)), so
-    `AlternatingAdversarial` trains it; losses and regulariser as `latentlab.models.gan.GAN`."""
+class ToyGAN(SuAnchoredGenerator, nn.Module):
+    """MLP GAN on 2-D points: the DCGAN's code path (`latentlab.models.gan.SuAnchoredGenerator`: its
+    losses, Su's anchor and generator steps) with MLPs, trained by `AlternatingAdversarial`."""
 
     scheme = "adversarial"
 
@@ -144,58 +125,30 @@ class ToyGAN(nn.Module):
         self.prior = StandardNormalPrior(config.latent_dim)
         self.generator = mlp(config.latent_dim, config.hidden, config.generator_layers, 2)
         self.discriminator = mlp(2, config.hidden, config.discriminator_layers, 1)
-        self.old_generator = mlp(config.latent_dim, config.hidden, config.generator_layers, 2)
-        refresh_snapshot(self.old_generator, self.generator)
-        self.old_generator.requires_grad_(False)
+
+    def phases(self) -> tuple[str, ...]:
+        return ("discriminator", "generator")
+
+    def phase_lr(self, phase: str) -> float | None:
+        return None
+
+    def discriminator_gate(self) -> None:
+        return None
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def critic(self, points: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(points).squeeze(1)
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"discriminator": list(self.discriminator.parameters()),
                 "generator": list(self.generator.parameters())}
 
-    def discriminator_lr(self) -> float | None:
-        return None
-
-    def _critic(self, points: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(points).squeeze(1)
-
-    def _refreshes(self, rule: str) -> bool:
-        return self.config.su_weight > 0 and self.config.su_rule == rule and self.training \
-            and torch.is_grad_enabled()
-
-    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """-E_x log D(x) - E_z log(1 - D(G(z))), G frozen (su_rule "iteration": G_old <- G here)."""
-        if self._refreshes("iteration"):
-            refresh_snapshot(self.old_generator, self.generator)
-        z = self.prior.sample(x.shape[0], device=x.device)
-        with torch.no_grad():
-            fake = self.generator(z)
-        real, fake_term = neg_log_sigmoid(self._critic(x)), neg_log_one_minus_sigmoid(self._critic(fake))
-        return {"loss": real + fake_term, "real": real.detach(), "fake": fake_term.detach()}
-
-    def generator_losses(self, x: torch.Tensor, z: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """E_z[-log D(G(z)) + lambda ||G(z) - G_old(z)||²] on the given z (default: x.shape[0] prior draws);
-        su_rule "previous-update" then sets G_old <- G (pre-update), exactly as GAN.generator_losses."""
-        z = self.prior.sample(x.shape[0], device=x.device) if z is None else z
-        fake = self.generator(z)
-        adversarial = neg_log_sigmoid(self._critic(fake))
-        terms = {"adversarial": adversarial}
-        loss = adversarial
-        if self.config.su_weight > 0:
-            with torch.no_grad():
-                old_fake = self.old_generator(z)
-            drift = su_drift(fake, old_fake)
-            loss = loss + self.config.su_weight * drift
-            terms["drift"] = drift
-            if self._refreshes("previous-update"):
-                refresh_snapshot(self.old_generator, self.generator)
-        return {"loss": loss, **{k: v.detach() for k, v in terms.items()}}
-
     def forward(self, x: torch.Tensor, phase: str) -> dict[str, torch.Tensor]:
-        if phase == "discriminator":
-            return self.discriminator_losses(x)
-        if phase == "generator":
-            return self.generator_losses(x)
-        raise ValueError(f"unknown phase {phase!r}; phases: discriminator, generator")
+        if phase not in self.phases():
+            raise ValueError(f"unknown phase {phase!r}; phases: discriminator, generator")
+        return getattr(self, f"{phase}_losses")(x)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -205,44 +158,32 @@ class ToyGAN(nn.Module):
 
 @dataclass
 class ToyRun:
-    """How one toy GAN is trained: iterations (`steps`), batch size, Adam (lr, betas), generator
-    updates per iteration (1 as AlternatingAdversarial; Su's reference code takes several) and the seed."""
+    """How one toy GAN is trained: iterations (`steps`), batch size, Adam (lr, betas) and the seed."""
 
     steps: int = 3000
     batch_size: int = 512
     lr: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
-    generator_steps: int = 1
     seed: int = 0
 
 
-def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-
-
 def train_toy_gan(config: ToyGANConfig, run: ToyRun) -> ToyGAN:
-    """Build and train a ToyGAN on a fresh ring batch x every iteration:
-        phi   <- Adam_D(phi,   grad_phi   discriminator loss(x))                      (once)
-        theta <- Adam_G(theta, grad_theta generator loss(x, z))    (run.generator_steps times, same z)
-    With generator_steps = 1 this is exactly `trainers.schemes.AlternatingAdversarial.step` (same
-    optimisers, same order, same random draws; tests/test_mode_coverage.py checks the weights agree);
-    the loop exists for schedules with several generator updates per iteration, as Su's reference code.
+    """Build a ToyGAN and train it with the DCGAN's trainer scheme (`trainers.schemes.AlternatingAdversarial`:
+    one discriminator step, the anchor, `config.generator_steps` generator steps) on a fresh ring batch
+    every iteration.
 
     `torch.manual_seed(run.seed)` fixes the initial weights and every draw (data and z), so runs that
     differ only in `config.su_weight` start from the same networks and see the same batches (the
     regulariser draws no random numbers)."""
+    from trainers.config import TrainConfig
+    from trainers.schemes import AlternatingAdversarial
+
     torch.manual_seed(run.seed)
     model = ToyGAN(config).train()
-    groups = model.parameter_groups()
-    adam = {name: torch.optim.Adam(groups[name], lr=run.lr, betas=run.betas) for name in groups}
+    settings = TrainConfig(model="toy-gan", data="ring-of-8", out="", lr=run.lr, betas=run.betas)
+    scheme = AlternatingAdversarial(model, settings, total_steps=run.steps)
     for _ in range(run.steps):
-        x = sample_ring(run.batch_size)
-        _update(adam["discriminator"], model(x, phase="discriminator")["loss"])
-        z = model.prior.sample(run.batch_size)
-        for _ in range(run.generator_steps):
-            _update(adam["generator"], model.generator_losses(x, z)["loss"])
+        scheme.step(model, sample_ring(run.batch_size))
     return model.eval()
 
 

@@ -1,17 +1,14 @@
 """Mode coverage of the GAN with and without Su's regulariser on the 2-D ring of 8 Gaussians.
 
 For each seed, two MLP GANs (latentlab.analysis.mode_coverage.ToyGAN) are trained with identical
-architecture, optimiser, schedule, batch and seed (so identical initial weights and batches): the
-plain non-saturating GAN (lambda = 0) and the GAN with Su's regulariser (lambda = --weight),
-    generator loss  E_z[ -log D(G(z)) + lambda ||G(z) - G_old(z)||² ]      (seed 002, Su 2018),
-the term computed by the project's `latentlab.models.gan.su_drift`, G_old copied by
-`latentlab.models.gan.refresh_snapshot`. Each iteration is one discriminator step and then
---generator-steps generator steps on one z batch. G_old (--rule):
-    iteration        (default) the generator the discriminator step was just taken against, held for
-                     the iteration's generator steps: Su's reference code (github.com/bojone/gan,
-                     vgan/), which also takes several generator steps per iteration (2, or 5 x 2).
-    previous-update  the rule of the project's DCGAN (latentlab/models/gan.py): the generator from
-                     before the previous generator update, refreshed at every generator step.
+architecture, optimiser, schedule, batch and seed (so identical initial weights and batches) by the
+DCGAN trainer's own scheme (trainers.schemes.AlternatingAdversarial) and generator phase
+(latentlab.models.gan.SuAnchoredGenerator): the plain non-saturating GAN (lambda = 0) and the GAN with
+Su's regulariser (lambda = --weight),
+    generator loss  E_z[ -log D(G(z)) ] + lambda * mean (G(z) - G_old(z))²      (Su 2018),
+on Su's schedule: each iteration is one discriminator step, then the anchor G_old(z) (the generator
+the discriminator was just trained against, on one z batch), then --generator-steps generator steps
+on that z against that anchor (Su's reference code, github.com/bojone/gan vgan/, takes 2, or 5 x 2).
 Each trained generator draws 2500 samples (a fixed z stream per seed), scored as VEEGAN does:
 high quality = within 3 sigma (0.06) of the nearest mode; a mode is captured when at least one
 high-quality sample is nearest to it (column "modes"); the stricter column ">=1%" needs at least 1 %
@@ -19,11 +16,12 @@ of the samples (25 of 2500) to be high quality there. The table gives both GANs 
 mean over seeds.
 
     python -m latentlab.bench modes [--seeds 0 1 2 3 4] [--steps 1000] [--generator-steps 5]
-                                    [--rule iteration|previous-update] [--weight 1] [--png FILE]
+                                    [--weight 2] [--png FILE]
 
 Defaults: 4 x 128 ReLU MLPs for G and D, 256-d N(0, I) latent, batch 512, Adam lr 1e-3,
-betas (0.5, 0.999), 1000 iterations of 1 D + 5 G steps, rule "iteration", lambda = 1; lambda (and
-the schedule) were chosen on seeds 100-102, the defaults report seeds 0-4 (docs/mode-coverage.md).
+betas (0.5, 0.999), 1000 iterations of 1 D + 5 G steps, lambda = 2 on the per-element mean (lambda = 1 on
+the sum over the 2 coordinates, chosen on seeds 100-102); the defaults report seeds 0-4
+(docs/mode-coverage.md).
 One torch thread by default; about 5 minutes.
 """
 
@@ -42,7 +40,7 @@ if TYPE_CHECKING:
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 DEFAULT_STEPS = 1000
 DEFAULT_GENERATOR_STEPS = 5
-DEFAULT_WEIGHT = 1.0
+DEFAULT_WEIGHT = 2.0
 STRICT_FRACTION = 0.01
 
 
@@ -73,11 +71,10 @@ def run_seed(seed: int, args: argparse.Namespace) -> SeedResult:
 
     from latentlab.analysis.mode_coverage import EVAL_SAMPLES, ToyGANConfig, ToyRun, train_toy_gan
 
-    run = ToyRun(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=seed,
-                 generator_steps=args.generator_steps)
+    run = ToyRun(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=seed)
     scores, samples = {}, {}
     for name, lam in (("plain", 0.0), ("regularised", args.weight)):
-        model = train_toy_gan(ToyGANConfig(su_weight=lam, su_rule=args.rule), run)
+        model = train_toy_gan(ToyGANConfig(su_weight=lam, generator_steps=args.generator_steps), run)
         samples[name] = model.sample(EVAL_SAMPLES, torch.Generator().manual_seed(10_000 + seed))
         scores[name] = _score(samples[name])
     return SeedResult(seed, scores["plain"], scores["regularised"], samples)
@@ -102,8 +99,6 @@ def format_table(results: list[SeedResult], weight: float) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from latentlab.analysis.mode_coverage import SU_RULES
-
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench modes", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
@@ -113,8 +108,6 @@ def main(argv: list[str]) -> int:
                         help=f"lambda of the regularised GAN (default {DEFAULT_WEIGHT:g})")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--rule", choices=SU_RULES, default="iteration",
-                        help="G_old: iteration (Su's reference code, default) or previous-update (the DCGAN's)")
     parser.add_argument("--generator-steps", type=int, default=DEFAULT_GENERATOR_STEPS,
                         help=f"generator updates per iteration, both GANs (default {DEFAULT_GENERATOR_STEPS})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -127,7 +120,7 @@ def main(argv: list[str]) -> int:
 
     torch.set_num_threads(args.threads)
     print(f"ring of 8 Gaussians (radius 2, std 0.02); {args.steps} iterations of 1 D + {args.generator_steps} "
-          f"G step(s), batch {args.batch_size}, Adam lr {args.lr:g}; G_old rule {args.rule}; "
+          f"G step(s) against one anchor, batch {args.batch_size}, Adam lr {args.lr:g}; "
           f"seeds {' '.join(map(str, args.seeds))}", flush=True)
     start = time.perf_counter()
     results = []

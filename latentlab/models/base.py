@@ -10,14 +10,22 @@
 Adversarial models (AAE, WAE-GAN, GAN, ALI; subclasses of `AdversarialModel` below) add what the
 alternating scheme (`trainers.schemes.AlternatingAdversarial`) needs:
     scheme = "adversarial"          make_scheme picks the alternating scheme for such models
-    parameter_groups() -> {"discriminator": [...], "generator": [...]}: disjoint parameter lists,
-                 one Adam each ("generator" is whatever plays against the discriminator: the
-                 encoder + decoder of the AAE / WAE-GAN, the generator of the GAN, E and G of ALI)
-    discriminator_losses(x) / generator_losses(x) -> dict of named terms, "loss" being the objective
-                 of that phase; the scheme runs the discriminator phase, then the generator phase
+    phases() -> the update phases of one iteration, in order; ("discriminator", "generator") unless
+                 a model adds its own (the AAE's separate "encoder" phase)
+    parameter_groups() -> {phase: [...]}: one parameter list per phase, one Adam each ("generator"
+                 is whatever plays against the discriminator: the encoder + decoder of the AAE /
+                 WAE-GAN, the generator of the GAN, E and G of ALI); every trainable parameter is in
+                 at least one list, and the discriminator's in no other
+    <phase>_losses(x) -> dict of named terms, "loss" being the objective of that phase
     forward(x, phase) == <phase>_losses(x), so the scheme calls `module(x, phase=...)` and a
                  DistributedDataParallel wrapper still sees every forward
-    discriminator_lr() -> learning rate of the discriminator's Adam (None: the run's lr)
+    phase_lr(phase) -> learning rate of that phase's Adam (None: the run's lr); by default the
+                 discriminator's is `discriminator_lr()`
+    phase_repeats(phase) -> updates of that phase per iteration (Su's schedule: 2 generator steps)
+    begin_phase(phase, x) / end_phase(phase) -> called around a phase's repeats (the GAN draws the
+                 iteration's z and its anchor G_old(z) there)
+    discriminator_gate() -> None, or (logged term, bound): the discriminator is updated only while
+                 that term of the previous iteration is below the bound (Creswell's balance rule)
     losses(x) -> the generator terms plus the discriminator terms prefixed "d_" (evaluation/display)
 A model without an encoder (the GAN) sets `has_encoder = False` and raises from `encode`.
 """
@@ -113,11 +121,14 @@ class LatentVariableModel(nn.Module):
 
 
 class AdversarialModel(LatentVariableModel):
-    """Base of the models fitted by alternating discriminator / generator updates (see the module
-    docstring); subclasses implement parameter_groups, discriminator_losses and generator_losses."""
+    """Base of the models fitted by alternating updates (see the module docstring); subclasses
+    implement parameter_groups and one `<phase>_losses` per phase."""
 
     scheme = "adversarial"
-    PHASES = ("discriminator", "generator")
+    PHASES: tuple[str, ...] = ("discriminator", "generator")
+
+    def phases(self) -> tuple[str, ...]:
+        return self.PHASES
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         raise NotImplementedError
@@ -132,6 +143,21 @@ class AdversarialModel(LatentVariableModel):
         lr = float(getattr(self.config, "discriminator_lr", 0.0) or 0.0)
         return lr if lr > 0 else None
 
+    def phase_lr(self, phase: str) -> float | None:
+        return self.discriminator_lr() if phase == "discriminator" else None
+
+    def phase_repeats(self, phase: str) -> int:
+        return 1
+
+    def begin_phase(self, phase: str, x: torch.Tensor) -> None:
+        """Called by the scheme before a phase's updates of one iteration."""
+
+    def end_phase(self, phase: str) -> None:
+        """Called by the scheme after a phase's updates of one iteration."""
+
+    def discriminator_gate(self) -> tuple[str, float] | None:
+        return None
+
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = {k: v.detach() for k, v in self.generator_losses(x).items()}
         terms.update({f"d_{k}": v.detach() for k, v in self.discriminator_losses(x).items()})
@@ -140,11 +166,9 @@ class AdversarialModel(LatentVariableModel):
     def forward(self, x: torch.Tensor, phase: str | None = None) -> dict[str, torch.Tensor]:
         if phase is None:
             return self.losses(x)
-        if phase == "discriminator":
-            return self.discriminator_losses(x)
-        if phase == "generator":
-            return self.generator_losses(x)
-        raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(self.PHASES)}")
+        if phase not in self.phases():
+            raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(self.phases())}")
+        return getattr(self, f"{phase}_losses")(x)
 
 
 def mse_per_pixel(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

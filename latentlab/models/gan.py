@@ -1,16 +1,17 @@
-"""GAN (Goodfellow et al. 2014; DCGAN networks) with Su's regulariser (seed 002, Su 2018).
+"""GAN (Goodfellow et al. 2014; DCGAN networks) with Su's regulariser on Su's schedule.
 
 Generator G = ConvDecoder (images are sigmoid(G(z)) in [0, 1]), discriminator D = ConvEncoder with one
-output logit. Alternating updates:
-    discriminator:  min_D  -E_{x~data} log D(x) - E_z log(1 - D(G(z)))
-    generator:      min_G  E_z[ -log D(G(z)) + lambda ||G(z) - G_old(z)||² ]
-The second term approximates KL(q(x) || q_old(x)) and keeps each update from moving the generator too
-far (against mode collapse); lambda = 0 (`su_weight`) is the plain non-saturating GAN.
-
-G_old is a frozen copy of the generator (`old_generator`, part of the state dict so resume is exact).
-At G_old = G the term and its gradient vanish, so with one generator step per iteration G_old must lag:
-each generator step uses the snapshot taken at the previous generator step (the generator before the
-previous update) and then refreshes the snapshot to the current, pre-update generator.
+output logit. Each iteration (Su 2018, arXiv 1807.05936, and its reference code
+bojone/gan vgan/celeba_dcgan_with_regularization.py):
+    1. discriminator, once:   min_D  -E_{x~data} log D(x) - E_z log(1 - D(G(z)))
+    2. the anchor, once:      z ~ N(0, I) and G_old(z), the generator D was just trained against
+    3. generator, k times on that z (`generator_steps`, Su: k = 2):
+                              min_G  E_z[ -log D(G(z)) ] + lambda * mean_elements (G(z) - G_old(z))²
+The second term approximates KL(q(x) || q_old(x)) and keeps the generator from moving far from the
+distribution the discriminator judged (against mode collapse). Its gradient is zero at the anchor
+itself, so it acts from the second generator step on: with k = 1 it does nothing. lambda = 0
+(`su_weight`) is the plain non-saturating GAN. Su's lambda = 5 on images in [-1, 1] is 20 here,
+on images in [0, 1] (the squared difference scales by 4).
 
 A GAN has no encoder (`has_encoder = False`): the latent chain does not apply; the explorer can still
 decode, drag and interpolate in its latent space.
@@ -29,51 +30,103 @@ from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.registry import register
 
 
-def su_drift(fake: torch.Tensor, fake_old: torch.Tensor) -> torch.Tensor:
-    """Su's regulariser without its weight: the batch estimate of E_z ||G(z) - G_old(z)||².
+def su_drift(fake: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    """Su's regulariser without its weight: the mean over every element of (G(z) - G_old(z))².
 
-    Seed 002 (Su 2018, "the regulariser" section): KL(q(x) || q_old(x)) ~ lambda ∫ q(z) ||G(z) - G_old(z)||² dz,
-    so the complete generator loss is E_z[ -log D(G(z)) + lambda ||G(z) - G_old(z)||² ].
-    `fake` = G(z) [B, ...] (carries the gradient), `fake_old` = G_old(z) for the same z (no gradient);
-    the squared norm sums every non-batch element and the result is the mean over the batch.
+    Su (2018), "the regulariser": KL(q(x) || q_old(x)) ~ lambda ∫ q(z) ||G(z) - G_old(z)||² dz; the
+    reference code takes the per-element mean squared error, which is what lambda is quoted on.
+    `fake` = G(z) (carries the gradient), `anchor` = G_old(z) for the same z (no gradient).
     """
-    return (fake - fake_old).pow(2).flatten(1).sum(dim=1).mean()
+    return (fake - anchor).pow(2).mean()
 
 
-@torch.no_grad()
-def refresh_snapshot(old: nn.Module, new: nn.Module) -> None:
-    """old <- new, every state-dict entry (weights and batch-norm statistics): the G_old update."""
-    for old_value, new_value in zip(old.state_dict().values(), new.state_dict().values()):
-        old_value.copy_(new_value)
+class SuAnchoredGenerator:
+    """Su's generator phase for any GAN following the adversarial protocol (base.py) with
+    `generator`, `prior`, `config.su_weight`, `config.generator_steps` and `generate(z)`.
+
+    begin_phase("generator") draws the iteration's z and, with lambda > 0, its anchor G_old(z) under
+    no gradient; every one of the k generator steps then uses that z and that anchor. Outside an
+    iteration (evaluation, display) the generator terms use a fresh z and no drift."""
+
+    _iteration: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def critic(self, samples: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def phase_repeats(self, phase: str) -> int:
+        return int(self.config.generator_steps) if phase == "generator" else 1
+
+    def begin_phase(self, phase: str, x: torch.Tensor) -> None:
+        if phase != "generator":
+            return
+        z = self.prior.sample(x.shape[0], device=x.device)
+        anchor = None
+        if self.config.su_weight > 0:
+            with torch.no_grad():
+                anchor = self.generate(z)
+        self._iteration = (z, anchor)
+
+    def end_phase(self, phase: str) -> None:
+        if phase == "generator":
+            self._iteration = None
+
+    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.prior.sample(x.shape[0], device=x.device)
+        with torch.no_grad():
+            fake = self.generate(z)
+        real, fake_term = neg_log_sigmoid(self.critic(x)), neg_log_one_minus_sigmoid(self.critic(fake))
+        return {"loss": real + fake_term, "real": real.detach(), "fake": fake_term.detach()}
+
+    def generator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z, anchor = self._iteration or (self.prior.sample(x.shape[0], device=x.device), None)
+        fake = self.generate(z)
+        adversarial = neg_log_sigmoid(self.critic(fake))
+        loss = adversarial
+        terms = {"adversarial": adversarial.detach()}
+        if self.config.su_weight > 0:
+            drift = su_drift(fake, anchor) if anchor is not None else torch.zeros((), device=fake.device)
+            loss = loss + self.config.su_weight * drift
+            terms["drift"] = drift.detach()
+        return {"loss": loss, **terms}
+
+
+def validate_schedule(su_weight: float, generator_steps: int) -> None:
+    """The checks every GAN config with Su's schedule shares."""
+    if su_weight < 0:
+        raise ValueError(f"su_weight must be >= 0, got {su_weight}")
+    if not 1 <= generator_steps <= 20:
+        raise ValueError(f"generator_steps must be between 1 and 20, got {generator_steps}")
 
 
 @dataclass
 class GANConfig(ConvModelConfig):
-    """su_weight: lambda of Su's regulariser (0: plain GAN); discriminator_lr: 0 means the run's lr.
-    `likelihood` only sets how decode(z) is wrapped (its mean, sigmoid(G(z)), is the image)."""
+    """su_weight: lambda of Su's regulariser on the per-element mean squared difference of [0, 1]
+    images (0: plain GAN); generator_steps: generator updates per discriminator update, all against
+    one anchor (Su: 2); discriminator_lr: 0 means the run's lr. `likelihood` only sets how decode(z)
+    is wrapped (its mean, sigmoid(G(z)), is the image)."""
 
     su_weight: float = 0.0
+    generator_steps: int = 1
     discriminator_lr: float = 0.0
 
     def validate(self) -> None:
         super().validate()
-        if self.su_weight < 0:
-            raise ValueError(f"su_weight must be >= 0, got {self.su_weight}")
+        validate_schedule(self.su_weight, self.generator_steps)
         if self.discriminator_lr < 0:
             raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
 
 
 @register("gan", GANConfig, "DCGAN, optionally with Su's regulariser lambda ||G(z) - G_old(z)||² (no encoder)")
-class GAN(AdversarialModel):
+class GAN(SuAnchoredGenerator, AdversarialModel):
     has_encoder = False
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__(config)
         self.generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
         self.discriminator = ConvEncoder(self.image_shape, 1, config.base_channels)
-        self.old_generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
-        self.old_generator.load_state_dict(self.generator.state_dict())
-        self.old_generator.requires_grad_(False)
 
     def encode(self, x: torch.Tensor):
         raise NotImplementedError("a GAN has no encoder (has_encoder is False)")
@@ -81,38 +134,12 @@ class GAN(AdversarialModel):
     def decode(self, z: torch.Tensor):
         return self.likelihood(self.generator(z))
 
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.generator(z))
+
+    def critic(self, samples: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(samples).squeeze(1)
+
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"discriminator": list(self.discriminator.parameters()),
                 "generator": list(self.generator.parameters())}
-
-    def _critic(self, images: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(images).squeeze(1)
-
-    def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        z = self.prior.sample(x.shape[0], device=x.device)
-        with torch.no_grad():
-            fake_images = torch.sigmoid(self.generator(z))
-        real = neg_log_sigmoid(self._critic(x))
-        fake = neg_log_one_minus_sigmoid(self._critic(fake_images))
-        loss = real + fake
-        return {"loss": loss, "real": real.detach(), "fake": fake.detach()}
-
-    def generator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        z = self.prior.sample(x.shape[0], device=x.device)
-        images = torch.sigmoid(self.generator(z))
-        adversarial = neg_log_sigmoid(self._critic(images))
-        terms = {"adversarial": adversarial}
-        loss = adversarial
-        if self.config.su_weight > 0:
-            with torch.no_grad():
-                old_images = torch.sigmoid(self.old_generator(z))
-            drift = su_drift(images, old_images)
-            loss = loss + self.config.su_weight * drift
-            terms["drift"] = drift
-            if self.training and torch.is_grad_enabled():
-                self.refresh_old_generator()
-        return {"loss": loss, **{k: v.detach() for k, v in terms.items()}}
-
-    def refresh_old_generator(self) -> None:
-        """G_old <- G (weights and batch-norm statistics)."""
-        refresh_snapshot(self.old_generator, self.generator)
