@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="use only the first N training examples")
     parser.add_argument("--max-steps", type=int, help="stop after N optimisation steps")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
+    parser.add_argument("--keep-every", type=int, metavar="STEPS",
+                        help="also keep the checkpoint every STEPS steps as step-NNNNNN.ckpt (to score a run over training)")
     parser.add_argument("--preview-every", type=int, default=200, help="steps between preview.png updates")
     parser.add_argument("--eval-limit", type=int, default=1000, help="held-out images evaluated per epoch")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -79,7 +81,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         model=args.model, data=spec.to_string(), out=args.out, model_config=model_config, epochs=args.epochs or 20,
         batch_size=args.batch, lr=args.lr, betas=tuple(args.betas), lr_schedule=args.lr_schedule, seed=args.seed,
-        limit=args.limit, max_steps=args.max_steps, checkpoint_every=args.checkpoint_every,
+        limit=args.limit, max_steps=args.max_steps, checkpoint_every=args.checkpoint_every, keep_every=args.keep_every,
         preview_every=args.preview_every, eval_limit=args.eval_limit, device=args.device)
 
 

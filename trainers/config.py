@@ -21,6 +21,8 @@ class TrainConfig:
     lr, betas: Adam (Creswell et al. use lr 2e-4, betas (0.5, 0.999)). lr_schedule: constant or
     cosine annealing to 0 over the run.
     checkpoint_every: steps between periodic checkpoints (also written at each epoch end and at the end).
+    keep_every: also keep a copy of the checkpoint every this many steps as `step-NNNNNN.ckpt` (to
+    score a run over training); None: only `last.ckpt`.
     preview_every: steps between preview events. eval_limit: held-out examples evaluated per epoch.
     """
 
@@ -37,6 +39,7 @@ class TrainConfig:
     limit: int | None = None
     max_steps: int | None = None
     checkpoint_every: int = 500
+    keep_every: int | None = None
     preview_every: int = 200
     eval_limit: int = 1000
     device: str = "auto"
@@ -51,6 +54,7 @@ class TrainConfig:
             (self.limit is None or self.limit >= 2, f"limit must be >= 2, got {self.limit}"),
             (self.max_steps is None or self.max_steps >= 1, f"max steps must be >= 1, got {self.max_steps}"),
             (self.checkpoint_every >= 1, f"checkpoint interval must be >= 1, got {self.checkpoint_every}"),
+            (self.keep_every is None or self.keep_every >= 1, f"keep interval must be >= 1, got {self.keep_every}"),
             (self.preview_every >= 1, f"preview interval must be >= 1, got {self.preview_every}"),
         ]
         for ok, message in checks:

@@ -35,6 +35,7 @@ from latentlab.models import build_model
 from trainers import distributed
 from trainers.batchnorm import CALIBRATION_IMAGES, recalibrate_batchnorm
 from trainers.config import TrainConfig
+from trainers.pretrain import pretrain_encoder
 from trainers.events import CheckpointSaved, EpochEnd, Event, Failed, Finished, Preview, Step
 from trainers.schemes import NonFiniteLoss, make_scheme
 
@@ -100,6 +101,9 @@ class Trainer:
             model_config = {**cfg.model_config, "image_shape": list(self.train_set.image_shape)}
             self.model = build_model(cfg.model, model_config)
         self.model.to(self.ctx.device).train()
+        self.images = self.train_set.as_tensor()
+        if resume_from is None:
+            self._pretrain_encoder()
         self.module = self.model
         if self.ctx.distributed:
             device_ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
@@ -118,7 +122,6 @@ class Trainer:
         if cfg.max_steps is not None:
             self.total_steps = min(self.total_steps, cfg.max_steps)
         self.scheme = make_scheme(self.model, cfg, self.total_steps)
-        self.images = self.train_set.as_tensor()
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
         self.history: list[dict[str, Any]] = []
         self.elapsed = 0.0
@@ -131,6 +134,15 @@ class Trainer:
             PREVIEW_SAMPLES, generator=torch.Generator().manual_seed(cfg.seed), device=self.ctx.device)
         preview_source = self.held_out if self.held_out is not None else self.train_set
         self.preview_x = preview_source.batch(np.arange(min(PREVIEW_CODES, len(preview_source))))
+
+    def _pretrain_encoder(self) -> None:
+        """The encoder pre-training some adversarial autoencoders ask for (trainers/pretrain.py).
+        Every rank runs it identically (same seed, same draws), before DDP wraps the model."""
+        steps = getattr(self.model, "encoder_pretrain_steps", lambda: 0)()
+        if steps > 0:
+            taken, loss = pretrain_encoder(self.model, self.images, steps, self.ctx.device, self.config.lr,
+                                           tuple(self.config.betas))
+            self.notes.append(f"encoder pre-trained for {taken} steps (moment-matching loss {loss:.3g})")
 
     def _load_held_out(self) -> ImageDataset | None:
         if not self.ctx.is_main or self.config.eval_limit <= 0:
@@ -233,7 +245,8 @@ class Trainer:
                     epoch_sums, epoch_count = {}, 0
                     self.epoch += 1
                     self.step_in_epoch = 0
-                if epoch_done or self.step % cfg.checkpoint_every == 0 or self.step >= self.total_steps:
+                if epoch_done or self.step % cfg.checkpoint_every == 0 or self.step >= self.total_steps \
+                        or self._keeps(self.step):
                     yield from self._save()
                 if epoch_done:
                     break
@@ -286,10 +299,17 @@ class Trainer:
             metrics=self._latest_metrics(),
             progress={"epoch": self.epoch, "step": self.step, "total_steps": self.total_steps},
         )
-        write_checkpoint(self.ckpt_path, Checkpoint(meta=meta, state_dict=self.model.state_dict(), training=training))
+        checkpoint = Checkpoint(meta=meta, state_dict=self.model.state_dict(), training=training)
+        write_checkpoint(self.ckpt_path, checkpoint)
+        if self._keeps(self.step):
+            write_checkpoint(self.out / f"step-{self.step:06d}.ckpt", checkpoint)
         _write_jsonl(self.out / HISTORY_NAME, self.history)
         self.last_saved = self.ckpt_path
         yield CheckpointSaved(self.step, self.epoch, self.ckpt_path)
+
+    def _keeps(self, step: int) -> bool:
+        """Whether `step` is one whose checkpoint is kept beside last.ckpt (TrainConfig.keep_every)."""
+        return self.config.keep_every is not None and step % self.config.keep_every == 0
 
     def _latest_metrics(self) -> dict[str, Any]:
         for record in reversed(self.history):

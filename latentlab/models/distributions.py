@@ -107,3 +107,7 @@ class StandardNormalPrior:
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log N(z; 0, I) = -1/2 (||z||^2 + D log 2 pi), per example."""
         return -0.5 * (z.pow(2).sum(dim=-1) + self.dim * LOG_2PI)
+
+    def expected_log_prob(self) -> float:
+        """E_{z ~ N(0, I)} log N(z; 0, I) = -D/2 (1 + log 2 pi) (minus the entropy)."""
+        return -0.5 * self.dim * (1.0 + LOG_2PI)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from latentlab.models.aae import LatentAdversarialAutoencoder
+from latentlab.models.aae import LatentAdversarialAutoencoder, LatentAdversaryConfig
 from latentlab.models.autoencoder import Autoencoder
 from latentlab.models.base import ConvModelConfig, mse_per_pixel
 from latentlab.models.mmd import KERNELS, mmd_unbiased
@@ -60,22 +60,17 @@ class WAE(Autoencoder):
 
 
 @dataclass
-class WAEGANConfig(ConvModelConfig):
-    """reg_weight: lambda on the adversarial term; disc_hidden: latent discriminator width;
-    discriminator_lr: the adversary's Adam lr, 0 meaning the run's lr (official: 1e-3 vs 3e-4)."""
+class WAEGANConfig(LatentAdversaryConfig):
+    """reg_weight: lambda on the adversarial term; the latent adversary's settings as the AAE's
+    (`LatentAdversaryConfig`: width, depth, its Adam lr (official: 1e-3 vs 3e-4), p-trick, input
+    noise, encoder pre-training)."""
 
     reg_weight: float = 1.0
-    disc_hidden: int = 256
-    discriminator_lr: float = 0.0
 
     def validate(self) -> None:
         super().validate()
         if self.reg_weight < 0:
             raise ValueError(f"reg_weight must be >= 0, got {self.reg_weight}")
-        if not 8 <= self.disc_hidden <= 4096:
-            raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
-        if self.discriminator_lr < 0:
-            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
 
 
 @register("wae-gan", WAEGANConfig, "Wasserstein autoencoder, GAN penalty (reconstruction + latent adversary)")
