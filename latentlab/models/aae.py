@@ -44,6 +44,8 @@ class LatentAdversaryConfig(ConvModelConfig):
         training, matching the mean and covariance of the codes to prior draws (WAE code: 200,
         stopping once that loss is below 0.1); 0: none.
     discriminator_steps: discriminator updates per iteration (each on fresh prior draws).
+    encoder_batchnorm: batch-norm (affine) on the encoder output, so the codes' batch mean and scale are
+        64 + 64 parameters of their own (seed 002's remark: helps the AAE past 2 latent dimensions).
     """
 
     disc_hidden: int = 256
@@ -53,6 +55,7 @@ class LatentAdversaryConfig(ConvModelConfig):
     input_noise: float = 0.0
     encoder_pretrain_steps: int = 0
     discriminator_steps: int = 1
+    encoder_batchnorm: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -73,7 +76,6 @@ class LatentAdversaryConfig(ConvModelConfig):
 @dataclass
 class AAEConfig(LatentAdversaryConfig):
     """recon_weight: lambda on the reconstruction term; adversarial_weight: weight of -log D(E(x)).
-    encoder_batchnorm: batch-norm on the encoder output (seed 002: helps past 2 latent dimensions).
     encoder_phase: update the encoder on -log D(E(x)) in a step of its own, with its own Adam, before
         the reconstruction step of encoder and decoder (Creswell et al.'s DAAE code), instead of one
         joint objective; the adversarial weight then has no effect.
@@ -82,7 +84,6 @@ class AAEConfig(LatentAdversaryConfig):
 
     recon_weight: float = 1.0
     adversarial_weight: float = 1.0
-    encoder_batchnorm: bool = False
     encoder_phase: bool = False
     balance_bound: float = 0.0
 
@@ -145,7 +146,7 @@ class LatentAdversarialAutoencoder(AdversarialModel):
     def __init__(self, config: LatentAdversaryConfig) -> None:
         super().__init__(config)
         self.encoder: nn.Module = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
-        if getattr(config, "encoder_batchnorm", False):
+        if config.encoder_batchnorm:
             self.encoder = nn.Sequential(self.encoder, nn.BatchNorm1d(config.latent_dim))
         self.decoder = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
         self.discriminator = LatentDiscriminator(config.latent_dim, config.disc_hidden, config.disc_layers,

@@ -14,7 +14,12 @@ encoder is deterministic, z = E(x), and c(x, G(z)) = -log P(x | G(z)) of the con
   lambda 100, IMQ.)
 - WAE-GAN ("wae-gan"): D_Z = Jensen-Shannon, estimated by an adversary in latent space, as in the AAE
   (the same `LatentDiscriminator`): discriminator min_D -E_{P_Z} log D(z) - E_x log(1 - D(E(x))),
-  encoder/decoder min E_x[c(x, G(E(x))) - lambda log D(E(x))].
+  encoder/decoder min E_x[c(x, G(E(x))) - lambda log D(E(x))]. The adversary's settings
+  (`LatentAdversaryConfig`) follow the authors' code where it measured well here (4 hidden layers,
+  its own Adam at lr 1e-3, input noise 0.01, encoder pre-training) and depart from it where it did
+  not: the p-trick let the encoder win by shrinking its codes toward the prior's mode, and what
+  made the codes match N(0, I) on CelebA was batch-norm on the encoder output plus several
+  discriminator steps per autoencoder step (resources/models/README.md has the measurements).
 """
 
 from __future__ import annotations
