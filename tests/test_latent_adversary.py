@@ -109,6 +109,16 @@ def test_the_gated_discriminator_waits_while_the_encoder_loses():
     assert scheme.state_dict()["gate_value"] == scheme.gate_value
 
 
+@pytest.mark.parametrize("name", ["aae", "wae-gan"])
+def test_encoder_output_batchnorm_gives_each_batch_the_codes_own_mean_and_scale(name):
+    model = build_model(name, {**SMALL, "encoder_batchnorm": True}).train()
+    codes = model.encode(torch.rand(16, 1, 16, 16) * 3).mean
+    assert torch.allclose(codes.mean(0), torch.zeros(4), atol=1e-5)  # affine shift starts at 0
+    assert torch.allclose(codes.std(0, unbiased=False), torch.ones(4), atol=1e-2)  # and the scale at 1
+    bn = model.encoder[1]
+    assert isinstance(bn, torch.nn.BatchNorm1d) and bn.affine
+
+
 def test_several_discriminator_steps_per_iteration():
     model = build_model("wae-gan", {**SMALL, "discriminator_steps": 3})
     assert model.phase_repeats("discriminator") == 3 and model.phase_repeats("generator") == 1
