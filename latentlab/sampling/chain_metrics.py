@@ -14,8 +14,9 @@ at each requested step t, measures:
   of the held-out images, with the WAE multi-scale IMQ kernel Σ_s C_s / (C_s + ||a - b||²),
   C_s = 2 · D · s, s ∈ {.1, .2, .5, 1, 2, 5, 10} (prior variance 1).
 - ``gap``: the mean gap score log P(z_t) - log P̂(z_t) in nats, with P̂(Z) the explorer's estimate
-  (a 10-component diagonal Gaussian mixture fitted by EM, seed 0, to the posterior means of training
-  images: the model's atlas codes when it has an atlas, else the first 3000 training images); and
+  (`model_p_hat`: `analysis.density.fit_p_hat`, a 10-component diagonal Gaussian mixture fitted by EM,
+  seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the posterior means of the first 3000
+  training images); and
   ``log_p_hat``, its second term alone, mean log P̂(z_t). Read them together: the gap also falls
   when codes move out to where the prior is small (large ||z||), which is no improvement; a code
   that lands where the data's codes lie has a log P̂ near the held-out codes' own.
@@ -56,7 +57,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.analysis.density import GaussianMixture, StandardNormal, gap_score, posterior_draws
+from latentlab.analysis.density import P_HAT, GaussianMixture, StandardNormal, fit_p_hat, gap_score
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
 from latentlab.models.mmd import IMQ_SCALES
@@ -69,8 +70,6 @@ REPORT_MODES = (*CHAIN_MODES, HYBRID_MODE)
 GAP_TRAIN_IMAGES = 3000
 KERNEL_DESCRIPTION = ("IMQ, multi-scale: sum over C = 2*D*s, s in {" + ", ".join(f"{s:g}" for s in IMQ_SCALES)
                       + "} of C / (C + ||a-b||^2) (prior variance 1); unbiased MMD^2")
-DENSITY_DESCRIPTION = ("10-component diagonal Gaussian mixture (EM, seed 0) on draws z ~ Q(z|x) (2 per image; "
-                       "posterior means where no spread is known) of {count} training images ({source})")
 
 FeatureFn = Callable[[np.ndarray], np.ndarray]
 
@@ -260,9 +259,26 @@ def atlas_codes(model: Any, name: str = "atlas_codes") -> np.ndarray | None:
     return None if codes is None else codes.detach().to(torch.float32).cpu().numpy()
 
 
-def fit_gap_density(codes: np.ndarray) -> GaussianMixture:
-    """The explorer's P̂(Z) estimate (ExplorerSession.density): 10 diagonal components, EM seed 0."""
-    return GaussianMixture(n_components=10, covariance_type="diag", seed=0).fit(codes)
+def model_p_hat(model: Any, train: Any = None, gap_codes: np.ndarray | None = None, batch_size: int = 250,
+                ) -> tuple[GaussianMixture | None, str | None, np.ndarray | None]:
+    """(P̂(Z), its description, the training codes it was fitted to) for a model, as the explorer
+    estimates it (`analysis.density.fit_p_hat`): from `gap_codes` (posterior means) when given,
+    else the model's atlas (means and standard deviations, so the fit is to draws z ~ Q(z|x)), else
+    the posterior means of the first 3000 images of `train`; (None, None, None) without any."""
+    codes, stds = gap_codes, None
+    source = "given"
+    if codes is None:
+        codes, stds, source = atlas_codes(model), atlas_codes(model, "atlas_std"), "the model's atlas"
+    if codes is None and train is not None and callable(getattr(model, "encode", None)) \
+            and getattr(model, "has_encoder", True):
+        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
+        source = f"first {len(codes)} of the training data"
+    if codes is None:
+        return None, None, None
+    density = fit_p_hat(np.asarray(codes), stds)
+    described = (f"{P_HAT.describe()} of {len(codes)} training images ({source}"
+                 f"{'' if stds is not None or P_HAT.source == 'means' else '; means only, no spread known'})")
+    return density, described, codes
 
 
 def _image_figures(x: np.ndarray) -> dict[str, Any]:
@@ -430,20 +446,11 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     held_features = np.asarray(features(held_images), dtype=np.float64)
     held_codes = posterior_means(model, held_images, batch_size)
 
-    # P̂(Z) for the gap scores.
-    density, density_text = None, None
-    codes = gap_codes if gap_codes is not None else atlas_codes(model)
-    source = "given" if gap_codes is not None else "the model's atlas"
-    if codes is None and train is not None:
+    # P̂(Z) for the gap scores: fitted exactly as the window's gap map does.
+    if gap_codes is None and atlas_codes(model) is None and train is not None:
         say("encoding training images for P^(Z)")
-        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
-        source = f"first {len(codes)} of the training data"
-    if codes is not None:
-        # Fitted to draws of Q(z|x) for the bundled atlas, exactly as the window's gap map does.
-        stds = atlas_codes(model, "atlas_std") if gap_codes is None else None
-        density = fit_gap_density(np.asarray(posterior_draws(codes, stds), dtype=np.float64))
-        density_text = DENSITY_DESCRIPTION.format(count=len(codes), source=source)
-    else:
+    density, density_text, codes = model_p_hat(model, train, gap_codes, batch_size)
+    if density is None:
         notes.append("no atlas and no training images: gap scores not computed")
         if debias:
             raise ValueError("debias needs codes of training images: a model with an atlas, train or gap_codes")
@@ -520,7 +527,7 @@ __all__ = [
     "atlas_codes",
     "chain_report",
     "chain_states",
-    "fit_gap_density",
+    "model_p_hat",
     "posterior_means",
     "reconstructions",
     "transition_bias",
