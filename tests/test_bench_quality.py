@@ -77,3 +77,31 @@ def test_a_model_not_matching_the_feature_network_is_skipped_with_a_note(tmp_pat
     assert main(["--checkpoints", str(vae), str(gray), "--features", str(_features(tmp_path)), "--n", "8"]) == 0
     captured = capsys.readouterr()
     assert "skipping gray.ckpt" in captured.err and "ok" in captured.out
+
+
+def test_p_hat_column_for_models_with_codes_and_seeds_average(tmp_path, isolated_cache, capsys):
+    """The P̂ column: FD of decoded draws of the model's own P̂(Z) (here fitted to the codes of the
+    training images, the test models carry no atlas); none for the GAN; --seeds averages the prior
+    and P̂ columns and lists each seed."""
+    from latentlab.bench.quality import main
+
+    vae, _ = _save(tmp_path, "a-vae", "vae")
+    gan, _ = _save(tmp_path, "a-gan", "gan")
+    args = ["--checkpoints", str(vae), str(gan), "--features", str(_features(tmp_path)), "--n", "16",
+            "--chain-steps", "1"]
+    assert main(args + ["--seeds", "0", "1", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["model"]: row for row in report["rows"]}
+    assert report["seeds"] == [0, 1, 2] and "Gaussian mixture" in report["p_hat"]
+    vae_row, gan_row = rows["a-vae"], rows["a-gan"]
+    assert gan_row["fd_p_hat"] is None and len(gan_row["fd_prior_per_seed"]) == 3
+    assert len(vae_row["fd_p_hat_per_seed"]) == 3 and len(set(vae_row["fd_p_hat_per_seed"])) == 3
+    assert vae_row["fd_p_hat"] == pytest.approx(np.mean(vae_row["fd_p_hat_per_seed"]))
+    assert vae_row["fd_prior"] == pytest.approx(np.mean(vae_row["fd_prior_per_seed"]))
+    assert main(args + ["--seed", "1", "--json"]) == 0    # one seed: the same figures as that seed above
+    single = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}["a-vae"]
+    assert single["fd_p_hat"] == pytest.approx(vae_row["fd_p_hat_per_seed"][1])
+    assert single["fd_prior"] == pytest.approx(vae_row["fd_prior_per_seed"][1])
+    assert main(args + ["--seeds", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "P̂(Z)" in out and "vs prior" in out and "per seed (prior | P̂(Z)):" in out
