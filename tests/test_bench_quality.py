@@ -105,3 +105,22 @@ def test_p_hat_column_for_models_with_codes_and_seeds_average(tmp_path, isolated
     assert main(args + ["--seeds", "0", "1"]) == 0
     out = capsys.readouterr().out
     assert "P̂(Z)" in out and "vs prior" in out and "per seed (prior | P̂(Z)):" in out
+
+
+def test_p_hat_bench_scores_each_candidate_density_against_the_prior(tmp_path, isolated_cache, capsys):
+    """`bench p-hat`: the prior row, then one row per candidate density fitted to the model's atlas."""
+    from conftest import make_tiny_bundle
+
+    from latentlab.bench.p_hat import main
+
+    model = make_tiny_bundle(tmp_path, latent_dim=4, atlas_size=40, faces=80)
+    args = ["--checkpoints", str(model), "--features", str(_features(tmp_path)), "--n", "12",
+            "--candidates", "1:full:draws,3:diag:means", "--seeds", "0", "1"]
+    assert main(args + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [row["density"] for row in report["rows"]] == ["prior", "1 full, draws", "3 diag, means"]
+    assert all(len(row["fd_per_seed"]) == 2 and row["fd"] > 0 for row in report["rows"])
+    assert report["split"] == "train"
+    assert main(args) == 0 and "vs prior" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(args[:-5] + ["--candidates", "10:spherical:draws"])

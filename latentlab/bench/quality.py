@@ -22,8 +22,8 @@ prior draws. And two diversity figures of the prior samples catch collapse
 how many of them have a near-duplicate among the others.
 
 The P̂ column decodes n codes drawn from the model's own P̂(Z) instead of the prior: the explorer's
-estimate of the aggregate posterior (`analysis.density.fit_p_hat`, a 10-component diagonal Gaussian
-mixture fitted by EM to draws z ~ Q(z|x) of the model's atlas; for a model without an atlas, to the
+estimate of the aggregate posterior (`analysis.density.fit_p_hat`, a 10-component full-covariance
+Gaussian mixture fitted by EM to draws z ~ Q(z|x) of the model's atlas; for a model without an atlas, to the
 posterior means of the n training images), sampled with `sample_p_hat` from the same seed. This is
 the ex-post density estimation of Ghosh et al. 2020 ("From variational to deterministic
 autoencoders"). With several `--seeds` the prior and P̂ columns are means over the seeds (each seed

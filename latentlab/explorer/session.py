@@ -120,8 +120,9 @@ class ExplorerSession:
 
     def density(self):
         """P̂(Z) fitted to the atlas (`analysis.density.fit_p_hat` with the explorer's settings
-        `P_HAT`: a 10-component diagonal Gaussian mixture, EM seed 0, on two draws z ~ Q(z|x) per
-        atlas face), computed once and cached. None when the model carries no atlas."""
+        `P_HAT`: a 10-component full-covariance Gaussian mixture, EM seed 0, on two draws z ~ Q(z|x)
+        per atlas face; about a second on one core for the bundled 64-d atlases), computed once and
+        cached. None when the model carries no atlas."""
         if self.atlas_codes is None:
             return None
         if self._density is None:

@@ -14,9 +14,9 @@ at each requested step t, measures:
   of the held-out images, with the WAE multi-scale IMQ kernel Σ_s C_s / (C_s + ||a - b||²),
   C_s = 2 · D · s, s ∈ {.1, .2, .5, 1, 2, 5, 10} (prior variance 1).
 - ``gap``: the mean gap score log P(z_t) - log P̂(z_t) in nats, with P̂(Z) the explorer's estimate
-  (`model_p_hat`: `analysis.density.fit_p_hat`, a 10-component diagonal Gaussian mixture fitted by EM,
-  seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the posterior means of the first 3000
-  training images); and
+  (`model_p_hat`: `analysis.density.fit_p_hat`, a 10-component full-covariance Gaussian mixture fitted
+  by EM, seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the posterior means of the first
+  3000 training images); and
   ``log_p_hat``, its second term alone, mean log P̂(z_t). Read them together: the gap also falls
   when codes move out to where the prior is small (large ||z||), which is no improvement; a code
   that lands where the data's codes lie has a log P̂ near the held-out codes' own.
