@@ -308,13 +308,14 @@ def chain_states(model: Any, z0: np.ndarray, max_step: int, mode: str, generator
     "mean" and "stochastic" are `latent_chain`'s modes; "mean-decode" (the hybrid) decodes the
     mean image, corrupts it for denoising models, and samples z_{t+1} ~ Q(z | x̃).
     bias [D]: subtracted from every new code, z_{t+1} = T(z_t) - bias (see `transition_bias`).
-    Without a bias, "mean" and "stochastic" run `latent_chain` itself; the loop here draws from
-    `generator` in the same order, so a zero bias gives the same chain.
+    "mean" and "stochastic" run `latent_chain` itself (with its `bias`); the hybrid's loop here
+    draws from `generator` in the same order.
     """
     if mode not in REPORT_MODES:
         raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
-    if bias is None and mode in CHAIN_MODES:
-        for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size):
+    if mode in CHAIN_MODES:
+        for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size,
+                                  bias=bias):
             yield state.step, state.z, state.x, state.change
         return
     yield from _own_chain(model, z0, max_step, mode, generator, batch_size, bias)

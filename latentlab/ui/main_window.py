@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.analysis.density import P_HAT
 from latentlab.analysis.projection import (
     LinearProjection,
     custom_projection,
@@ -105,6 +106,7 @@ class _DecodeBridge(QObject):
 class _JobBridge(QObject):
     loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
     finished = Signal(object)         # session: the search is over, found or not
+    p_hat = Signal(object, int, object)  # (session, seed, code [D]): a draw of P̂(Z) made on a worker
 
 
 class MainWindow(QMainWindow):
@@ -128,6 +130,7 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._last_shown_request = 0
         self._atlas_job: GeneratorJob | None = None
+        self._p_hat_job: GeneratorJob | None = None
         self._trail_codes: np.ndarray | None = None
 
         self._decode_bridge = _DecodeBridge()
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         self._job_bridge = _JobBridge()
         self._job_bridge.loaded.connect(self._atlas_images_loaded)
         self._job_bridge.finished.connect(self._atlas_search_finished)
+        self._job_bridge.p_hat.connect(self._p_hat_drawn)
 
         self._build_widgets()
         self._build_menus()
@@ -178,6 +182,7 @@ class MainWindow(QMainWindow):
         self.face_panel = FacePanel()
         self.face_panel.use_as.connect(self._use_current_as)
         self.face_panel.random_requested.connect(self._jump_to_random)
+        self.face_panel.p_hat_requested.connect(self._jump_to_p_hat)
         self.interpolation = InterpolationPanel()
         self.interpolation.path_changed.connect(self._path_changed)
         self.interpolation.current_changed.connect(self._go_to)
@@ -333,7 +338,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"LatentLab — {session.name}")
         self._fill_colour_combo()
         self._fill_axes_combo()
-        self.face_panel.set_enabled_for_model(True)
+        self.face_panel.set_enabled_for_model(True, session.atlas_codes is not None,
+                                              "" if session.has_encoder else " (it has no encoder to encode them)")
         self.interpolation.set_session(session)
         self.chain.shutdown()
         self.chain.set_session(session)
@@ -502,6 +508,29 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             seed = int(np.random.default_rng().integers(2**31))
             self._go_to(self.session.prior_samples(1, seed=seed)[0], caption=f"prior sample (seed {seed})")
+
+    def _jump_to_p_hat(self) -> None:
+        """Go to a draw of the model's P̂(Z) (`ExplorerSession.p_hat_draws`). The density is fitted once
+        per model (about a second); until it is, the draw is made on a worker so the window never waits."""
+        session = self.session
+        if session is None or session.atlas_codes is None:
+            return
+        seed = int(np.random.default_rng().integers(2**31))
+        if session.density_fitted:
+            self._p_hat_drawn(session, seed, session.p_hat_draws(1, seed)[0])
+            return
+        if self._p_hat_job is not None and self._p_hat_job.is_running:
+            return  # a fit is under way: its draw is on its way
+        self.statusBar().showMessage("Fitting P̂(Z) to the encoded faces…")
+        self._p_hat_job = GeneratorJob(lambda: iter([session.p_hat_draws(1, seed)[0]]), name="p-hat",
+                                       on_event=lambda z: self._job_bridge.p_hat.emit(session, seed, z),
+                                       on_error=lambda message: log.warning("P̂(Z) fit: %s", message))
+        self._p_hat_job.start()
+
+    def _p_hat_drawn(self, session, seed: int, z: np.ndarray) -> None:
+        if session is self.session:
+            self._go_to(z, caption=f"P̂(Z) sample (seed {seed})")
+            self.statusBar().showMessage(f"A draw of {session.name}'s P̂(Z): {P_HAT.describe()}")
 
     # ------------------------------------------------------------------ dataset images for hover
     def _start_atlas_images_job(self) -> None:
@@ -691,6 +720,8 @@ class MainWindow(QMainWindow):
         self.chain.shutdown()
         self.pixels.shutdown()
         self._cancel_atlas_job()
+        if self._p_hat_job is not None:
+            self._p_hat_job.join(10)  # a density fit cannot be interrupted; it ends within seconds
         self.decoder.close()
 
 
