@@ -1,6 +1,7 @@
 """Does the latent Markov chain improve samples? Figures per chain step and mode, against held-out data.
 
-`chain_report` starts n chains from the prior (z_0 ~ N(0, I), a seeded torch.Generator), runs the
+`chain_report` starts n chains from the prior (z_0 ~ N(0, I), a seeded torch.Generator; or, with
+``start="p_hat"``, from seeded draws of the model's fitted P̂(Z), `analysis.density.sample_p_hat`), runs the
 latent chain (`latentlab.sampling.chain`, Creswell et al. 2016) to the largest requested step and,
 at each requested step t, measures:
 
@@ -30,7 +31,8 @@ Reference rows (``references``): the held-out images themselves (intensity, shar
 of their posterior means); their reconstructions decode(E[z | x]) (FD: what the decoder reaches
 from codes of real faces, a lower reference for the chain); and, when training images are given,
 n training images against the held-out ones (FD and latent MMD of two real samples: the floor the
-finite sample sizes allow).
+finite sample sizes allow); and, when P̂(Z) is known, n decoded draws of it (seed `seed`): sampling the
+fitted density instead of running a chain (ex-post density estimation, Ghosh et al. 2020).
 
 Modes: the chain's own "mean" and "stochastic" (`CHAIN_MODES`), plus a diagnostic hybrid,
 "mean-decode" (x = E[x | z_t], z_{t+1} ~ Q(z | x̃)): re-encode the decoder's mean image, as the
@@ -57,7 +59,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.analysis.density import P_HAT, GaussianMixture, StandardNormal, fit_p_hat, gap_score
+from latentlab.analysis.density import P_HAT, GaussianMixture, StandardNormal, fit_p_hat, gap_score, sample_p_hat
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
 from latentlab.models.mmd import IMQ_SCALES
@@ -68,6 +70,7 @@ DEFAULT_MODES = CHAIN_MODES
 HYBRID_MODE = "mean-decode"
 REPORT_MODES = (*CHAIN_MODES, HYBRID_MODE)
 GAP_TRAIN_IMAGES = 3000
+CHAIN_STARTS = ("prior", "p_hat")
 KERNEL_DESCRIPTION = ("IMQ, multi-scale: sum over C = 2*D*s, s in {" + ", ".join(f"{s:g}" for s in IMQ_SCALES)
                       + "} of C / (C + ||a-b||^2) (prior variance 1); unbiased MMD^2")
 
@@ -109,6 +112,7 @@ class ChainReport:
     rows: list[StepFigures]
     references: dict[str, dict[str, Any]]
     debias: dict[str, float] | None = None  # mode -> ||b|| when the debiased chain ran
+    start: str = "prior"                    # where the chains start: "prior" or "p_hat"
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -148,7 +152,8 @@ class ChainReport:
         """Readable tables: one per mode, then the reference rows."""
         lines = [f"model: {self.model}",
                  f"features: {self.feature_network}",
-                 f"n = {self.n} chains from the prior, seed {self.seed}; held-out images: {self.n_held_out}",
+                 f"n = {self.n} chains from {'draws of P^(Z)' if self.start == 'p_hat' else 'the prior'}, "
+                 f"seed {self.seed}; held-out images: {self.n_held_out}",
                  f"latent MMD: {self.kernel}",
                  f"gap: mean log P(z) - log P^(z) in nats; log P^: mean log P^(z); "
                  f"P^ = {self.density or 'not available'}",
@@ -175,7 +180,7 @@ class ChainReport:
         lines.append(f"{'':>17} {'FD':>9} {'(mean)':>7} {'latent MMD':>11} {'gap':>8} {'log P^':>8} {'intensity':>10} "
                      f"{'sharpness':>10} {'mean |z|':>9} {'RGB means':>17}")
         labels = {"held_out": "held-out images", "reconstructions": "reconstructions",
-                  "train_images": "train images"}
+                  "train_images": "train images", "p_hat": "P^ samples"}
         for key, label in labels.items():
             ref = self.references.get(key)
             if ref is None:
@@ -240,6 +245,12 @@ def _map_batches(model: Any, images: Any, fn: Callable[[torch.Tensor], torch.Ten
     finally:
         model.train(was_training)
     return np.concatenate(out)
+
+
+@torch.no_grad()
+def _decode_batches(model: Any, z: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    """Decoder means E[x | z] of codes z [N, D], float32 [N, C, H, W] (eval mode, restored after)."""
+    return _map_batches(model, np.asarray(z, dtype=np.float32), lambda c: model.decode(c).mean, batch_size)
 
 
 def _images(images: Any, limit: int | None = None) -> np.ndarray:
@@ -406,7 +417,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
                  steps: Sequence[int] = DEFAULT_STEPS, modes: Sequence[str] = DEFAULT_MODES,
                  train: Any = None, gap_codes: np.ndarray | None = None, feature_name: str | None = None,
                  model_name: str | None = None, batch_size: int = 250, debias: bool = False,
-                 progress: Callable[[str], None] | None = None) -> ChainReport:
+                 progress: Callable[[str], None] | None = None, start: str = "prior") -> ChainReport:
     """Measure the chain's effect on samples; see the module docstring for every figure.
 
     model: a latent-variable model with an encoder (VAE, DVAE, AE...).
@@ -421,6 +432,8 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
         Without any of the three, the gap column is None.
     debias: run the debiased chain z_{t+1} = T(z_t) - b instead, with b = `transition_bias` of
         each mode measured on those same training codes (so it needs one of the three).
+    start: "prior" (the default) or "p_hat": the chains start from `sample_p_hat(P̂, n, seed)`, the
+        draws of the "P^ samples" reference row (so it needs one of the three, too).
     The chains start from `prior_start` with ``torch.Generator().manual_seed(seed)``; each mode's
     chain draws from its own generator seeded with ``seed + 1 + index of the mode in
     REPORT_MODES``, so a report is reproducible and the modes share their starting points (the
@@ -434,6 +447,8 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
             raise ValueError(f"unknown chain mode {mode!r}; choose from {', '.join(REPORT_MODES)}")
     if n < 2:
         raise ValueError(f"n must be >= 2 (the Fréchet distance and the MMD need two samples), got {n}")
+    if start not in CHAIN_STARTS:
+        raise ValueError(f"unknown start {start!r}; choose one of {', '.join(CHAIN_STARTS)}")
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     notes: list[str] = []
@@ -453,8 +468,9 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     density, density_text, codes = model_p_hat(model, train, gap_codes, batch_size)
     if density is None:
         notes.append("no atlas and no training images: gap scores not computed")
-        if debias:
-            raise ValueError("debias needs codes of training images: a model with an atlas, train or gap_codes")
+        if debias or start == "p_hat":
+            raise ValueError(f"{'debias' if debias else 'start p_hat'} needs codes of training images: a model "
+                             "with an atlas, train or gap_codes")
     prior = StandardNormal(int(model.latent_dim))
 
     def mean_gap(z: np.ndarray) -> float | None:
@@ -485,8 +501,21 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
                 "gap": mean_gap(train_codes), "log_p_hat": mean_log_p_hat(train_codes),
                 **_image_figures(train_images), **_z_figures(train_codes)}
 
+    p_hat_z = None if density is None else sample_p_hat(density, n, seed)
+    if p_hat_z is not None:
+        say("P^ samples")
+        p_hat_x = _decode_batches(model, p_hat_z, batch_size)
+        p_hat_features = features(p_hat_x)
+        references["p_hat"] = {
+            "n": n, "fd": fid_against(p_hat_features, held_features), "fd_mean": _mean_term(p_hat_features, held_features),
+            "latent_mmd": mmd_unbiased(p_hat_z, held_codes, kernel="imq"), "gap": mean_gap(p_hat_z),
+            "log_p_hat": mean_log_p_hat(p_hat_z), **_image_figures(p_hat_x), **_z_figures(p_hat_z)}
+
     # The chains.
-    z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
+    if start == "p_hat":
+        z0 = p_hat_z
+    else:
+        z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
     rows: list[StepFigures] = []
     wanted = set(steps)
     biases: dict[str, float] | None = {} if debias else None
@@ -514,11 +543,12 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     return ChainReport(
         model=model_name or type(model).__name__, feature_network=str(name), n=int(n),
         n_held_out=len(held_images), seed=int(seed), steps=steps, modes=list(modes), kernel=KERNEL_DESCRIPTION,
-        density=density_text, rows=rows, references=references, debias=biases,
+        density=density_text, rows=rows, references=references, debias=biases, start=start,
         seconds=time.perf_counter() - started, notes=notes)
 
 
 __all__ = [
+    "CHAIN_STARTS",
     "DEFAULT_MODES",
     "DEFAULT_STEPS",
     "HYBRID_MODE",
