@@ -96,6 +96,7 @@ def test_p_hat_column_for_models_with_codes_and_seeds_average(tmp_path, isolated
     vae_row, gan_row = rows["a-vae"], rows["a-gan"]
     assert gan_row["fd_p_hat"] is None and len(gan_row["fd_prior_per_seed"]) == 3
     assert len(vae_row["fd_p_hat_per_seed"]) == 3 and len(set(vae_row["fd_p_hat_per_seed"])) == 3
+    assert "p_hat_clusters" in vae_row and gan_row["p_hat_clusters"] is None   # 6 held-out faces: no k-means
     assert vae_row["fd_p_hat"] == pytest.approx(np.mean(vae_row["fd_p_hat_per_seed"]))
     assert vae_row["fd_prior"] == pytest.approx(np.mean(vae_row["fd_prior_per_seed"]))
     assert main(args + ["--seed", "1", "--json"]) == 0    # one seed: the same figures as that seed above
@@ -105,6 +106,8 @@ def test_p_hat_column_for_models_with_codes_and_seeds_average(tmp_path, isolated
     assert main(args + ["--seeds", "0", "1"]) == 0
     out = capsys.readouterr().out
     assert "P̂(Z)" in out and "vs prior" in out and "per seed (prior | P̂(Z)):" in out
+    assert main(args + ["--split", "train"]) == 0          # 38 faces to compare with: diversity figures too
+    assert "diversity of the P̂(Z) samples" in capsys.readouterr().out
 
 
 def test_p_hat_bench_scores_each_candidate_density_against_the_prior(tmp_path, isolated_cache, capsys):

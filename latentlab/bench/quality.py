@@ -66,6 +66,8 @@ class QualityRow:
     seeds: list[int] | None = None                  # the sample seeds fd_prior / fd_p_hat average over
     fd_prior_per_seed: list[float] | None = None
     fd_p_hat_per_seed: list[float] | None = None
+    p_hat_clusters: int | None = None               # the diversity figures of the P̂ samples (first seed)
+    p_hat_near_duplicates: float | None = None
 
 
 def _is_celeba_model(model: Any) -> bool:
@@ -154,17 +156,22 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
             norm, code_mmd = code_figures(model, train, seed)
     density = model_p_hat(model, train)[0]
     seeds = [seed, *[s for s in more_seeds if s != seed]]
-    prior_fds, p_hat_fds = [fd_prior], []
+    prior_fds, p_hat_fds, p_hat_spread = [fd_prior], [], None
     for s in seeds:
         if s != seed:
             z_s = prior_start(model, n, generator=torch.Generator().manual_seed(s))
             prior_fds.append(fid_against(features(_decode_means(model, z_s)), held_out_features))
         codes = p_hat_codes(model, n, s, density=density) if density is not None else None
         if codes is not None:
-            p_hat_fds.append(fid_against(features(_decode_means(model, codes)), held_out_features))
+            p_hat_features = features(_decode_means(model, codes))
+            p_hat_fds.append(fid_against(p_hat_features, held_out_features))
+            if s == seed and diversity is not None:
+                p_hat_spread = diversity.score(p_hat_features)
     return QualityRow(name, model.registry_name, int(model.latent_dim), float(np.mean(prior_fds)), fd_chain, fd_recon,
                       norm, code_mmd, spread.clusters if spread else None, spread.near_duplicates if spread else None,
-                      float(np.mean(p_hat_fds)) if p_hat_fds else None, seeds, prior_fds, p_hat_fds or None)
+                      float(np.mean(p_hat_fds)) if p_hat_fds else None, seeds, prior_fds, p_hat_fds or None,
+                      p_hat_spread.clusters if p_hat_spread else None,
+                      p_hat_spread.near_duplicates if p_hat_spread else None)
 
 
 def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: str, floor_spread: Any = None) -> str:
@@ -194,6 +201,12 @@ def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: s
     floor_cells = (f" {blank} {'':>8s} {blank} {'':>8s} {blank} {blank} {blank} "
                    f"{spread(floor_spread.clusters, floor_spread.near_duplicates)}" if floor_spread else "")
     lines.append(f"{'training images (floor)':28s} {'':8s} {'':4s} {cell(floor)}{floor_cells}")
+    if any(row.p_hat_clusters is not None for row in rows):
+        lines.append("")
+        lines.append("diversity of the P̂(Z) samples (first seed), as the clusters and dup % columns:")
+        for row in sorted(rows, key=lambda r: r.fd_prior):
+            if row.p_hat_clusters is not None:
+                lines.append(f"  {row.model:28s} {spread(row.p_hat_clusters, row.p_hat_near_duplicates)}")
     if any(row.seeds and len(row.seeds) > 1 for row in rows):
         lines.append("")
         lines.append("per seed (prior | P̂(Z)):")

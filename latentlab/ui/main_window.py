@@ -69,18 +69,22 @@ circles fall away from blue dots, the prior has mass the decoder never learned (
 <p><b>Drag</b> the cross-hair handle to move through latent space; the face on the right is decoded
 live. Only the two plotted coordinates change; the others are kept from where you started.</p>
 <p><b>Click</b> a point to jump to it; <b>hover</b> to preview it. <b>Use as A / B</b> sets the ends
-of an interpolation (Interpolate tab), or open two image files there.</p>
+of an interpolation (Interpolate tab), or open two image files there. <b>Random from prior</b> jumps to
+z ~ N(0, I); <b>Random from P̂(Z)</b> to a draw of a Gaussian mixture fitted to the encoded faces
+(ex-post density estimation, Ghosh et al. 2020), which lands where the decoder learned faces rather
+than in the gaps (models without an atlas of encoded faces, such as a GAN, cannot offer it).</p>
 <p><b>Gaps</b>: the background is log P(z) − log P̂(z) on the map's plane, with P̂ a Gaussian
 mixture fitted by EM to draws z ~ Q(z|x) of the encoded faces: red where the prior puts mass but no training face was
 encoded (decodes there tend to look unrealistic), blue where encoded faces are denser than the prior.</p>
 <p><b>Axes</b>: PCA of the encoded faces by default; "A → B" puts the direction between the two
 chosen faces on the x axis; "where P̂(Z) is narrowest" shows the two directions in which the encoded
 faces vary least, where the prior's gaps are widest.</p>
-<p><b>Chain</b> (Chain tab): start chains from prior samples or from the current face, then step
-or play the latent Markov chain (decode, then re-encode; Creswell et al. 2016). Their trails are drawn
-on the map; the plots show the mean gap score, the change per step and the mean intensity, so drift
-is visible. "Mean" mode re-encodes the decoder's mean image; "Stochastic" samples both, and is the
-chain whose stationary distribution is P̂(Z).</p>
+<p><b>Chain</b> (Chain tab): start chains from prior samples, from the current face or from samples of
+P̂(Z), then step or play the latent Markov chain (decode, then re-encode; Creswell et al. 2016). Their
+trails are drawn on the map; the plots show the mean gap score, the change per step and the mean
+intensity, so drift is visible. "Mean" mode re-encodes the decoder's mean image; "Stochastic" samples
+both, and is the chain whose stationary distribution is P̂(Z). <i>Debias</i> subtracts the mean move
+one transition gives the encoded faces (the chain's systematic drift) at every step.</p>
 <p><b>Pixels</b> (View → Pixels, Ctrl+Shift+P; opening a PixelCNN, Gated PixelCNN or Row LSTM
 checkpoint shows it too): watch an autoregressive model draw images one sub-pixel at a time (raster
 order, R → G → B) with the distribution each value was drawn from: Play, Step, Reset, speed, sampling
@@ -90,8 +94,8 @@ influences it, magenta is the blind spot the PixelCNN's stacked masks never see 
 vertical stack has none), yellow is not generated yet. The panel is a dock: it runs beside the Chain
 tab, on the right or at the bottom.</p>
 <p><b>Compare</b> (View → Compare models…): two or more models with the same latent size side by
-side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps)
-or the same path decoded by every model; Save comparison as PNG writes one named row per model.</p>
+side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
+draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG writes one named row per model.</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
