@@ -11,7 +11,8 @@ project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent
 between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
 and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
 of their reconstructions, and a "P^ samples" row: n decoded draws of the model's P̂(Z) (the
-explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/sampling/chain_metrics.py, docs/chain-study.md.
+explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/sampling/chain_metrics.py,
+docs/chain-study.md, docs/p-hat-sampling.md.
 """
 
 from __future__ import annotations

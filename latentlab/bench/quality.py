@@ -120,7 +120,8 @@ def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float
     return float(np.linalg.norm(codes, axis=1).mean()), mmd_unbiased(codes, prior, kernel="imq")
 
 
-def p_hat_codes(model: Any, n: int, seed: int, train: np.ndarray | None = None, density: Any = None) -> np.ndarray | None:
+def p_hat_codes(model: Any, n: int, seed: int, train: np.ndarray | None = None,
+                density: Any = None) -> np.ndarray | None:
     """n codes drawn from the model's P̂(Z) (`sampling.chain_metrics.model_p_hat`: its atlas, else the
     posterior means of `train`; `density` skips the fit), float32 [n, D]; None when neither exists."""
     from latentlab.analysis.density import sample_p_hat

@@ -507,7 +507,8 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
         p_hat_x = _decode_batches(model, p_hat_z, batch_size)
         p_hat_features = features(p_hat_x)
         references["p_hat"] = {
-            "n": n, "fd": fid_against(p_hat_features, held_features), "fd_mean": _mean_term(p_hat_features, held_features),
+            "n": n, "fd": fid_against(p_hat_features, held_features),
+            "fd_mean": _mean_term(p_hat_features, held_features),
             "latent_mmd": mmd_unbiased(p_hat_z, held_codes, kernel="imq"), "gap": mean_gap(p_hat_z),
             "log_p_hat": mean_log_p_hat(p_hat_z), **_image_figures(p_hat_x), **_z_figures(p_hat_z)}
 

@@ -95,7 +95,8 @@ vertical stack has none), yellow is not generated yet. The panel is a dock: it r
 tab, on the right or at the bottom.</p>
 <p><b>Compare</b> (View → Compare models…): two or more models with the same latent size side by
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
-draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG writes one named row per model.</p>
+draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
+writes one named row per model.</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
