@@ -514,13 +514,14 @@ class MainWindow(QMainWindow):
             seed = int(np.random.default_rng().integers(2**31))
             self._go_to(self.session.prior_samples(1, seed=seed)[0], caption=f"prior sample (seed {seed})")
 
-    def _jump_to_p_hat(self) -> None:
-        """Go to a draw of the model's P̂(Z) (`ExplorerSession.p_hat_draws`). The density is fitted once
-        per model (about a second); until it is, the draw is made on a worker so the window never waits."""
+    def _jump_to_p_hat(self, seed: int | None = None) -> None:
+        """Go to a draw of the model's P̂(Z) (`ExplorerSession.p_hat_draws`) from `seed` (a random one by
+        default). The density is fitted once per model (about a second); until it is, the draw is made
+        on a worker so the window never waits."""
         session = self.session
         if session is None or session.atlas_codes is None:
             return
-        seed = int(np.random.default_rng().integers(2**31))
+        seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
         if session.density_fitted:
             self._p_hat_drawn(session, seed, session.p_hat_draws(1, seed)[0])
             return
