@@ -6,7 +6,7 @@ the very same z); image sizes may differ. Two modes:
 
 - **Same prior samples**: N codes z ~ N(0, I) drawn once from the seed shown, decoded by every model
   (optionally after k mean-mode steps of the latent Markov chain, for the models with an encoder);
-  or, with Codes = "draws of each model's own P̂(Z)", N draws from each model's fitted P̂(Z) (the
+  or, with Codes = "Each model's P̂(Z) draws", N draws from each model's fitted P̂(Z) (the
   same seed, different codes per model: each model at its best, not the same z).
 - **Same path**: a slerp or linear path between two codes (two of the samples, or two random codes),
   decoded by every model as a strip; the slider walks it and moves every model's handle and large
@@ -61,7 +61,7 @@ EXPORT_SCALE = 2
 COLUMN_MIN_WIDTH = 300
 SEED_MAX = 2**31 - 1
 DECODE_ERRORS = (LatentLabError, RuntimeError, ValueError)
-SOURCES = (("prior", "The same prior samples z ~ N(0, I)"), ("p_hat", "Draws of each model's own P̂(Z)"))
+SOURCES = (("prior", "Same prior samples N(0, I)"), ("p_hat", "Each model's P̂(Z) draws"))
 P_HAT_SOURCE_TIP = ("Each model decodes N draws (from the seed shown) of its own P̂(Z): a Gaussian mixture fitted to "
                     "its encoded training faces. The codes differ between models: this shows each model's samples "
                     "at their best, where prior samples fall into the gaps of its P̂(Z)")
@@ -515,7 +515,7 @@ class CompareWindow(QMainWindow):
             self.chain_note.setText("Each model's own chain: the samples move toward its P̂(Z) (green trails).")
 
     def _update_source_option(self) -> None:
-        """"Draws of each model's own P̂(Z)" needs an atlas: disabled, saying why, when no compared
+        """"Each model's P̂(Z) draws" needs an atlas: disabled, saying why, when no compared
         model has one; models without one decode the prior's codes and say so in their column."""
         any_atlas = not self.columns or any(c.session.atlas_codes is not None for c in self.columns.values())
         self.source_combo.model().item(1).setEnabled(any_atlas)
