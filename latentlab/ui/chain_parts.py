@@ -58,14 +58,19 @@ def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndar
     of P̂(Z), whose first use fits the density). With `debias`, the chain is the debiased one,
     z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode)."""
     torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI thread
+    busy = False
     if callable(z0):
-        yield "status", "Fitting P̂(Z) to the encoded faces…"
+        if not session.density_fitted:
+            busy = True
+            yield "status", "Fitting P̂(Z) to the encoded faces…"
         z0 = np.asarray(z0(), dtype=np.float32)
     bias = None
     if debias:
+        busy = True
         yield "status", "Debias: measuring the mean one-step move of the encoded faces…"
         bias = session.chain_bias(mode)
-    yield "status", None
+    if busy:
+        yield "status", None
     device = next(iter(session.model.parameters()), torch.empty(0)).device
     chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed), bias=bias)
     try:
