@@ -17,7 +17,7 @@ BENCHES = {
     "pixels": ("latentlab.bench.pixels", "pixel-model sampling: naive vs fast (activation caching) speedup"),
     "pixel-models": ("latentlab.bench.pixel_models", "test bits/dim of PixelCNN, Gated PixelCNN, Row LSTM on one budget"),
     "p-hat": ("latentlab.bench.p_hat", "which density for P̂(Z): FD of decoded samples of candidate mixtures vs the prior"),
-    "quality": ("latentlab.bench.quality", "Fréchet distance of every bundled CelebA model's prior samples, +/- chain"),
+    "quality": ("latentlab.bench.quality", "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
 }
 
 
