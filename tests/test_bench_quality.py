@@ -77,3 +77,53 @@ def test_a_model_not_matching_the_feature_network_is_skipped_with_a_note(tmp_pat
     assert main(["--checkpoints", str(vae), str(gray), "--features", str(_features(tmp_path)), "--n", "8"]) == 0
     captured = capsys.readouterr()
     assert "skipping gray.ckpt" in captured.err and "ok" in captured.out
+
+
+def test_p_hat_column_for_models_with_codes_and_seeds_average(tmp_path, isolated_cache, capsys):
+    """The P̂ column: FD of decoded draws of the model's own P̂(Z) (here fitted to the codes of the
+    training images, the test models carry no atlas); none for the GAN; --seeds averages the prior
+    and P̂ columns and lists each seed."""
+    from latentlab.bench.quality import main
+
+    vae, _ = _save(tmp_path, "a-vae", "vae")
+    gan, _ = _save(tmp_path, "a-gan", "gan")
+    args = ["--checkpoints", str(vae), str(gan), "--features", str(_features(tmp_path)), "--n", "16",
+            "--chain-steps", "1"]
+    assert main(args + ["--seeds", "0", "1", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["model"]: row for row in report["rows"]}
+    assert report["seeds"] == [0, 1, 2] and "Gaussian mixture" in report["p_hat"]
+    vae_row, gan_row = rows["a-vae"], rows["a-gan"]
+    assert gan_row["fd_p_hat"] is None and len(gan_row["fd_prior_per_seed"]) == 3
+    assert len(vae_row["fd_p_hat_per_seed"]) == 3 and len(set(vae_row["fd_p_hat_per_seed"])) == 3
+    assert "p_hat_clusters" in vae_row and gan_row["p_hat_clusters"] is None   # 6 held-out faces: no k-means
+    assert vae_row["fd_p_hat"] == pytest.approx(np.mean(vae_row["fd_p_hat_per_seed"]))
+    assert vae_row["fd_prior"] == pytest.approx(np.mean(vae_row["fd_prior_per_seed"]))
+    assert main(args + ["--seed", "1", "--json"]) == 0    # one seed: the same figures as that seed above
+    single = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}["a-vae"]
+    assert single["fd_p_hat"] == pytest.approx(vae_row["fd_p_hat_per_seed"][1])
+    assert single["fd_prior"] == pytest.approx(vae_row["fd_prior_per_seed"][1])
+    assert main(args + ["--seeds", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "P̂(Z)" in out and "vs prior" in out and "per seed (prior | P̂(Z)):" in out
+    assert main(args + ["--split", "train"]) == 0          # 38 faces to compare with: diversity figures too
+    assert "diversity of the P̂(Z) samples" in capsys.readouterr().out
+
+
+def test_p_hat_bench_scores_each_candidate_density_against_the_prior(tmp_path, isolated_cache, capsys):
+    """`bench p-hat`: the prior row, then one row per candidate density fitted to the model's atlas."""
+    from conftest import make_tiny_bundle
+
+    from latentlab.bench.p_hat import main
+
+    model = make_tiny_bundle(tmp_path, latent_dim=4, atlas_size=40, faces=80)
+    args = ["--checkpoints", str(model), "--features", str(_features(tmp_path)), "--n", "12",
+            "--candidates", "1:full:draws,3:diag:means", "--seeds", "0", "1"]
+    assert main(args + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [row["density"] for row in report["rows"]] == ["prior", "1 full, draws", "3 diag, means"]
+    assert all(len(row["fd_per_seed"]) == 2 and row["fd"] > 0 for row in report["rows"])
+    assert report["split"] == "train"
+    assert main(args) == 0 and "vs prior" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(args[:-5] + ["--candidates", "10:spherical:draws"])

@@ -284,3 +284,17 @@ def test_chain_along_an_interpolation_path():
     steps = run_chain(model, path, 1)
     assert steps[0].z.shape == (6, 3) and steps[1].x.shape == (6, 1, 8, 8)
     np.testing.assert_allclose(steps[0].z, path, rtol=1e-6)
+
+
+def test_bias_gives_the_debiased_chain():
+    """latent_chain(..., bias=b): z_(t+1) = T(z_t) - b; a zero bias is the plain chain."""
+    model = tiny("vae")
+    z0 = prior_start(model, 5, torch.Generator().manual_seed(0))
+    plain = run_chain(model, z0, 2, mode="mean")
+    zero = run_chain(model, z0, 2, mode="mean", bias=np.zeros(model.latent_dim, np.float32))
+    assert all(np.array_equal(a.z, b.z) for a, b in zip(plain, zero))
+    b = np.linspace(-0.5, 0.5, model.latent_dim).astype(np.float32)
+    debiased = run_chain(model, z0, 1, mode="mean", bias=b)
+    np.testing.assert_allclose(debiased[1].z, plain[1].z - b, atol=1e-6)
+    with pytest.raises(ValueError, match="bias has"):
+        latent_chain(model, z0, 1, bias=np.zeros(model.latent_dim + 1))

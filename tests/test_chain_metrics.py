@@ -65,7 +65,7 @@ def test_report_structure_steps_modes_and_references(data):
     assert report.row("mean", 0).fd == report.row("stochastic", 0).fd
     assert report.row("mean", 0).change == 0.0 and report.row("mean", 2).change > 0.0
     refs = report.references
-    assert set(refs) == {"held_out", "reconstructions", "train_images"}
+    assert set(refs) == {"held_out", "reconstructions", "train_images", "p_hat"}
     x = held_out.batch(slice(0, 30)).numpy()
     assert refs["held_out"]["intensity"] == pytest.approx(float(x.mean()), rel=1e-6)
     assert refs["held_out"]["n"] == 30 and refs["held_out"]["gap"] is not None
@@ -184,3 +184,40 @@ def test_bench_command_prints_tables_and_json(tmp_path, isolated_cache, capsys):
     assert report["n"] == 12 and report["modes"] == ["mean"] and report["steps"] == [0, 1]
     assert main(["--checkpoint", str(path), "--features", str(tmp_path / "none.ckpt")]) == 2
     assert "feature network not found" in capsys.readouterr().err
+
+
+def test_p_hat_reference_row_and_chains_started_from_p_hat(data, tmp_path, isolated_cache, capsys):
+    """The "P^ samples" row decodes seeded draws of the fitted P̂(Z); start="p_hat" starts the chains
+    from exactly those draws (step 0 = that row), and the bench exposes it as --start p-hat."""
+    from latentlab.analysis.density import sample_p_hat
+    from latentlab.sampling.chain_metrics import model_p_hat
+
+    held_out, train = data
+    model = _model()
+    prior_start_report = chain_report(model, held_out, PooledFeatures(), n=12, seed=2, steps=[0, 1], modes=["mean"],
+                                      train=train)
+    row = prior_start_report.references["p_hat"]
+    assert row["n"] == 12 and row["fd"] > 0 and row["gap"] is not None
+    assert "P^ samples" in prior_start_report.format()
+    report = chain_report(model, held_out, PooledFeatures(), n=12, seed=2, steps=[0, 1], modes=["mean"], train=train,
+                          start="p_hat")
+    assert report.start == "p_hat" and "chains from draws of P^(Z)" in report.format()
+    assert report.row("mean", 0).fd == pytest.approx(row["fd"])
+    density = model_p_hat(model, train)[0]
+    z1 = next(z for step, z, _, _ in chain_states(model, sample_p_hat(density, 12, 2), 1, "mean", None) if step == 1)
+    assert report.row("mean", 1).z_norm == pytest.approx(float(np.linalg.norm(z1, axis=1).mean()), rel=1e-5)
+    with pytest.raises(ValueError, match="start p_hat needs"):
+        chain_report(model, held_out, PooledFeatures(), n=4, steps=[0], start="p_hat")
+    with pytest.raises(ValueError, match="unknown start"):
+        chain_report(model, held_out, PooledFeatures(), n=4, steps=[0], start="gan")
+
+    from latentlab.bench.chain import main
+    from latentlab.checkpoints import save_model
+
+    path = save_model(tmp_path / "m.ckpt", model, dataset={"spec": SPEC})
+    features = save_model(tmp_path / "f.ckpt", build_model("ae", {"image_shape": [3, 16, 16], "latent_dim": 5,
+                                                                   "base_channels": 4}))
+    assert main(["--checkpoint", str(path), "--features", str(features), "--n", "12", "--steps", "0,1",
+                 "--modes", "mean", "--start", "p-hat", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["start"] == "p_hat" and out["references"]["p_hat"]["fd"] > 0

@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 from conftest import make_tiny_bundle
+from PySide6.QtCore import Qt
 
 from latentlab.explorer.session import ExplorerSession
 from latentlab.ui.chain_panel import NO_ENCODER, ChainPanel
@@ -212,3 +213,53 @@ def test_shutdown_joins_the_worker_even_while_playing(qtbot, panel):
     assert panel.shutdown(timeout=10)
     assert not [t for t in threading.enumerate() if t.name == "latentlab-chain"]
     assert not panel.is_playing
+
+
+def test_chains_can_start_from_samples_of_p_hat(qtbot, panel, session):
+    """The third start: N seeded draws of the model's P̂(Z), made (and the density fitted) on the worker."""
+    panel.start_combo.setCurrentIndex(panel.start_combo.findData("p_hat"))
+    panel.seed_spin.setValue(7)
+    assert panel.start_combo.model().item(panel.start_combo.currentIndex()).isEnabled()
+    panel.reset()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=10000)
+    np.testing.assert_allclose(panel.latest_codes, session.p_hat_draws(N, seed=7), rtol=1e-6)
+    assert not panel.busy_label.isVisible()
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=3000)
+
+
+def test_without_an_atlas_p_hat_and_debias_are_disabled_with_the_reason(qtbot, checkpoint):
+    session = ExplorerSession.from_checkpoint(checkpoint)
+    session.atlas_codes = session.atlas_std = None   # e.g. a training checkpoint, never bundled
+    widget = ChainPanel()
+    qtbot.addWidget(widget)
+    widget.set_session(session)
+    widget.show()
+    index = widget.start_combo.findData("p_hat")
+    assert index >= 0 and not widget.start_combo.model().item(index).isEnabled()   # listed, greyed out
+    tip = widget.start_combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert "no atlas" in tip and "latentlab.bundle" in tip
+    assert widget.debias_check.isVisible() and not widget.debias_check.isEnabled()
+    assert "no atlas" in widget.debias_check.toolTip()
+    assert widget.start_combo.isEnabled()  # the other starts still work
+    qtbot.waitUntil(lambda: widget.latest_codes is not None, timeout=5000)
+    widget.shutdown()
+
+
+def test_debias_runs_the_debiased_chain(qtbot, panel, session):
+    """Debias (on Reset): z_(t+1) = T(z_t) - b with b the atlas codes' mean one-step move; in mean mode
+    (deterministic for this VAE) step 1 is the plain chain's step 1 minus b."""
+    from latentlab.sampling.chain import latent_chain
+
+    assert panel.debias_check.isEnabled() and "T(z_t) − b" in panel.debias_check.toolTip()
+    z0 = panel.latest_codes.copy()
+    panel.debias_check.setChecked(True)
+    panel.reset()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=10000)
+    assert panel.debiased
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=10000)
+    b = session.chain_bias("mean")
+    assert b is not None and b.shape == (4,) and np.linalg.norm(b) > 0
+    plain = list(latent_chain(session.model, z0, 1, mode="mean"))[1].z
+    np.testing.assert_allclose(panel.latest_codes, plain - b, atol=1e-5)

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from latentlab.bundle import bundle
 from latentlab.checkpoints import save_model
@@ -226,3 +228,49 @@ def test_the_main_window_opens_it_on_its_current_model(qtbot, tmp_path, models):
         assert not compare.isVisible() and not compare.grid_worker.alive
     finally:
         main.shutdown()
+
+
+def test_each_model_can_decode_draws_of_its_own_p_hat(qtbot, pair, models):
+    """Codes = "draws of each model's own P̂(Z)": every model decodes N seeded draws of its own fitted
+    density (different codes per model), marked on its own map; the same seed repeats them."""
+    from latentlab.ui.compare_window import SOURCES
+
+    window = pair
+    index = window.source_combo.findData("p_hat")
+    assert window.source_combo.itemText(index) == dict(SOURCES)["p_hat"]
+    assert window.source_combo.model().item(index).isEnabled()
+    window.seed_spin.setValue(5)
+    wait_ready(qtbot, window)
+    window.source_combo.setCurrentIndex(index)
+    qtbot.waitUntil(lambda: window.decodes_ready() and all(c.decodes.codes is not None
+                                                           for c in window.columns.values()), timeout=30000)
+    vae, wae = (window.columns[str(Path(models[k]).resolve())] for k in ("vae", "wae"))
+    n = window.count_spin.value()
+    for column in (vae, wae):
+        expected = column.session.p_hat_draws(n, seed=5)
+        np.testing.assert_allclose(column.decodes.codes, expected, rtol=1e-6)
+        np.testing.assert_array_equal(column.decodes.images, column.session.decode(expected))
+        assert "own P̂(Z), seed 5" in column.note.text()
+        assert len(column.marks.points.data) == n
+    assert not np.allclose(vae.decodes.codes, wae.decodes.codes)   # each model's own density
+    window._sample_clicked(2)
+    qtbot.waitUntil(lambda: "sample #3" in vae.caption.text(), timeout=5000)
+    np.testing.assert_array_equal(vae.current_image, vae.decodes.images[2])
+
+
+def test_without_any_atlas_the_p_hat_option_is_disabled_with_the_reason(qtbot, window, models):
+    assert window.add_model(models["gan"])
+    wait_ready(qtbot, window)
+    index = window.source_combo.findData("p_hat")
+    assert window.source_combo.isVisible() and not window.source_combo.model().item(index).isEnabled()
+    tip = window.source_combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert "no compared model carries an atlas" in tip and "no encoder" in tip
+    window.source_combo.setCurrentIndex(index)   # even if chosen, a disabled option draws prior codes
+    assert window.codes_source == "prior"
+    assert window.add_model(models["vae"])       # a model with an atlas joins: the option comes back
+    assert window.source_combo.model().item(index).isEnabled()
+    window.source_combo.setCurrentIndex(index)
+    qtbot.waitUntil(lambda: window.decodes_ready() and any(c.decodes.codes is not None
+                                                           for c in window.columns.values()), timeout=30000)
+    gan = next(c for c in window.columns.values() if c.session.atlas_codes is None)
+    assert gan.decodes.codes is None and "no atlas" in gan.note.text()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import make_tiny_bundle
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from latentlab.checkpoints import save_model
 from latentlab.models import build_model
@@ -204,3 +204,32 @@ def test_chain_trails_show_only_with_the_chain_tab(qtbot, window, tiny_checkpoin
     assert len(window.map.trail_heads.data) == 3
     window.tabs.setCurrentIndex(0)
     assert len(window.map.trail_heads.data) == 0
+
+
+def test_random_from_p_hat_jumps_to_a_draw_of_the_fitted_density(qtbot, window, tiny_checkpoint):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    button = window.face_panel.p_hat_button
+    assert button.text() == "Random from P̂(Z)" and button.isEnabled() and "P̂(Z)" in button.toolTip()
+    for _ in range(2):   # the first click may fit the density on a worker; the second draws at once
+        shown = window.face_panel.last_shown_at
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        wait_for_face(qtbot, window, shown)
+        qtbot.waitUntil(lambda: "P̂(Z) sample (seed" in window.face_panel.caption.text(), timeout=10000)
+    seed = int(window.face_panel.caption.text().split("seed ")[1].split(")")[0])
+    np.testing.assert_allclose(window.current_z, window.session.p_hat_draws(1, seed)[0], rtol=1e-6)
+
+
+def test_random_from_p_hat_is_disabled_with_the_reason_for_a_gan(qtbot, window, tmp_path):
+    from latentlab.bundle import bundle
+    from latentlab.data import load_dataset
+
+    torch.manual_seed(0)
+    model = build_model("gan", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8}).eval()
+    dataset = load_dataset("synthetic-faces?size=16&n=100", split="train", limit=30)
+    save_model(tmp_path / "raw.ckpt", model, dataset=dataset.describe(), preprocessing=dataset.preprocessing)
+    assert window.open_checkpoint(bundle(tmp_path / "raw.ckpt", tmp_path / "gan.ckpt", atlas_size=30))
+    wait_for_face(qtbot, window, 0.0)
+    button = window.face_panel.p_hat_button
+    assert button.isVisible() and not button.isEnabled() and window.face_panel.random_button.isEnabled()
+    assert "no atlas" in button.toolTip() and "no encoder" in button.toolTip()

@@ -16,7 +16,10 @@ BENCHES = {
     "modes": ("latentlab.bench.modes", "2-D ring of 8 Gaussians: modes covered by the GAN with vs without Su's regulariser"),
     "pixels": ("latentlab.bench.pixels", "pixel-model sampling: naive vs fast (activation caching) speedup"),
     "pixel-models": ("latentlab.bench.pixel_models", "test bits/dim of PixelCNN, Gated PixelCNN, Row LSTM on one budget"),
-    "quality": ("latentlab.bench.quality", "Fréchet distance of every bundled CelebA model's prior samples, +/- chain"),
+    "p-hat": ("latentlab.bench.p_hat",
+              "which density for P̂(Z): FD of decoded samples of candidate mixtures vs the prior"),
+    "quality": ("latentlab.bench.quality",
+                "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
 }
 
 

@@ -2,14 +2,17 @@
 
     python -m latentlab.bench chain --checkpoint PATH [--data SPEC] [--split test] [--n 1000]
                                     [--seed 0] [--steps 0,1,2,5,10] [--modes mean,stochastic] [--debias]
-                                    [--features PATH] [--json]
+                                    [--start prior|p-hat] [--features PATH] [--json]
 
-n chains start from the prior N(0, I) (seeded) and run the chain (Creswell et al. 2016); at each
+n chains start from the prior N(0, I) (seeded; `--start p-hat`: from seeded draws of the model's
+fitted P̂(Z)) and run the chain (Creswell et al. 2016); at each
 step: the Fréchet distance of the decodes to the held-out images in the feature space of the
 project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent MMD (IMQ kernel)
 between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
 and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
-of their reconstructions. Details: latentlab/sampling/chain_metrics.py, docs/chain-study.md.
+of their reconstructions, and a "P^ samples" row: n decoded draws of the model's P̂(Z) (the
+explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/sampling/chain_metrics.py,
+docs/chain-study.md, docs/p-hat-sampling.md.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--debias", action="store_true",
                         help="run the debiased chain z_(t+1) = T(z_t) - b, with b the mean move of training "
                              "codes in one step")
+    parser.add_argument("--start", default="prior", choices=("prior", "p-hat"),
+                        help="where the chains start: prior samples (default) or draws of the model's P̂(Z)")
     parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     args = parser.parse_args(argv)
@@ -88,7 +93,7 @@ def main(argv: list[str]) -> int:
                 return 2
         report = chain_report(model, held_out, features, n=args.n, seed=args.seed, steps=args.steps,
                               modes=args.modes, train=train, model_name=str(args.checkpoint), debias=args.debias,
-                              progress=progress)
+                              progress=progress, start=args.start.replace("-", "_"))
     except LatentLabError as err:
         print(f"chain: error: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """Sample quality of every bundled CelebA model: Fréchet distance of prior samples to held-out faces.
 
-    python -m latentlab.bench quality [--checkpoints PATH ...] [--data SPEC] [--n 1000] [--seed 0]
-                                      [--chain-steps 5] [--mode mean] [--features PATH] [--json]
+    python -m latentlab.bench quality [--checkpoints PATH ...] [--data SPEC] [--split test] [--n 1000]
+                                      [--seeds 0 [1 2]] [--chain-steps 5] [--mode mean] [--features PATH]
+                                      [--json]
 
 For each model: n codes z ~ P(Z) = N(0, I) (the same seeded draw for every model of one latent
 size), decoded to their decoder means x = E[P(x | z)], then the Fréchet distance
@@ -19,6 +20,15 @@ encoder's codes of those n training images match the prior P(Z): their mean norm
 prior draws. And two diversity figures of the prior samples catch collapse
 (`latentlab.analysis.diversity`): how many k-means clusters of the compared faces they reach, and
 how many of them have a near-duplicate among the others.
+
+The P̂ column decodes n codes drawn from the model's own P̂(Z) instead of the prior: the explorer's
+estimate of the aggregate posterior (`analysis.density.fit_p_hat`, a 10-component full-covariance
+Gaussian mixture fitted by EM to draws z ~ Q(z|x) of the model's atlas; for a model without an atlas, to the
+posterior means of the n training images), sampled with `sample_p_hat` from the same seed. This is
+the ex-post density estimation of Ghosh et al. 2020 ("From variational to deterministic
+autoencoders"). With several `--seeds` the prior and P̂ columns are means over the seeds (each seed
+a new draw of both; the per-seed figures follow the table and are in the JSON); the other columns
+use the first seed.
 
 Without --checkpoints, every bundled model in resources/models whose dataset is CelebA is scored.
 """
@@ -52,6 +62,12 @@ class QualityRow:
     code_mmd: float | None = None
     clusters: int | None = None
     near_duplicates: float | None = None
+    fd_p_hat: float | None = None                   # FD of decoded draws of the model's P̂(Z)
+    seeds: list[int] | None = None                  # the sample seeds fd_prior / fd_p_hat average over
+    fd_prior_per_seed: list[float] | None = None
+    fd_p_hat_per_seed: list[float] | None = None
+    p_hat_clusters: int | None = None               # the diversity figures of the P̂ samples (first seed)
+    p_hat_near_duplicates: float | None = None
 
 
 def _is_celeba_model(model: Any) -> bool:
@@ -104,16 +120,29 @@ def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float
     return float(np.linalg.norm(codes, axis=1).mean()), mmd_unbiased(codes, prior, kernel="imq")
 
 
+def p_hat_codes(model: Any, n: int, seed: int, train: np.ndarray | None = None,
+                density: Any = None) -> np.ndarray | None:
+    """n codes drawn from the model's P̂(Z) (`sampling.chain_metrics.model_p_hat`: its atlas, else the
+    posterior means of `train`; `density` skips the fit), float32 [n, D]; None when neither exists."""
+    from latentlab.analysis.density import sample_p_hat
+    from latentlab.sampling.chain_metrics import model_p_hat
+
+    if density is None:
+        density = model_p_hat(model, train)[0]
+    return None if density is None else sample_p_hat(density, n, seed)
+
+
 def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: np.ndarray, features: Any,
                 n: int, seed: int, chain_steps: int, mode: str, train: np.ndarray | None = None,
-                diversity: Any = None) -> QualityRow:
+                diversity: Any = None, more_seeds: list[int] | tuple[int, ...] = ()) -> QualityRow:
     """The FD figures of one model (see the module docstring), with `train` images the code figures,
-    and with a `DiversityReference` the prior samples' diversity figures."""
+    and with a `DiversityReference` the prior samples' diversity figures. `more_seeds`: further
+    sample seeds for the prior and P̂ columns (which then hold the means over all seeds)."""
     import torch
 
     from latentlab.analysis.frechet import fid_against
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import reconstructions
+    from latentlab.sampling.chain_metrics import model_p_hat, reconstructions
 
     model.eval()
     z = prior_start(model, n, generator=torch.Generator().manual_seed(seed))
@@ -126,16 +155,36 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
         fd_recon = fid_against(features(reconstructions(model, held_out)), held_out_features)
         if train is not None:
             norm, code_mmd = code_figures(model, train, seed)
-    return QualityRow(name, model.registry_name, int(model.latent_dim), fd_prior, fd_chain, fd_recon, norm, code_mmd,
-                      spread.clusters if spread else None, spread.near_duplicates if spread else None)
+    density = model_p_hat(model, train)[0]
+    seeds = [seed, *[s for s in more_seeds if s != seed]]
+    prior_fds, p_hat_fds, p_hat_spread = [fd_prior], [], None
+    for s in seeds:
+        if s != seed:
+            z_s = prior_start(model, n, generator=torch.Generator().manual_seed(s))
+            prior_fds.append(fid_against(features(_decode_means(model, z_s)), held_out_features))
+        codes = p_hat_codes(model, n, s, density=density) if density is not None else None
+        if codes is not None:
+            p_hat_features = features(_decode_means(model, codes))
+            p_hat_fds.append(fid_against(p_hat_features, held_out_features))
+            if s == seed and diversity is not None:
+                p_hat_spread = diversity.score(p_hat_features)
+    return QualityRow(name, model.registry_name, int(model.latent_dim), float(np.mean(prior_fds)), fd_chain, fd_recon,
+                      norm, code_mmd, spread.clusters if spread else None, spread.near_duplicates if spread else None,
+                      float(np.mean(p_hat_fds)) if p_hat_fds else None, seeds, prior_fds, p_hat_fds or None,
+                      p_hat_spread.clusters if p_hat_spread else None,
+                      p_hat_spread.near_duplicates if p_hat_spread else None)
 
 
 def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: str, floor_spread: Any = None) -> str:
     def cell(value: float | None, digits: int = 2) -> str:
         return f"{value:9.{digits}f}" if value is not None else f"{'—':>9s}"
 
-    head = (f"{'model':28s} {'family':8s} {'d_z':>4s} {'prior':>9s} {f'+{chain_steps} {mode}':>9s} "
-            f"{'change':>8s} {'recon':>9s} {'|E[z|x]|':>9s} {'MMD² P':>9s} {'clusters':>8s} {'dup %':>6s}")
+    def relative(value: float | None, base: float | None) -> str:
+        return f"{(value - base) / base:+8.1%}" if value is not None and base else f"{'—':>8s}"
+
+    head = (f"{'model':28s} {'family':8s} {'d_z':>4s} {'prior':>9s} {'P̂(Z)':>9s} {'vs prior':>8s} "
+            f"{f'+{chain_steps} {mode}':>9s} {'change':>8s} {'recon':>9s} {'|E[z|x]|':>9s} {'MMD² P':>9s} "
+            f"{'clusters':>8s} {'dup %':>6s}")
 
     def spread(clusters: int | None, duplicates: float | None) -> str:
         if clusters is None:
@@ -144,15 +193,28 @@ def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: s
 
     lines = [head, "-" * len(head)]
     for row in sorted(rows, key=lambda r: r.fd_prior):
-        change = (f"{(row.fd_chain - row.fd_prior) / row.fd_prior:+8.1%}" if row.fd_chain is not None
-                  else f"{'—':>8s}")
-        lines.append(f"{row.model:28s} {row.family:8s} {row.latent_dim:4d} {cell(row.fd_prior)} "
-                     f"{cell(row.fd_chain)} {change} {cell(row.fd_reconstruction)} {cell(row.code_norm)} "
+        first_seed = row.fd_prior_per_seed[0] if row.fd_prior_per_seed else row.fd_prior  # the chain's start
+        lines.append(f"{row.model:28s} {row.family:8s} {row.latent_dim:4d} {cell(row.fd_prior)} {cell(row.fd_p_hat)} "
+                     f"{relative(row.fd_p_hat, row.fd_prior)} {cell(row.fd_chain)} "
+                     f"{relative(row.fd_chain, first_seed)} {cell(row.fd_reconstruction)} {cell(row.code_norm)} "
                      f"{cell(row.code_mmd, 4)} {spread(row.clusters, row.near_duplicates)}")
     blank = f"{'':>9s}"
-    floor_cells = (f" {blank} {'':>8s} {blank} {blank} {blank} "
+    floor_cells = (f" {blank} {'':>8s} {blank} {'':>8s} {blank} {blank} {blank} "
                    f"{spread(floor_spread.clusters, floor_spread.near_duplicates)}" if floor_spread else "")
     lines.append(f"{'training images (floor)':28s} {'':8s} {'':4s} {cell(floor)}{floor_cells}")
+    if any(row.p_hat_clusters is not None for row in rows):
+        lines.append("")
+        lines.append("diversity of the P̂(Z) samples (first seed), as the clusters and dup % columns:")
+        for row in sorted(rows, key=lambda r: r.fd_prior):
+            if row.p_hat_clusters is not None:
+                lines.append(f"  {row.model:28s} {spread(row.p_hat_clusters, row.p_hat_near_duplicates)}")
+    if any(row.seeds and len(row.seeds) > 1 for row in rows):
+        lines.append("")
+        lines.append("per seed (prior | P̂(Z)):")
+        for row in sorted(rows, key=lambda r: r.fd_prior):
+            prior = " ".join(f"{v:.2f}" for v in row.fd_prior_per_seed or [])
+            p_hat = " ".join(f"{v:.2f}" for v in row.fd_p_hat_per_seed or []) or "—"
+            lines.append(f"  {row.model:28s} seeds {','.join(map(str, row.seeds or []))}: {prior} | {p_hat}")
     return "\n".join(lines)
 
 
@@ -169,6 +231,56 @@ def _default_checkpoints() -> list[Path]:
     return bundled_models()
 
 
+@dataclass
+class Reference:
+    """The faces samples are compared with: `held` (float [M, C, H, W] in [0, 1]) and its features,
+    n training images and theirs, and the floor FD(training images, held)."""
+
+    held: np.ndarray
+    held_features: np.ndarray
+    train_images: np.ndarray
+    train_features: np.ndarray
+    floor: float
+
+
+def load_reference(spec: str, split: str, n: int, features: Any) -> Reference:
+    """The compared faces: the `split` of `spec` (for split "train", all but its first n images, so the
+    floor's n training images are not on both sides); raises DataError when the images do not fit
+    the feature network."""
+    from latentlab.analysis.frechet import fid_against
+    from latentlab.data import load_dataset
+    from latentlab.errors import DataError
+
+    train = load_dataset(spec, split="train", limit=n)
+    held_out = load_dataset(spec, split=split)
+    for name, data in (("held-out", held_out), ("training", train)):
+        if tuple(data.image_shape) != tuple(features.image_shape):
+            raise DataError(f"{spec} gives {name} images {data.image_shape}; the feature network takes "
+                            f"{features.image_shape}")
+    held = held_out.as_tensor().float().div(255.0).numpy()
+    if split == "train":  # compare with the rest of the split, so the floor's n images are not in both
+        held = held[n:]
+    held_features = features(held)
+    train_images = train.as_tensor().float().div(255.0).numpy()
+    train_features = features(train_images)
+    return Reference(held, held_features, train_images, train_features, fid_against(train_features, held_features))
+
+
+def load_models(checkpoints: list[str] | None, say: Any) -> list[tuple[Path, Any]]:
+    """(path, model) of the given checkpoints, or of the bundled CelebA models."""
+    from latentlab.checkpoints import load_model
+
+    paths = [Path(p) for p in checkpoints] if checkpoints else _default_checkpoints()
+    models = []
+    for path in paths:
+        model = load_model(path)
+        if checkpoints or _is_celeba_model(model):
+            models.append((path, model))
+        else:
+            say(f"skipping {path.name}: not trained on CelebA")
+    return models
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench quality", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,7 +290,10 @@ def main(argv: list[str]) -> int:
                         help="the split to compare with (default test; 'train' to choose settings without "
                              "looking at the held-out faces)")
     parser.add_argument("--n", type=int, default=1000, help="prior samples per model (default 1000)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the sample seed (default 0)")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="several sample seeds: the prior and P̂ columns become means over them (the other "
+                             "columns use the first); replaces --seed")
     parser.add_argument("--chain-steps", type=int, default=5, help="chain transitions (default 5)")
     parser.add_argument("--mode", default="mean", choices=("mean", "stochastic"), help="chain mode (default mean)")
     parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
@@ -186,11 +301,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.n < 2 or args.chain_steps < 0:
         parser.error("--n must be at least 2 and --chain-steps non-negative")
+    seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
+    args.seed = seeds[0]
 
+    from latentlab.analysis.density import P_HAT
     from latentlab.analysis.diversity import DEFAULT_CLUSTERS, DiversityReference
-    from latentlab.analysis.frechet import FeatureNetwork, fid_against
-    from latentlab.checkpoints import load_model
-    from latentlab.data import load_dataset
+    from latentlab.analysis.frechet import FeatureNetwork
     from latentlab.errors import LatentLabError
 
     def say(message: str) -> None:
@@ -198,14 +314,7 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     try:
-        paths = [Path(p) for p in args.checkpoints] if args.checkpoints else _default_checkpoints()
-        models = []
-        for path in paths:
-            model = load_model(path)
-            if args.checkpoints or _is_celeba_model(model):
-                models.append((path, model))
-            else:
-                say(f"skipping {path.name}: not trained on CelebA")
+        models = load_models(args.checkpoints, say)
         if not models:
             print("quality: error: no CelebA model to score", file=sys.stderr)
             return 2
@@ -215,20 +324,9 @@ def main(argv: list[str]) -> int:
             return 2
         features = FeatureNetwork.load(args.features)
         say(f"loading {spec} ({args.split} split, and training images for the floor)")
-        train = load_dataset(spec, split="train", limit=args.n)
-        held_out = load_dataset(spec, split=args.split)
-        for name, data in (("held-out", held_out), ("training", train)):
-            if tuple(data.image_shape) != tuple(features.image_shape):
-                print(f"quality: error: {spec} gives {name} images {data.image_shape}; the feature network takes "
-                      f"{features.image_shape}", file=sys.stderr)
-                return 2
-        held = held_out.as_tensor().float().div(255.0).numpy()
-        if args.split == "train":  # compare with the rest of the split, so the floor's n images are not in both
-            held = held[args.n:]
-        held_features = features(held)
-        train_images = train.as_tensor().float().div(255.0).numpy()
-        train_features = features(train_images)
-        floor = fid_against(train_features, held_features)
+        ref = load_reference(spec, args.split, args.n, features)
+        held, held_features, train_images, train_features, floor = (
+            ref.held, ref.held_features, ref.train_images, ref.train_features, ref.floor)
         # k-means needs several faces per cluster; tiny held-out sets get fewer clusters, or none
         k = min(DEFAULT_CLUSTERS, len(held_features) // 5)
         reference = DiversityReference.fit(held_features, k=k, seed=args.seed) if k >= 2 else None
@@ -240,20 +338,24 @@ def main(argv: list[str]) -> int:
                 continue
             say(f"scoring {path.name}")
             rows.append(score_model(model, path.stem, held_features, held, features, args.n, args.seed,
-                                    args.chain_steps, args.mode, train=train_images, diversity=reference))
+                                    args.chain_steps, args.mode, train=train_images, diversity=reference,
+                                    more_seeds=seeds[1:]))
     except LatentLabError as err:
         print(f"quality: error: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"data": spec, "n": args.n, "seed": args.seed, "chain_steps": args.chain_steps,
+        print(json.dumps({"data": spec, "split": args.split, "n": args.n, "seed": args.seed, "seeds": seeds,
+                          "chain_steps": args.chain_steps, "p_hat": P_HAT.describe(),
                           "mode": args.mode, "features": features.name, "floor": floor,
                           "floor_clusters": floor_spread.clusters if floor_spread else None,
                           "floor_near_duplicates": floor_spread.near_duplicates if floor_spread else None,
                           "rows": [asdict(r) for r in rows]}, indent=1))
         return 0
     print(f"Fréchet distance to {spec} {args.split} split ({len(held)} images), features: {features.name}")
-    print(f"{args.n} prior samples per model, seed {args.seed}; chain: {args.chain_steps} steps, {args.mode} mode; "
+    seed_text = f"seed {args.seed}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))} (prior, P̂: means)"
+    print(f"{args.n} samples per model, {seed_text}; chain: {args.chain_steps} steps, {args.mode} mode, first seed; "
           "lower is better")
+    print(f"P̂(Z): each model's own {P_HAT.describe()} of its atlas (analysis.density.fit_p_hat)")
     print(format_table(rows, floor, args.chain_steps, args.mode, floor_spread))
     print(f"|E[z|x]|: mean norm of the codes of the {args.n} training images (a {rows[0].latent_dim if rows else 0}-d "
           f"N(0, I) draw has {_prior_norm(rows[0].latent_dim if rows else 1):.2f}); MMD² P: unbiased MMD² (IMQ) of "

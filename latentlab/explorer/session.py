@@ -34,7 +34,9 @@ class ExplorerSession:
     atlas_labels: dict[str, np.ndarray] = field(default_factory=dict)
     atlas_std: np.ndarray | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _density_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _density: Any = field(default=None, repr=False)
+    _biases: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike) -> ExplorerSession:
@@ -119,17 +121,52 @@ class ExplorerSession:
         return posterior_draws(self.atlas_codes, self.atlas_std, draws, seed)
 
     def density(self):
-        """P̂(Z) estimated from `p_hat_samples()`: a 10-component diagonal Gaussian mixture fitted by
-        EM (seed 0), computed once and cached. None when the model carries no atlas."""
+        """P̂(Z) fitted to the atlas (`analysis.density.fit_p_hat` with the explorer's settings
+        `P_HAT`: a 10-component full-covariance Gaussian mixture, EM seed 0, on two draws z ~ Q(z|x)
+        per atlas face; about a second on one core for the bundled 64-d atlases), computed once and
+        cached. None when the model carries no atlas."""
         if self.atlas_codes is None:
             return None
         if self._density is None:
-            from latentlab.analysis.density import GaussianMixture
+            from latentlab.analysis.density import fit_p_hat
 
-            # Fitted outside the model lock, which drag decodes wait on; two threads racing here
-            # compute the same deterministic fit, and either result may be kept.
-            self._density = GaussianMixture(n_components=10, covariance_type="diag", seed=0).fit(self.p_hat_samples())
+            # Under its own lock, not the model lock that drag decodes wait on: a second worker
+            # asking while the first fits waits for that fit instead of repeating it.
+            with self._density_lock:
+                if self._density is None:
+                    self._density = fit_p_hat(self.atlas_codes, self.atlas_std)
         return self._density
+
+    @property
+    def density_fitted(self) -> bool:
+        """True once `density()` has been computed (asking for it then costs nothing)."""
+        return self._density is not None
+
+    def p_hat_draws(self, n: int, seed: int = 0) -> np.ndarray | None:
+        """n codes drawn from the fitted P̂(Z) (`density()`), float32 [n, D], reproducible from `seed`
+        (`analysis.density.sample_p_hat`); None when the model carries no atlas. The first call
+        fits the density (a fraction of a second for the bundled atlases; run it off the GUI thread)."""
+        density = self.density()
+        if density is None:
+            return None
+        from latentlab.analysis.density import sample_p_hat
+
+        return sample_p_hat(density, n, seed)
+
+    def chain_bias(self, mode: str, seed: int = 0) -> np.ndarray | None:
+        """b [D], the mean move of the atlas codes in one chain transition of `mode`
+        (`sampling.chain_metrics.transition_bias`, generator seeded with `seed`): the debiased chain
+        runs z_{t+1} = T(z_t) - b (docs/chain-study.md). Computed once per mode and cached (one
+        decode and encode of every atlas code: seconds; call it from a worker). None without an
+        atlas or an encoder."""
+        if self.atlas_codes is None or not self.has_encoder:
+            return None
+        key = f"{mode}:{seed}"
+        if key not in self._biases:
+            from latentlab.sampling.chain_metrics import transition_bias
+
+            self._biases[key] = transition_bias(self.model, self.atlas_codes, mode, torch.Generator().manual_seed(seed))
+        return self._biases[key]
 
     def gap_scores(self, z: np.ndarray) -> np.ndarray | None:
         """log P(z) - log P̂(z) per code (high: the prior has mass where no training face was encoded)."""

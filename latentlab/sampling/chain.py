@@ -105,6 +105,7 @@ def latent_chain(
     generator: torch.Generator | None = None,
     corrupt: bool = True,
     batch_size: int = 256,
+    bias: np.ndarray | None = None,
 ) -> Iterator[ChainStep]:
     """Run N chains from z0 [N, D]: yields step 0 (z0 and its decode), then one ChainStep per
     transition, `steps` transitions (forever when None).
@@ -115,6 +116,10 @@ def latent_chain(
     closed (``close()``, or garbage collection). Every random draw (decoder sample, corruption,
     encoder sample) uses `generator`, so a seeded generator reproduces a stochastic chain for the
     same `batch_size`.
+
+    bias [D]: the debiased chain z_{t+1} = T(z_t) - bias, with bias the mean one-step move of the
+    training codes (`sampling.chain_metrics.transition_bias`; docs/chain-study.md): it removes the
+    systematic drift one transition adds, which would be 0 if P̂(Z) were stationary.
     """
     _check_model(model)
     if mode not in CHAIN_MODES:
@@ -124,7 +129,11 @@ def latent_chain(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     z = _as_latents(z0, model)
-    return _run(model, z, steps, mode, generator, corrupt, batch_size)
+    if bias is not None:
+        bias = np.asarray(bias, dtype=np.float32).reshape(-1)
+        if bias.shape[0] != z.shape[1]:
+            raise ValueError(f"bias has {bias.shape[0]} dimensions but the codes have {z.shape[1]}")
+    return _run(model, z, steps, mode, generator, corrupt, batch_size, bias)
 
 
 def _eval_mode(model: Any) -> list[tuple[Any, bool]]:
@@ -144,8 +153,10 @@ def _restore_mode(saved: list[tuple[Any, bool]]) -> None:
 
 
 def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
-         generator: torch.Generator | None, corrupt: bool, batch_size: int) -> Iterator[ChainStep]:
+         generator: torch.Generator | None, corrupt: bool, batch_size: int,
+         bias: np.ndarray | None = None) -> Iterator[ChainStep]:
     device = model_device(model)
+    shift = None if bias is None else torch.from_numpy(bias).to(device)
     corruption = getattr(model, "corruption", None) if corrupt else None
     stochastic = mode == "stochastic"
     saved = _eval_mode(model)
@@ -168,6 +179,8 @@ def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
                     posterior = model.encode(xs)
                     new_chunks.append(posterior.sample(generator=generator) if stochastic else posterior.mean)
                 chunks = [c.to(torch.float32) for c in new_chunks]
+                if shift is not None:
+                    chunks = [c - shift for c in chunks]
                 likelihoods = [model.decode(c) for c in chunks]
                 new_x = _to_numpy(torch.cat([lik.mean for lik in likelihoods]))
             t += 1

@@ -1,6 +1,7 @@
 """Does the latent Markov chain improve samples? Figures per chain step and mode, against held-out data.
 
-`chain_report` starts n chains from the prior (z_0 ~ N(0, I), a seeded torch.Generator), runs the
+`chain_report` starts n chains from the prior (z_0 ~ N(0, I), a seeded torch.Generator; or, with
+``start="p_hat"``, from seeded draws of the model's fitted P̂(Z), `analysis.density.sample_p_hat`), runs the
 latent chain (`latentlab.sampling.chain`, Creswell et al. 2016) to the largest requested step and,
 at each requested step t, measures:
 
@@ -14,8 +15,9 @@ at each requested step t, measures:
   of the held-out images, with the WAE multi-scale IMQ kernel Σ_s C_s / (C_s + ||a - b||²),
   C_s = 2 · D · s, s ∈ {.1, .2, .5, 1, 2, 5, 10} (prior variance 1).
 - ``gap``: the mean gap score log P(z_t) - log P̂(z_t) in nats, with P̂(Z) the explorer's estimate
-  (a 10-component diagonal Gaussian mixture fitted by EM, seed 0, to the posterior means of training
-  images: the model's atlas codes when it has an atlas, else the first 3000 training images); and
+  (`model_p_hat`: `analysis.density.fit_p_hat`, a 10-component full-covariance Gaussian mixture fitted
+  by EM, seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the posterior means of the first
+  3000 training images); and
   ``log_p_hat``, its second term alone, mean log P̂(z_t). Read them together: the gap also falls
   when codes move out to where the prior is small (large ||z||), which is no improvement; a code
   that lands where the data's codes lie has a log P̂ near the held-out codes' own.
@@ -29,7 +31,8 @@ Reference rows (``references``): the held-out images themselves (intensity, shar
 of their posterior means); their reconstructions decode(E[z | x]) (FD: what the decoder reaches
 from codes of real faces, a lower reference for the chain); and, when training images are given,
 n training images against the held-out ones (FD and latent MMD of two real samples: the floor the
-finite sample sizes allow).
+finite sample sizes allow); and, when P̂(Z) is known, n decoded draws of it (seed `seed`): sampling the
+fitted density instead of running a chain (ex-post density estimation, Ghosh et al. 2020).
 
 Modes: the chain's own "mean" and "stochastic" (`CHAIN_MODES`), plus a diagnostic hybrid,
 "mean-decode" (x = E[x | z_t], z_{t+1} ~ Q(z | x̃)): re-encode the decoder's mean image, as the
@@ -56,7 +59,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.analysis.density import GaussianMixture, StandardNormal, gap_score, posterior_draws
+from latentlab.analysis.density import P_HAT, GaussianMixture, StandardNormal, fit_p_hat, gap_score, sample_p_hat
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
 from latentlab.models.mmd import IMQ_SCALES
@@ -67,10 +70,9 @@ DEFAULT_MODES = CHAIN_MODES
 HYBRID_MODE = "mean-decode"
 REPORT_MODES = (*CHAIN_MODES, HYBRID_MODE)
 GAP_TRAIN_IMAGES = 3000
+CHAIN_STARTS = ("prior", "p_hat")
 KERNEL_DESCRIPTION = ("IMQ, multi-scale: sum over C = 2*D*s, s in {" + ", ".join(f"{s:g}" for s in IMQ_SCALES)
                       + "} of C / (C + ||a-b||^2) (prior variance 1); unbiased MMD^2")
-DENSITY_DESCRIPTION = ("10-component diagonal Gaussian mixture (EM, seed 0) on draws z ~ Q(z|x) (2 per image; "
-                       "posterior means where no spread is known) of {count} training images ({source})")
 
 FeatureFn = Callable[[np.ndarray], np.ndarray]
 
@@ -110,6 +112,7 @@ class ChainReport:
     rows: list[StepFigures]
     references: dict[str, dict[str, Any]]
     debias: dict[str, float] | None = None  # mode -> ||b|| when the debiased chain ran
+    start: str = "prior"                    # where the chains start: "prior" or "p_hat"
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -149,7 +152,8 @@ class ChainReport:
         """Readable tables: one per mode, then the reference rows."""
         lines = [f"model: {self.model}",
                  f"features: {self.feature_network}",
-                 f"n = {self.n} chains from the prior, seed {self.seed}; held-out images: {self.n_held_out}",
+                 f"n = {self.n} chains from {'draws of P^(Z)' if self.start == 'p_hat' else 'the prior'}, "
+                 f"seed {self.seed}; held-out images: {self.n_held_out}",
                  f"latent MMD: {self.kernel}",
                  f"gap: mean log P(z) - log P^(z) in nats; log P^: mean log P^(z); "
                  f"P^ = {self.density or 'not available'}",
@@ -176,7 +180,7 @@ class ChainReport:
         lines.append(f"{'':>17} {'FD':>9} {'(mean)':>7} {'latent MMD':>11} {'gap':>8} {'log P^':>8} {'intensity':>10} "
                      f"{'sharpness':>10} {'mean |z|':>9} {'RGB means':>17}")
         labels = {"held_out": "held-out images", "reconstructions": "reconstructions",
-                  "train_images": "train images"}
+                  "train_images": "train images", "p_hat": "P^ samples"}
         for key, label in labels.items():
             ref = self.references.get(key)
             if ref is None:
@@ -243,6 +247,12 @@ def _map_batches(model: Any, images: Any, fn: Callable[[torch.Tensor], torch.Ten
     return np.concatenate(out)
 
 
+@torch.no_grad()
+def _decode_batches(model: Any, z: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    """Decoder means E[x | z] of codes z [N, D], float32 [N, C, H, W] (eval mode, restored after)."""
+    return _map_batches(model, np.asarray(z, dtype=np.float32), lambda c: model.decode(c).mean, batch_size)
+
+
 def _images(images: Any, limit: int | None = None) -> np.ndarray:
     """float32 [N, C, H, W] in [0, 1] from an ImageDataset or an array."""
     if hasattr(images, "batch"):
@@ -260,9 +270,26 @@ def atlas_codes(model: Any, name: str = "atlas_codes") -> np.ndarray | None:
     return None if codes is None else codes.detach().to(torch.float32).cpu().numpy()
 
 
-def fit_gap_density(codes: np.ndarray) -> GaussianMixture:
-    """The explorer's P̂(Z) estimate (ExplorerSession.density): 10 diagonal components, EM seed 0."""
-    return GaussianMixture(n_components=10, covariance_type="diag", seed=0).fit(codes)
+def model_p_hat(model: Any, train: Any = None, gap_codes: np.ndarray | None = None, batch_size: int = 250,
+                ) -> tuple[GaussianMixture | None, str | None, np.ndarray | None]:
+    """(P̂(Z), its description, the training codes it was fitted to) for a model, as the explorer
+    estimates it (`analysis.density.fit_p_hat`): from `gap_codes` (posterior means) when given,
+    else the model's atlas (means and standard deviations, so the fit is to draws z ~ Q(z|x)), else
+    the posterior means of the first 3000 images of `train`; (None, None, None) without any."""
+    codes, stds = gap_codes, None
+    source = "given"
+    if codes is None:
+        codes, stds, source = atlas_codes(model), atlas_codes(model, "atlas_std"), "the model's atlas"
+    if codes is None and train is not None and callable(getattr(model, "encode", None)) \
+            and getattr(model, "has_encoder", True):
+        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
+        source = f"first {len(codes)} of the training data"
+    if codes is None:
+        return None, None, None
+    density = fit_p_hat(np.asarray(codes), stds)
+    described = (f"{P_HAT.describe()} of {len(codes)} training images ({source}"
+                 f"{'' if stds is not None or P_HAT.source == 'means' else '; means only, no spread known'})")
+    return density, described, codes
 
 
 def _image_figures(x: np.ndarray) -> dict[str, Any]:
@@ -292,13 +319,14 @@ def chain_states(model: Any, z0: np.ndarray, max_step: int, mode: str, generator
     "mean" and "stochastic" are `latent_chain`'s modes; "mean-decode" (the hybrid) decodes the
     mean image, corrupts it for denoising models, and samples z_{t+1} ~ Q(z | x̃).
     bias [D]: subtracted from every new code, z_{t+1} = T(z_t) - bias (see `transition_bias`).
-    Without a bias, "mean" and "stochastic" run `latent_chain` itself; the loop here draws from
-    `generator` in the same order, so a zero bias gives the same chain.
+    "mean" and "stochastic" run `latent_chain` itself (with its `bias`); the hybrid's loop here
+    draws from `generator` in the same order.
     """
     if mode not in REPORT_MODES:
         raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
-    if bias is None and mode in CHAIN_MODES:
-        for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size):
+    if mode in CHAIN_MODES:
+        for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size,
+                                  bias=bias):
             yield state.step, state.z, state.x, state.change
         return
     yield from _own_chain(model, z0, max_step, mode, generator, batch_size, bias)
@@ -389,7 +417,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
                  steps: Sequence[int] = DEFAULT_STEPS, modes: Sequence[str] = DEFAULT_MODES,
                  train: Any = None, gap_codes: np.ndarray | None = None, feature_name: str | None = None,
                  model_name: str | None = None, batch_size: int = 250, debias: bool = False,
-                 progress: Callable[[str], None] | None = None) -> ChainReport:
+                 progress: Callable[[str], None] | None = None, start: str = "prior") -> ChainReport:
     """Measure the chain's effect on samples; see the module docstring for every figure.
 
     model: a latent-variable model with an encoder (VAE, DVAE, AE...).
@@ -404,6 +432,8 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
         Without any of the three, the gap column is None.
     debias: run the debiased chain z_{t+1} = T(z_t) - b instead, with b = `transition_bias` of
         each mode measured on those same training codes (so it needs one of the three).
+    start: "prior" (the default) or "p_hat": the chains start from `sample_p_hat(P̂, n, seed)`, the
+        draws of the "P^ samples" reference row (so it needs one of the three, too).
     The chains start from `prior_start` with ``torch.Generator().manual_seed(seed)``; each mode's
     chain draws from its own generator seeded with ``seed + 1 + index of the mode in
     REPORT_MODES``, so a report is reproducible and the modes share their starting points (the
@@ -417,6 +447,8 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
             raise ValueError(f"unknown chain mode {mode!r}; choose from {', '.join(REPORT_MODES)}")
     if n < 2:
         raise ValueError(f"n must be >= 2 (the Fréchet distance and the MMD need two samples), got {n}")
+    if start not in CHAIN_STARTS:
+        raise ValueError(f"unknown start {start!r}; choose one of {', '.join(CHAIN_STARTS)}")
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     notes: list[str] = []
@@ -430,23 +462,15 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     held_features = np.asarray(features(held_images), dtype=np.float64)
     held_codes = posterior_means(model, held_images, batch_size)
 
-    # P̂(Z) for the gap scores.
-    density, density_text = None, None
-    codes = gap_codes if gap_codes is not None else atlas_codes(model)
-    source = "given" if gap_codes is not None else "the model's atlas"
-    if codes is None and train is not None:
+    # P̂(Z) for the gap scores: fitted exactly as the window's gap map does.
+    if gap_codes is None and atlas_codes(model) is None and train is not None:
         say("encoding training images for P^(Z)")
-        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
-        source = f"first {len(codes)} of the training data"
-    if codes is not None:
-        # Fitted to draws of Q(z|x) for the bundled atlas, exactly as the window's gap map does.
-        stds = atlas_codes(model, "atlas_std") if gap_codes is None else None
-        density = fit_gap_density(np.asarray(posterior_draws(codes, stds), dtype=np.float64))
-        density_text = DENSITY_DESCRIPTION.format(count=len(codes), source=source)
-    else:
+    density, density_text, codes = model_p_hat(model, train, gap_codes, batch_size)
+    if density is None:
         notes.append("no atlas and no training images: gap scores not computed")
-        if debias:
-            raise ValueError("debias needs codes of training images: a model with an atlas, train or gap_codes")
+        if debias or start == "p_hat":
+            raise ValueError(f"{'debias' if debias else 'start p_hat'} needs codes of training images: a model "
+                             "with an atlas, train or gap_codes")
     prior = StandardNormal(int(model.latent_dim))
 
     def mean_gap(z: np.ndarray) -> float | None:
@@ -477,8 +501,22 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
                 "gap": mean_gap(train_codes), "log_p_hat": mean_log_p_hat(train_codes),
                 **_image_figures(train_images), **_z_figures(train_codes)}
 
+    p_hat_z = None if density is None else sample_p_hat(density, n, seed)
+    if p_hat_z is not None:
+        say("P^ samples")
+        p_hat_x = _decode_batches(model, p_hat_z, batch_size)
+        p_hat_features = features(p_hat_x)
+        references["p_hat"] = {
+            "n": n, "fd": fid_against(p_hat_features, held_features),
+            "fd_mean": _mean_term(p_hat_features, held_features),
+            "latent_mmd": mmd_unbiased(p_hat_z, held_codes, kernel="imq"), "gap": mean_gap(p_hat_z),
+            "log_p_hat": mean_log_p_hat(p_hat_z), **_image_figures(p_hat_x), **_z_figures(p_hat_z)}
+
     # The chains.
-    z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
+    if start == "p_hat":
+        z0 = p_hat_z
+    else:
+        z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
     rows: list[StepFigures] = []
     wanted = set(steps)
     biases: dict[str, float] | None = {} if debias else None
@@ -506,11 +544,12 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     return ChainReport(
         model=model_name or type(model).__name__, feature_network=str(name), n=int(n),
         n_held_out=len(held_images), seed=int(seed), steps=steps, modes=list(modes), kernel=KERNEL_DESCRIPTION,
-        density=density_text, rows=rows, references=references, debias=biases,
+        density=density_text, rows=rows, references=references, debias=biases, start=start,
         seconds=time.perf_counter() - started, notes=notes)
 
 
 __all__ = [
+    "CHAIN_STARTS",
     "DEFAULT_MODES",
     "DEFAULT_STEPS",
     "HYBRID_MODE",
@@ -520,7 +559,7 @@ __all__ = [
     "atlas_codes",
     "chain_report",
     "chain_states",
-    "fit_gap_density",
+    "model_p_hat",
     "posterior_means",
     "reconstructions",
     "transition_bias",

@@ -44,9 +44,17 @@ HISTORY_STEPS = 5000    # points kept in the curves
 JOIN_TIMEOUT_S = 30.0
 MODES = (("mean", "Mean (decode mean → encode mean, deterministic)"),
          ("stochastic", "Stochastic (sample decoder → sample encoder: converges to P̂(Z))"))
-STARTS = (("prior", "Prior samples z ~ N(0, I)"), ("current", "The current face (N copies)"))
+STARTS = (("prior", "Prior samples z ~ N(0, I)"), ("current", "The current face (N copies)"),
+          ("p_hat", "Samples of P̂(Z) (fitted to the encoded faces)"))
 NO_ENCODER = "This model has no encoder, so the latent chain (decode → re-encode) does not apply."
 NO_MODEL = "Load a model to run latent chains."
+P_HAT_START_TIP = ("Start from draws of P̂(Z): a Gaussian mixture fitted to this model's encoded training faces "
+                   "(the chain's stationary distribution in stochastic mode), seeded by Seed")
+NO_ATLAS = ("this model carries no atlas of encoded training faces, so P̂(Z) cannot be fitted "
+            "(bundle the checkpoint with python -m latentlab.bundle to add one)")
+DEBIAS_TIP = ("Debiased chain z_(t+1) = T(z_t) − b, where b is the mean move of the encoded training faces in one "
+              "transition (0 if P̂(Z) were stationary). It removes the chain's systematic drift (toward darker "
+              "faces for the bundled VAE's stochastic chain); measured in docs/chain-study.md. Applies on Reset")
 
 
 class _Bridge(QObject):
@@ -88,6 +96,11 @@ class ChainPanel(QWidget, GatedTransport):
         self.speed_slider.setMinimumWidth(70)
         self.speed_label = QLabel()
         self.fast_check = QCheckBox("As fast as possible")
+        self.debias_check = QCheckBox("Debias")
+        self.debias_check.setToolTip(DEBIAS_TIP)
+        self.busy_label = QLabel()
+        self.busy_label.setStyleSheet("color: #666;")
+        self.busy_label.hide()
         self.step_label = QLabel("Step 0")
         self.step_label.setStyleSheet("font-weight: bold;")
         self.note_label, self.error_label = QLabel(NO_MODEL), QLabel()
@@ -110,6 +123,7 @@ class ChainPanel(QWidget, GatedTransport):
         for row, (name, combo) in enumerate((("Start", self.start_combo), ("Mode", self.mode_combo)), start=1):
             form.addWidget(QLabel(name), row, 0)
             form.addWidget(combo, row, 1)
+        form.addWidget(self.debias_check, 3, 1)
         form.setColumnStretch(1, 1)
         buttons = QHBoxLayout()  # two short rows, so the panel fits a narrow column
         for widget in (self.play_button, self.step_button, self.reset_button):
@@ -131,11 +145,12 @@ class ChainPanel(QWidget, GatedTransport):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addLayout(speed)
-        for item in (self.note_label, self.error_label):
+        for item in (self.note_label, self.busy_label, self.error_label):
             layout.addWidget(item)
         layout.addLayout(body, 1)
         self._controls = (self.chains_spin, self.seed_spin, self.mode_combo, self.start_combo, self.play_button,
                           self.step_button, self.reset_button, self.speed_slider, self.fast_check)
+        self._p_hat_index = self.start_combo.findData("p_hat")
 
         self._bridge = _Bridge(self)
         self._bridge.message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
@@ -193,21 +208,27 @@ class ChainPanel(QWidget, GatedTransport):
         if not self._usable:
             return
         n, seed = self.chains_spin.value(), self.seed_spin.value()
-        if self.start_combo.currentData() == "current":
-            current = self._current if self._current is not None else np.zeros(self._session.latent_dim, np.float32)
+        session = self._session
+        start = self.start_combo.currentData()
+        if start == "current":
+            current = self._current if self._current is not None else np.zeros(session.latent_dim, np.float32)
             z0 = np.repeat(current[None], n, axis=0)
+        elif start == "p_hat" and self._has_atlas:
+            z0 = lambda: session.p_hat_draws(n, seed)  # noqa: E731 -- on the worker: the first use fits P̂(Z)
         else:
-            z0 = self._session.prior_samples(n, seed=seed).astype(np.float32)
+            z0 = session.prior_samples(n, seed=seed).astype(np.float32)
+        debias = self.debias_check.isChecked() and self.debias_check.isEnabled()
         self._job_id += 1
         job_id, emit = self._job_id, self._bridge.message.emit
         self._gate = gate = Gate(self._interval())
-        session, mode, threads = self._session, self.mode_combo.currentData(), self.worker_threads
+        mode, threads = self.mode_combo.currentData(), self.worker_threads
         want_reference = self._reference is None
-        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference),
+        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference, debias),
                                  name="chain", on_cancel=gate.stop,
                                  on_event=lambda item: emit((job_id, *item)),
                                  on_error=lambda text: emit((job_id, "error", text)),
                                  on_done=lambda: emit((job_id, "done", None)))
+        self._debiased = debias
         self._timer.start()
         self._job.start()
 
@@ -233,6 +254,15 @@ class ChainPanel(QWidget, GatedTransport):
     def _usable(self) -> bool:
         return self._session is not None and self._session.has_encoder
 
+    @property
+    def _has_atlas(self) -> bool:
+        return self._session is not None and self._session.atlas_codes is not None
+
+    @property
+    def debiased(self) -> bool:
+        """The chains now running are the debiased chain (set on Reset)."""
+        return self._debiased
+
     def _interval(self) -> float:
         return 0.0 if self.fast_check.isChecked() else 1.0 / self.speed_slider.value()
 
@@ -245,6 +275,19 @@ class ChainPanel(QWidget, GatedTransport):
     def _update_enabled(self) -> None:
         for widget in self._controls:
             widget.setEnabled(self._usable)
+        # Options that need P̂(Z) stay visible for a model without an atlas, disabled, saying why.
+        usable_p_hat = self._usable and self._has_atlas
+        why = (NO_MODEL if self._session is None else NO_ENCODER if not self._session.has_encoder
+               else f"Unavailable: {NO_ATLAS}.")
+        item = self.start_combo.model().item(self._p_hat_index)
+        item.setEnabled(usable_p_hat)
+        self.start_combo.setItemData(self._p_hat_index, P_HAT_START_TIP if usable_p_hat else why,
+                                     Qt.ItemDataRole.ToolTipRole)
+        if not usable_p_hat and self.start_combo.currentData() == "p_hat":
+            self.start_combo.setCurrentIndex(0)
+        self.debias_check.setEnabled(usable_p_hat)
+        self.debias_check.setToolTip(DEBIAS_TIP if usable_p_hat else
+                                     why.replace("P̂(Z) cannot be fitted", "the drift b cannot be measured"))
         self._speed_changed()
         note = NO_MODEL if self._session is None else None if self._session.has_encoder else NO_ENCODER
         self.note_label.setText(note or "")
@@ -261,6 +304,8 @@ class ChainPanel(QWidget, GatedTransport):
         self._job_id += 1
 
     def _clear_state(self) -> None:
+        self._debiased = False
+        self.busy_label.hide()
         self._latest: Frame | None = None
         self._history = {key: deque(maxlen=HISTORY_STEPS) for key in ("step", "gap", "change", "intensity")}
         self._trail: deque[np.ndarray] = deque(maxlen=TRAIL_STEPS)
@@ -285,6 +330,9 @@ class ChainPanel(QWidget, GatedTransport):
             self._history["gap"][0] = float(np.mean(payload))
         elif kind == "reference":
             self._reference = payload
+        elif kind == "status":
+            self.busy_label.setText(payload or "")
+            self.busy_label.setVisible(bool(payload))
         elif kind == "error":
             self.error_label.setText(f"The chain stopped: {payload}")
             self.error_label.show()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,12 +51,28 @@ def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:
                  mean_intensity(step.x).astype(np.float32))
 
 
-def chain_frames(session: ExplorerSession, z0: np.ndarray, mode: str, seed: int, gate: Gate, threads: int,
-                 want_reference: bool):
-    """The worker's generator: ("frame", Frame), ("gap0", [N]), ("reference", float) messages."""
+def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndarray], mode: str, seed: int,
+                 gate: Gate, threads: int, want_reference: bool, debias: bool = False):
+    """The worker's generator: ("frame", Frame), ("gap0", [N]), ("reference", float), ("status", text
+    or None) messages. `z0` may be a function computing the starting codes here, on the worker (draws
+    of P̂(Z), whose first use fits the density). With `debias`, the chain is the debiased one,
+    z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode)."""
     torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI thread
+    busy = False
+    if callable(z0):
+        if not session.density_fitted:
+            busy = True
+            yield "status", "Fitting P̂(Z) to the encoded faces…"
+        z0 = np.asarray(z0(), dtype=np.float32)
+    bias = None
+    if debias:
+        busy = True
+        yield "status", "Debias: measuring the mean one-step move of the encoded faces…"
+        bias = session.chain_bias(mode)
+    if busy:
+        yield "status", None
     device = next(iter(session.model.parameters()), torch.empty(0)).device
-    chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed))
+    chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed), bias=bias)
     try:
         first = next(chain)
         yield "frame", make_frame(session, first, gap=False)  # shown at once; the P̂(Z) fit may take seconds

@@ -1,5 +1,6 @@
 """The Compare window's parts. Worker side (no Qt): `draw_codes`, the shared N(0, I) codes, and
-`decode_for`, one model's decodes of them (optionally after k latent-chain steps). GUI side:
+`decode_for`, one model's decodes of them, or of draws of its own P̂(Z) (optionally after k
+latent-chain steps). GUI side:
 `FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map),
 `ModelColumn` (one model: name, latent map, large face, decodes) and `ModelChooser` (the check list).
 """
@@ -58,6 +59,7 @@ class ModelDecodes:
     images: np.ndarray                 # uint8 [N, C, H, W]
     trails: np.ndarray | None          # [N, k + 1, D]: the codes along the chain (None without it)
     note: str = ""                     # one line shown in the model's column
+    codes: np.ndarray | None = None    # [N, D]: this model's own codes (draws of its P̂(Z)); None: the shared ones
 
     @property
     def final_codes(self) -> np.ndarray | None:
@@ -65,21 +67,30 @@ class ModelDecodes:
         return None if self.trails is None else self.trails[:, -1]
 
 
-def decode_for(session: ExplorerSession, codes: np.ndarray, chain_steps: int = 0) -> ModelDecodes:
+def decode_for(session: ExplorerSession, codes: np.ndarray, chain_steps: int = 0,
+               p_hat_seed: int | None = None) -> ModelDecodes:
     """`session`'s decoder means of `codes` [N, D] as uint8 images; with `chain_steps` k > 0 and an
     encoder, the decodes after k mean-mode steps of the latent Markov chain (seed 0, corruption on
-    for denoising models) and the codes along the way."""
-    if chain_steps <= 0:
-        return ModelDecodes(session.decode(codes), None)
-    if not session.has_encoder:
-        note = f"{session.model_name.upper()} has no encoder, so the chain does not apply: direct decodes"
-        return ModelDecodes(session.decode(codes), None, note)
+    for denoising models) and the codes along the way. With `p_hat_seed`, N draws of the model's
+    own P̂(Z) from that seed (`ExplorerSession.p_hat_draws`; the first use fits the density) replace
+    `codes`; a model without an atlas has no P̂(Z) and decodes `codes`, with a note saying so."""
+    own, notes = None, []
+    if p_hat_seed is not None:
+        if session.atlas_codes is None:
+            notes.append("no atlas of encoded faces, so no P̂(Z): the prior's codes instead")
+        else:
+            own = codes = session.p_hat_draws(len(codes), p_hat_seed)
+            notes.append(f"draws of its own P̂(Z), seed {p_hat_seed}")
+    if chain_steps > 0 and not session.has_encoder:
+        notes.append(f"{session.model_name.upper()} has no encoder, so the chain does not apply: direct decodes")
+    if chain_steps <= 0 or not session.has_encoder:
+        return ModelDecodes(session.decode(codes), None, "; ".join(notes), own)
     generator = torch.Generator().manual_seed(0)
     # Not under the session's lock (as the interpolation panel): eval-mode inference only reads weights.
     steps = list(latent_chain(session.model, codes, chain_steps, mode="mean", generator=generator))
     trails = np.stack([step.z for step in steps], axis=1)
-    return ModelDecodes(to_uint8(steps[-1].x), trails,
-                        f"after {chain_steps} chain step{'s' if chain_steps != 1 else ''} (mean mode)")
+    notes.append(f"after {chain_steps} chain step{'s' if chain_steps != 1 else ''} (mean mode)")
+    return ModelDecodes(to_uint8(steps[-1].x), trails, "; ".join(notes), own)
 
 
 # ---------------------------------------------------------------------- GUI side
@@ -199,7 +210,7 @@ class ModelColumn(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.session = session
         self.layers: MapLayers | None = None
-        self._marks_in_legend = False
+        self._marks_in_legend: str | None = None
         self.decodes: ModelDecodes | None = None
         self.current_image: np.ndarray | None = None  # what the large face shows (uint8 [C, H, W])
         self.title = QLabel(f"<b>{session.name}</b>")
@@ -284,11 +295,11 @@ class ModelColumn(QFrame):
         self.map.set_gap_map(*(layers.gaps or (None,)))
         self.map.set_points(layers.atlas_xy, layers.prior_xy, atlas_label="P̂(Z): encoded faces",
                             prior_label="P(Z) samples")
-        self._marks_in_legend = False
+        self._marks_in_legend = None
 
-    def show_codes(self, codes: np.ndarray | None, path: np.ndarray | None = None) -> None:
-        """Mark the shared codes [N, D] (numbered) or, given a path [K, D], draw it with its ends
-        marked A and B."""
+    def show_codes(self, codes: np.ndarray | None, path: np.ndarray | None = None, own: bool = False) -> None:
+        """Mark the compared codes [N, D] (numbered; `own`: this model's own draws of its P̂(Z), not
+        the shared codes) or, given a path [K, D], draw it with its ends marked A and B."""
         if self.layers is None:
             return
         project = self.layers.projection.project
@@ -296,17 +307,18 @@ class ModelColumn(QFrame):
             self.marks.set_points(project(path[[0, -1]]), ["A", "B"])
         else:
             self.marks.set_points(None if codes is None else project(codes))
-        self._legend_marks(path is None and codes is not None)
+        label = "its own draws of P̂(Z)" if own else "compared codes (the same z on every map)"
+        self._legend_marks(label if path is None and codes is not None else None)
         self.map.set_path(None if path is None else project(path))
 
-    def _legend_marks(self, shown: bool) -> None:
-        """The legend names the stars while they are the shared samples (a path's ends are lettered)."""
-        if shown != self._marks_in_legend:
-            if shown:
-                self.map.legend.addItem(self.marks.points, "compared codes (the same z on every map)")
-            else:
+    def _legend_marks(self, label: str | None) -> None:
+        """The legend names the stars while they are samples (a path's ends are lettered)."""
+        if label != self._marks_in_legend:
+            if self._marks_in_legend:
                 self.map.legend.removeItem(self.marks.points)
-            self._marks_in_legend = shown
+            if label:
+                self.map.legend.addItem(self.marks.points, label)
+            self._marks_in_legend = label
 
     def show_decodes(self, decodes: ModelDecodes, one_row: bool) -> None:
         self.decodes = decodes

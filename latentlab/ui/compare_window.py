@@ -5,7 +5,9 @@ Models join only when their latent spaces have the same size (the point is that 
 the very same z); image sizes may differ. Two modes:
 
 - **Same prior samples**: N codes z ~ N(0, I) drawn once from the seed shown, decoded by every model
-  (optionally after k mean-mode steps of the latent Markov chain, for the models with an encoder).
+  (optionally after k mean-mode steps of the latent Markov chain, for the models with an encoder);
+  or, with Codes = "Each model's P̂(Z) draws", N draws from each model's fitted P̂(Z) (the
+  same seed, different codes per model: each model at its best, not the same z).
 - **Same path**: a slerp or linear path between two codes (two of the samples, or two random codes),
   decoded by every model as a strip; the slider walks it and moves every model's handle and large
   face at once.
@@ -59,6 +61,12 @@ EXPORT_SCALE = 2
 COLUMN_MIN_WIDTH = 300
 SEED_MAX = 2**31 - 1
 DECODE_ERRORS = (LatentLabError, RuntimeError, ValueError)
+SOURCES = (("prior", "Same prior samples N(0, I)"), ("p_hat", "Each model's P̂(Z) draws"))
+P_HAT_SOURCE_TIP = ("Each model decodes N draws (from the seed shown) of its own P̂(Z): a Gaussian mixture fitted to "
+                    "its encoded training faces. The codes differ between models: this shows each model's samples "
+                    "at their best, where prior samples fall into the gaps of its P̂(Z)")
+NO_P_HAT_SOURCE = ("Unavailable: no compared model carries an atlas of encoded training faces (a GAN has no encoder), "
+                   "so no P̂(Z) can be fitted")
 GAP_TIP = ("gap score = log P(z) − log P̂(z) for this model: high where the prior puts mass but the model "
            "encoded no training face (decodes there tend to look unrealistic). With the chain: at the sample → "
            "after k steps. Shown once the model's P̂(Z) density is fitted")
@@ -71,6 +79,7 @@ class GridRequest:
     entries: tuple[tuple[str, ExplorerSession], ...]
     codes: np.ndarray
     chain_steps: int
+    p_hat_seed: int | None = None  # decode each model's own P̂(Z) draws from this seed instead
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def _render_grid(request: GridRequest) -> dict[str, ModelDecodes | str]:
     results: dict[str, ModelDecodes | str] = {}
     for key, session in request.entries:
         try:
-            results[key] = decode_for(session, request.codes, request.chain_steps)
+            results[key] = decode_for(session, request.codes, request.chain_steps, request.p_hat_seed)
         except DECODE_ERRORS as err:
             results[key] = f"Decoding failed: {err}"
     return results
@@ -232,6 +241,12 @@ class CompareWindow(QMainWindow):
         self.seed_spin.setToolTip("The codes come from this seed: the same seed gives the same z (here and in "
                                   "the main window's \"prior sample (seed s)\")")
         self.seed_spin.valueChanged.connect(lambda _: self._samples_changed())
+        self.source_combo = QComboBox()
+        for key, text in SOURCES:
+            self.source_combo.addItem(text, key)
+        self.source_combo.setItemData(1, P_HAT_SOURCE_TIP, Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setToolTip("Which codes the models decode")
+        self.source_combo.currentIndexChanged.connect(lambda _: self._samples_changed())
         self.new_button = QPushButton("New samples")
         self.new_button.setToolTip("Draw new codes from a new random seed")
         self.new_button.clicked.connect(self.new_samples)
@@ -247,13 +262,15 @@ class CompareWindow(QMainWindow):
         self.chain_note.setWordWrap(True)
         self.chain_note.setStyleSheet("color: #666;")
         form = QFormLayout()
+        form.addRow("Codes:", self.source_combo)
         form.addRow("Samples N:", self.count_spin)
         form.addRow("Seed:", self.seed_spin)
         form.addRow(self.new_button)
         form.addRow(self.chain_box)
         form.addRow("Chain steps k:", self.chain_spin)
         return self._page(form, self.chain_note,
-                          "Every model decodes the same N codes z ~ N(0, I). Click a face or a star on a map "
+                          "Every model decodes the same N codes z ~ N(0, I), or N draws of its own P̂(Z) (Codes). "
+                          "Click a face or a star on a map "
                           "to show that sample large in every column; drag a handle to decode the same "
                           "dragged code with every model.")
 
@@ -326,6 +343,21 @@ class CompareWindow(QMainWindow):
 
     def set_mode(self, mode: str) -> None:
         self.tabs.setCurrentIndex(0 if mode == "samples" else 1)
+
+    @property
+    def codes_source(self) -> str:
+        """"prior" (the same codes for every model) or "p_hat" (draws of each model's own P̂(Z))."""
+        index = self.source_combo.currentIndex()
+        usable = self.source_combo.model().item(index).isEnabled()
+        return self.source_combo.currentData() if usable else "prior"
+
+    def model_codes(self, key: str) -> np.ndarray | None:
+        """The sample codes model `key` decodes [N, D]: its own P̂(Z) draws, or the shared codes."""
+        column = self.columns.get(key)
+        decodes = None if column is None else column.decodes
+        if self.mode == "samples" and decodes is not None and decodes.codes is not None:
+            return decodes.codes
+        return self.sample_codes
 
     @property
     def chain_steps(self) -> int:
@@ -461,6 +493,7 @@ class CompareWindow(QMainWindow):
                 reason = self._refusal(session)
                 self.chooser.set_note(key, reason, problem=bool(reason))
         self._update_chain_toggle()
+        self._update_source_option()
         self.status.setText(self._hint())
         self._refresh()
 
@@ -480,6 +513,15 @@ class CompareWindow(QMainWindow):
             self.chain_note.setText(f"{', '.join(without)}: no encoder, shown without the chain.")
         else:
             self.chain_note.setText("Each model's own chain: the samples move toward its P̂(Z) (green trails).")
+
+    def _update_source_option(self) -> None:
+        """"Each model's P̂(Z) draws" needs an atlas: disabled, saying why, when no compared
+        model has one; models without one decode the prior's codes and say so in their column."""
+        any_atlas = not self.columns or any(c.session.atlas_codes is not None for c in self.columns.values())
+        self.source_combo.model().item(1).setEnabled(any_atlas)
+        self.source_combo.setItemData(1, P_HAT_SOURCE_TIP if any_atlas else NO_P_HAT_SOURCE,
+                                      Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setToolTip("Which codes the models decode" if any_atlas else NO_P_HAT_SOURCE)
 
     def _start_map_job(self, key: str, session: ExplorerSession) -> None:
         """Build the model's map, then fit its full-D P̂(Z) density (seconds on a busy CPU) for gap scores."""
@@ -568,7 +610,8 @@ class CompareWindow(QMainWindow):
 
     def _show_codes(self, column: ModelColumn) -> None:
         if self.mode == "samples":
-            column.show_codes(self.sample_codes)
+            own = column.decodes is not None and column.decodes.codes is not None
+            column.show_codes(column.decodes.codes if own else self.sample_codes, own=own)
         else:
             column.show_codes(None, self.path_codes())
 
@@ -578,8 +621,9 @@ class CompareWindow(QMainWindow):
         if codes is None or not self.columns:
             return
         chain = self.chain_steps if self.mode == "samples" else 0
+        p_hat_seed = self.seed_spin.value() if self.mode == "samples" and self.codes_source == "p_hat" else None
         entries = tuple((key, column.session) for key, column in self.columns.items())
-        self._grid_request = self.grid_worker.submit(GridRequest(entries, codes.copy(), chain))
+        self._grid_request = self.grid_worker.submit(GridRequest(entries, codes.copy(), chain, p_hat_seed))
         self.status.setText(f"Decoding with {len(entries)} model{'s' if len(entries) != 1 else ''}"
                             f"{f' and running the chain ({chain} steps)' if chain else ''}…")
 
@@ -596,6 +640,7 @@ class CompareWindow(QMainWindow):
                 column.set_note(result)
             else:
                 column.show_decodes(result, one_row=self.mode == "path")
+                self._show_codes(column)  # its own P̂(Z) draws, when it decoded those
         self.status.setText(self._hint())
         self._update_faces()
 
@@ -630,15 +675,15 @@ class CompareWindow(QMainWindow):
         self.face_worker.submit(FaceRequest(entries, z.copy(), label))
 
     def _show_selected_sample(self, label: str) -> None:
-        i, z, k = self._selected, self.sample_codes[self._selected], self.chain_steps
+        i, k = self._selected, self.chain_steps
         for key, column in self.columns.items():
             column.tiles.set_selected(i)
             decodes = column.decodes
             if decodes is None or i >= len(decodes.images):
                 continue
+            z = self.model_codes(key)[i]  # its own P̂(Z) draw, or the shared code
             final = None if decodes.final_codes is None else decodes.final_codes[i]
-            if final is not None:
-                column.place_handle(final)  # the handle marks the code whose decode is shown
+            column.place_handle(final if final is not None else z)  # the code whose decode is shown
             gap, chained = self._gap_scores(key, z), self._gap_scores(key, final)
             text = label if final is None else f"{label}, after {k} chain step{'s' if k != 1 else ''}"
             column.show_face(decodes.images[i], face_caption(text, z, None if gap is None else float(gap[0]),
@@ -674,6 +719,10 @@ class CompareWindow(QMainWindow):
 
     def _handle_dragged(self, column: ModelColumn, x: float, y: float) -> None:
         start, _ = self._current()
+        if self.mode == "samples" and self._free is None and start is not None:
+            key = next((k for k, c in self.columns.items() if c is column), None)
+            codes = None if key is None else self.model_codes(key)
+            start = start if codes is None else codes[self._selected]  # the code under this map's handle
         if column.projection is None or start is None:
             return
         # Only the plotted coordinates (of this model's map) change; the code's other components stay.

@@ -61,11 +61,20 @@ def _image_label(side: int, text: str) -> QLabel:
     return label
 
 
+P_HAT_TIP = ("Jump to a random draw of P̂(Z): the density of this model's encoded training faces (a Gaussian "
+             "mixture fitted to its atlas; ex-post density estimation, Ghosh et al. 2020). Unlike prior "
+             "samples, these land where the decoder learned faces")
+NO_ATLAS_TIP = ("Unavailable: this model carries no atlas of encoded training faces{why}, so P̂(Z) cannot be "
+                "fitted. Bundle a checkpoint with python -m latentlab.bundle to add one")
+
+
 class FacePanel(QWidget):
-    """Signals: `use_as(int)` (0 = A, 1 = B), `random_requested()`."""
+    """Signals: `use_as(int)` (0 = A, 1 = B), `random_requested()` (a prior sample),
+    `p_hat_requested()` (a draw of the model's P̂(Z))."""
 
     use_as = Signal(int)
     random_requested = Signal()
+    p_hat_requested = Signal()
     image_shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -81,14 +90,17 @@ class FacePanel(QWidget):
         self.a_button = QPushButton("Use as A")
         self.b_button = QPushButton("Use as B")
         self.random_button = QPushButton("Random from prior")
+        self.p_hat_button = QPushButton("Random from P̂(Z)")
         self.a_button.setToolTip("Make this face the start of the interpolation")
         self.b_button.setToolTip("Make this face the end of the interpolation")
         self.random_button.setToolTip("Jump to a random sample z ~ N(0, I)")
-        for button in (self.a_button, self.b_button, self.random_button):
+        self.p_hat_button.setToolTip(P_HAT_TIP)
+        for button in (self.a_button, self.b_button, self.random_button, self.p_hat_button):
             buttons.addWidget(button)
         self.a_button.clicked.connect(lambda: self.use_as.emit(0))
         self.b_button.clicked.connect(lambda: self.use_as.emit(1))
         self.random_button.clicked.connect(self.random_requested.emit)
+        self.p_hat_button.clicked.connect(self.p_hat_requested.emit)
 
         self.hover_original = _image_label(PREVIEW_SIDE, "")
         self.hover_decoded = _image_label(PREVIEW_SIDE, "")
@@ -108,9 +120,13 @@ class FacePanel(QWidget):
         layout.addLayout(hover)
         self.set_enabled_for_model(False)
 
-    def set_enabled_for_model(self, loaded: bool) -> None:
+    def set_enabled_for_model(self, loaded: bool, has_atlas: bool = False, why: str = "") -> None:
+        """Enable the buttons for a loaded model; "Random from P̂(Z)" only when the model carries an
+        atlas, else disabled with a tooltip that says why (`why`: e.g. " (a GAN has no encoder)")."""
         for button in (self.a_button, self.b_button, self.random_button):
             button.setEnabled(loaded)
+        self.p_hat_button.setEnabled(loaded and has_atlas)
+        self.p_hat_button.setToolTip(P_HAT_TIP if has_atlas or not loaded else NO_ATLAS_TIP.format(why=why))
         if not loaded:
             self.face.set_image(None)
             self.face.clear()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.analysis.density import P_HAT
 from latentlab.analysis.projection import (
     LinearProjection,
     custom_projection,
@@ -68,18 +69,22 @@ circles fall away from blue dots, the prior has mass the decoder never learned (
 <p><b>Drag</b> the cross-hair handle to move through latent space; the face on the right is decoded
 live. Only the two plotted coordinates change; the others are kept from where you started.</p>
 <p><b>Click</b> a point to jump to it; <b>hover</b> to preview it. <b>Use as A / B</b> sets the ends
-of an interpolation (Interpolate tab), or open two image files there.</p>
+of an interpolation (Interpolate tab), or open two image files there. <b>Random from prior</b> jumps to
+z ~ N(0, I); <b>Random from P̂(Z)</b> to a draw of a Gaussian mixture fitted to the encoded faces
+(ex-post density estimation, Ghosh et al. 2020), which lands where the decoder learned faces rather
+than in the gaps (models without an atlas of encoded faces, such as a GAN, cannot offer it).</p>
 <p><b>Gaps</b>: the background is log P(z) − log P̂(z) on the map's plane, with P̂ a Gaussian
 mixture fitted by EM to draws z ~ Q(z|x) of the encoded faces: red where the prior puts mass but no training face was
 encoded (decodes there tend to look unrealistic), blue where encoded faces are denser than the prior.</p>
 <p><b>Axes</b>: PCA of the encoded faces by default; "A → B" puts the direction between the two
 chosen faces on the x axis; "where P̂(Z) is narrowest" shows the two directions in which the encoded
 faces vary least, where the prior's gaps are widest.</p>
-<p><b>Chain</b> (Chain tab): start chains from prior samples or from the current face, then step
-or play the latent Markov chain (decode, then re-encode; Creswell et al. 2016). Their trails are drawn
-on the map; the plots show the mean gap score, the change per step and the mean intensity, so drift
-is visible. "Mean" mode re-encodes the decoder's mean image; "Stochastic" samples both, and is the
-chain whose stationary distribution is P̂(Z).</p>
+<p><b>Chain</b> (Chain tab): start chains from prior samples, from the current face or from samples of
+P̂(Z), then step or play the latent Markov chain (decode, then re-encode; Creswell et al. 2016). Their
+trails are drawn on the map; the plots show the mean gap score, the change per step and the mean
+intensity, so drift is visible. "Mean" mode re-encodes the decoder's mean image; "Stochastic" samples
+both, and is the chain whose stationary distribution is P̂(Z). <i>Debias</i> subtracts the mean move
+one transition gives the encoded faces (the chain's systematic drift) at every step.</p>
 <p><b>Pixels</b> (View → Pixels, Ctrl+Shift+P; opening a PixelCNN, Gated PixelCNN or Row LSTM
 checkpoint shows it too): watch an autoregressive model draw images one sub-pixel at a time (raster
 order, R → G → B) with the distribution each value was drawn from: Play, Step, Reset, speed, sampling
@@ -89,8 +94,9 @@ influences it, magenta is the blind spot the PixelCNN's stacked masks never see 
 vertical stack has none), yellow is not generated yet. The panel is a dock: it runs beside the Chain
 tab, on the right or at the bottom.</p>
 <p><b>Compare</b> (View → Compare models…): two or more models with the same latent size side by
-side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps)
-or the same path decoded by every model; Save comparison as PNG writes one named row per model.</p>
+side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
+draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
+writes one named row per model.</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
@@ -105,6 +111,7 @@ class _DecodeBridge(QObject):
 class _JobBridge(QObject):
     loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
     finished = Signal(object)         # session: the search is over, found or not
+    p_hat = Signal(object, int, object)  # (session, seed, code [D]): a draw of P̂(Z) made on a worker
 
 
 class MainWindow(QMainWindow):
@@ -128,6 +135,7 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._last_shown_request = 0
         self._atlas_job: GeneratorJob | None = None
+        self._p_hat_job: GeneratorJob | None = None
         self._trail_codes: np.ndarray | None = None
 
         self._decode_bridge = _DecodeBridge()
@@ -137,6 +145,7 @@ class MainWindow(QMainWindow):
         self._job_bridge = _JobBridge()
         self._job_bridge.loaded.connect(self._atlas_images_loaded)
         self._job_bridge.finished.connect(self._atlas_search_finished)
+        self._job_bridge.p_hat.connect(self._p_hat_drawn)
 
         self._build_widgets()
         self._build_menus()
@@ -178,6 +187,7 @@ class MainWindow(QMainWindow):
         self.face_panel = FacePanel()
         self.face_panel.use_as.connect(self._use_current_as)
         self.face_panel.random_requested.connect(self._jump_to_random)
+        self.face_panel.p_hat_requested.connect(self._jump_to_p_hat)
         self.interpolation = InterpolationPanel()
         self.interpolation.path_changed.connect(self._path_changed)
         self.interpolation.current_changed.connect(self._go_to)
@@ -333,7 +343,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"LatentLab — {session.name}")
         self._fill_colour_combo()
         self._fill_axes_combo()
-        self.face_panel.set_enabled_for_model(True)
+        self.face_panel.set_enabled_for_model(True, session.atlas_codes is not None,
+                                              "" if session.has_encoder else " (it has no encoder to encode them)")
         self.interpolation.set_session(session)
         self.chain.shutdown()
         self.chain.set_session(session)
@@ -502,6 +513,30 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             seed = int(np.random.default_rng().integers(2**31))
             self._go_to(self.session.prior_samples(1, seed=seed)[0], caption=f"prior sample (seed {seed})")
+
+    def _jump_to_p_hat(self, seed: int | None = None) -> None:
+        """Go to a draw of the model's P̂(Z) (`ExplorerSession.p_hat_draws`) from `seed` (a random one by
+        default). The density is fitted once per model (about a second); until it is, the draw is made
+        on a worker so the window never waits."""
+        session = self.session
+        if session is None or session.atlas_codes is None:
+            return
+        seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
+        if session.density_fitted:
+            self._p_hat_drawn(session, seed, session.p_hat_draws(1, seed)[0])
+            return
+        if self._p_hat_job is not None and self._p_hat_job.is_running:
+            return  # a fit is under way: its draw is on its way
+        self.statusBar().showMessage("Fitting P̂(Z) to the encoded faces…")
+        self._p_hat_job = GeneratorJob(lambda: iter([session.p_hat_draws(1, seed)[0]]), name="p-hat",
+                                       on_event=lambda z: self._job_bridge.p_hat.emit(session, seed, z),
+                                       on_error=lambda message: log.warning("P̂(Z) fit: %s", message))
+        self._p_hat_job.start()
+
+    def _p_hat_drawn(self, session, seed: int, z: np.ndarray) -> None:
+        if session is self.session:
+            self._go_to(z, caption=f"P̂(Z) sample (seed {seed})")
+            self.statusBar().showMessage(f"A draw of {session.name}'s P̂(Z): {P_HAT.describe()}")
 
     # ------------------------------------------------------------------ dataset images for hover
     def _start_atlas_images_job(self) -> None:
@@ -691,6 +726,8 @@ class MainWindow(QMainWindow):
         self.chain.shutdown()
         self.pixels.shutdown()
         self._cancel_atlas_job()
+        if self._p_hat_job is not None:
+            self._p_hat_job.join(10)  # a density fit cannot be interrupted; it ends within seconds
         self.decoder.close()
 
 

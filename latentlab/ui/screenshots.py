@@ -8,6 +8,10 @@ the first bundled pixel model unless PIXEL_CHECKPOINT is given, skipped when the
 compare.png and compare-path.png (the Compare window on the model and the next bundled one with the
 same latent size — vae-celeba and dvae-celeba with the bundled models — showing the same 8 prior
 samples, then the same slerp path at t = 0.5), training.png (a short run on the built-in synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
+
+`python -m latentlab.ui.screenshots --p-hat OUT_DIR [CHECKPOINT]` takes only the P̂(Z) shots:
+p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
+face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
+    p_hat_only = "--p-hat" in argv
+    argv = [a for a in argv if a != "--p-hat"]
     if not argv:
         print(__doc__)
         return 2
@@ -55,6 +61,10 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if p_hat_only:
+        p_hat_shots(window, settle, shot, out)
+        window.shutdown()
+        return 0
     window.map.point_hovered.emit("atlas", 11)
     shot("launch.png")
 
@@ -133,6 +143,33 @@ def compare_shots(window, settle, out: Path) -> None:
         wait_ready()
         compare.grab().save(str(out / name))
         print(out / name)
+    compare.close()
+
+
+def p_hat_shots(window, settle, shot, out: Path) -> None:
+    """p-hat.png: the main window on a draw of P̂(Z) (seed 0); compare-p-hat.png: Compare decoding
+    draws of each model's own P̂(Z) (seed 0)."""
+    from latentlab.ui.compare_window import show_compare_window
+
+    window._jump_to_p_hat(seed=0)
+    deadline = time.perf_counter() + 60
+    while "P̂(Z) sample" not in window.face_panel.caption.text() and time.perf_counter() < deadline:
+        settle(0.1)
+    shot("p-hat.png")
+    compare = show_compare_window(window)
+    compare.resize(1500, 950)
+    compare.source_combo.setCurrentIndex(compare.source_combo.findData("p_hat"))
+    deadline = time.perf_counter() + 120
+    def own_draws_shown() -> bool:
+        return all(c.decodes is not None and c.decodes.codes is not None
+                   for c in compare.columns.values() if c.session.atlas_codes is not None)
+
+    while not (compare.maps_ready() and compare.decodes_ready() and compare.densities_ready() and own_draws_shown()) \
+            and time.perf_counter() < deadline:
+        settle(0.1)
+    settle(0.5)
+    compare.grab().save(str(out / "compare-p-hat.png"))
+    print(out / "compare-p-hat.png")
     compare.close()
 
 
