@@ -7,11 +7,14 @@ beside the Chain tab: a pixel model two thirds through drawing, with one pixel's
 the first bundled pixel model unless PIXEL_CHECKPOINT is given, skipped when there is none),
 compare.png and compare-path.png (the Compare window on the model and the next bundled one with the
 same latent size — vae-celeba and dvae-celeba with the bundled models — showing the same 8 prior
-samples, then the same slerp path at t = 0.5), training.png (a short run on the built-in synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
+samples, then the same slerp path at t = 0.5), compare-all.png (every bundled model with the default's
+latent size and image shape on one slerp path at t = 0.5), training.png (a short run on the built-in
+synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 
 `python -m latentlab.ui.screenshots --p-hat OUT_DIR [CHECKPOINT]` takes only the P̂(Z) shots:
 p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
-face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0).
+face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
+`--compare-all OUT_DIR` only compare-all.png.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    p_hat_only = "--p-hat" in argv
-    argv = [a for a in argv if a != "--p-hat"]
+    p_hat_only, compare_all_only = "--p-hat" in argv, "--compare-all" in argv
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all")]
     if not argv:
         print(__doc__)
         return 2
@@ -61,8 +64,8 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
-    if p_hat_only:
-        p_hat_shots(window, settle, shot, out)
+    if p_hat_only or compare_all_only:
+        (p_hat_shots(window, settle, shot, out) if p_hat_only else compare_all_shot(window, settle, out))
         window.shutdown()
         return 0
     window.map.point_hovered.emit("atlas", 11)
@@ -106,6 +109,7 @@ def main(argv: list[str]) -> int:
     window.axes_combo.setCurrentIndex(0)
     window.axes_combo.activated.emit(0)
     compare_shots(window, settle, out)
+    compare_all_shot(window, settle, out)
 
     panel = window.training
     window.tabs.setCurrentIndex(window.tabs.count() - 1)
@@ -170,6 +174,39 @@ def p_hat_shots(window, settle, shot, out: Path) -> None:
     settle(0.5)
     compare.grab().save(str(out / "compare-p-hat.png"))
     print(out / "compare-p-hat.png")
+    compare.close()
+
+
+def compare_all_shot(window, settle, out: Path) -> None:
+    """compare-all.png: every bundled model that can share the default's latent space (same latent size
+    and image shape) decoding one slerp path, the slider half-way, once every map and decode is in."""
+    from latentlab.checkpoints import load_model
+    from latentlab.resources import bundled_models
+    from latentlab.ui.compare_window import COLUMN_MIN_WIDTH, CompareWindow
+
+    reference = window.session.model
+    paths = []
+    for path in bundled_models():
+        model = load_model(path)
+        if getattr(model, "latent_dim", None) == reference.latent_dim and \
+                tuple(model.image_shape) == tuple(reference.image_shape) and not getattr(model, "is_autoregressive", False):
+            paths.append(path)
+    compare = CompareWindow(window)
+    for path in paths:
+        compare.add_candidate(path, f"{path.stem} (bundled)")
+    compare.add_default_models(paths, want=len(paths))
+    compare.resize(max(1500, COLUMN_MIN_WIDTH * len(paths) + 220), 980)
+    compare.show()
+    compare.set_mode("path")
+    compare.slider.setValue(500)
+    deadline = time.perf_counter() + 180
+    while not (compare.maps_ready() and compare.decodes_ready() and compare.densities_ready()) \
+            and time.perf_counter() < deadline:
+        settle(0.1)
+    settle(0.5)
+    compare.grab().save(str(out / "compare-all.png"))
+    print(out / "compare-all.png")
+    compare.shutdown(wait=1.0)
     compare.close()
 
 
