@@ -162,3 +162,16 @@ def test_diversity_sees_collapse_and_duplicates():
     assert varied.near_duplicates < 0.1 and collapsed.near_duplicates == 1.0
     with pytest.raises(ValueError):
         DiversityReference.fit(reference_points[:5], k=10)
+
+
+def test_ali_discriminator_dropout_is_a_setting_and_absent_at_zero():
+    plain = build_model("ali", {**{k: v for k, v in SMALL.items() if k != "disc_hidden"}, "disc_hidden": 16})
+    dropped = build_model("ali", {**{k: v for k, v in SMALL.items() if k != "disc_hidden"}, "disc_hidden": 16,
+                                  "disc_dropout": 0.2})
+    assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())  # older checkpoints' layout
+    assert sum(isinstance(m, torch.nn.Dropout) for m in dropped.discriminator.modules()) >= 4
+    x, z = torch.rand(6, 1, 16, 16), torch.randn(6, 4)
+    dropped.train()
+    assert not torch.equal(dropped.discriminator(x, z), dropped.discriminator(x, z))  # dropout acts in training
+    dropped.eval()
+    assert torch.equal(dropped.discriminator(x, z), dropped.discriminator(x, z))

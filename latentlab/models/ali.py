@@ -32,11 +32,14 @@ ALI_LOSSES = ("standard", "nonsaturating", "nonminimax")
 @dataclass
 class ALIConfig(ConvModelConfig):
     """loss: the generator/encoder objective (see the module docstring); disc_hidden: width of the
-    joint discriminator's feature and hidden layers; discriminator_lr: 0 means the run's lr."""
+    joint discriminator's feature and hidden layers; discriminator_lr: 0 means the run's lr;
+    disc_dropout: dropout on the inputs of every discriminator layer but the first (the ALI authors'
+    CelebA code: 0.2, with Adam lr 1e-4, beta1 0.5)."""
 
     loss: str = "nonminimax"
     disc_hidden: int = 256
     discriminator_lr: float = 0.0
+    disc_dropout: float = 0.0
 
     def validate(self) -> None:
         super().validate()
@@ -46,18 +49,22 @@ class ALIConfig(ConvModelConfig):
             raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
         if self.discriminator_lr < 0:
             raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+        if not 0 <= self.disc_dropout < 1:
+            raise ValueError(f"disc_dropout must be in [0, 1), got {self.disc_dropout}")
 
 
 class JointDiscriminator(nn.Module):
     """D(x, z): a ConvEncoder on x and an MLP on z, concatenated, then an MLP to one logit."""
 
-    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, base_channels: int, hidden: int) -> None:
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, base_channels: int, hidden: int,
+                 dropout: float = 0.0) -> None:
         super().__init__()
-        self.x_net = ConvEncoder(image_shape, hidden, base_channels)
-        self.z_net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2),
+        self.x_net = ConvEncoder(image_shape, hidden, base_channels, dropout=dropout)
+        drop = [nn.Dropout(dropout)] if dropout > 0 else []  # none at 0, so older checkpoints keep their layout
+        self.z_net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2), *drop,
                                    nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
-        self.joint = nn.Sequential(nn.LeakyReLU(0.2), nn.Linear(2 * hidden, hidden), nn.LeakyReLU(0.2),
-                                   nn.Linear(hidden, 1))
+        self.joint = nn.Sequential(nn.LeakyReLU(0.2), *drop, nn.Linear(2 * hidden, hidden),
+                                   nn.LeakyReLU(0.2), *drop, nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.joint(torch.cat([self.x_net(x), self.z_net(z)], dim=1)).squeeze(1)
@@ -70,7 +77,7 @@ class ALI(AdversarialModel):
         self.encoder = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
         self.generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
         self.discriminator = JointDiscriminator(self.image_shape, config.latent_dim, config.base_channels,
-                                                config.disc_hidden)
+                                                config.disc_hidden, config.disc_dropout)
 
     def encode(self, x: torch.Tensor) -> PointMass:
         return PointMass(self.encoder(x))

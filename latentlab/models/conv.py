@@ -31,9 +31,11 @@ def _channels(base: int, n_layers: int) -> list[int]:
 
 
 class ConvEncoder(nn.Module):
-    """x [B, C, H, H] -> features [B, out_features] through the DCGAN discriminator trunk."""
+    """x [B, C, H, H] -> features [B, out_features] through the DCGAN discriminator trunk; `dropout` > 0
+    drops the inputs of every layer after the first (a discriminator's regulariser, as in ALI's code)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], out_features: int, base_channels: int = 32) -> None:
+    def __init__(self, image_shape: tuple[int, int, int], out_features: int, base_channels: int = 32,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         channels, side, width = image_shape
         if side != width:
@@ -43,13 +45,16 @@ class ConvEncoder(nn.Module):
         layers: list[nn.Module] = []
         in_ch = channels
         for i, out_ch in enumerate(widths):
+            if dropout > 0 and i > 0:
+                layers.append(nn.Dropout(dropout))
             layers.append(nn.Conv2d(in_ch, out_ch, 4, stride=2, padding=1, bias=i == 0))
             if i > 0:
                 layers.append(nn.BatchNorm2d(out_ch))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             in_ch = out_ch
         self.trunk = nn.Sequential(*layers)
-        self.head = nn.Linear(in_ch * sides[-1] ** 2, out_features)
+        head = nn.Linear(in_ch * sides[-1] ** 2, out_features)
+        self.head = nn.Sequential(nn.Dropout(dropout), head) if dropout > 0 else head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.trunk(x).flatten(1))
