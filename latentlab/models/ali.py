@@ -60,11 +60,13 @@ class JointDiscriminator(nn.Module):
                  dropout: float = 0.0) -> None:
         super().__init__()
         self.x_net = ConvEncoder(image_shape, hidden, base_channels, dropout=dropout)
-        drop = [nn.Dropout(dropout)] if dropout > 0 else []  # none at 0, so older checkpoints keep their layout
-        self.z_net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2), *drop,
+        def drop() -> list[nn.Module]:  # none at 0, so older checkpoints keep their layout
+            return [nn.Dropout(dropout)] if dropout > 0 else []
+
+        self.z_net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2), *drop(),
                                    nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
-        self.joint = nn.Sequential(nn.LeakyReLU(0.2), *drop, nn.Linear(2 * hidden, hidden),
-                                   nn.LeakyReLU(0.2), *drop, nn.Linear(hidden, 1))
+        self.joint = nn.Sequential(nn.LeakyReLU(0.2), *drop(), nn.Linear(2 * hidden, hidden),
+                                   nn.LeakyReLU(0.2), *drop(), nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.joint(torch.cat([self.x_net(x), self.z_net(z)], dim=1)).squeeze(1)
