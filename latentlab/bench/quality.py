@@ -332,12 +332,15 @@ def main(argv: list[str]) -> int:
         reference = DiversityReference.fit(held_features, k=k, seed=args.seed) if k >= 2 else None
         floor_spread = reference.score(train_features) if reference else None
         rows = []
+        stems = [path.stem for path, _ in models]
         for path, model in models:
+            # checkpoints kept over training share their names (step-000280): say whose run they are
+            name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
             if tuple(model.image_shape) != tuple(features.image_shape):
                 say(f"skipping {path.name}: images {tuple(model.image_shape)}, not {features.image_shape}")
                 continue
             say(f"scoring {path.name}")
-            rows.append(score_model(model, path.stem, held_features, held, features, args.n, args.seed,
+            rows.append(score_model(model, name, held_features, held, features, args.n, args.seed,
                                     args.chain_steps, args.mode, train=train_images, diversity=reference,
                                     more_seeds=seeds[1:]))
     except LatentLabError as err:
