@@ -34,12 +34,15 @@ class ALIConfig(ConvModelConfig):
     """loss: the generator/encoder objective (see the module docstring); disc_hidden: width of the
     joint discriminator's feature and hidden layers; discriminator_lr: 0 means the run's lr;
     disc_dropout: dropout on the inputs of every discriminator layer but the first (the ALI authors'
-    CelebA code: 0.2, with Adam lr 1e-4, beta1 0.5)."""
+    CelebA code: 0.2, with Adam lr 1e-4, beta1 0.5); encoder_batchnorm: batch-norm on the encoder
+    output, as for the AAE and WAE-GAN (`aae.LatentAdversaryConfig`), so the discriminator cannot tell
+    the pairs apart by the codes' location and scale alone."""
 
     loss: str = "nonminimax"
     disc_hidden: int = 256
     discriminator_lr: float = 0.0
     disc_dropout: float = 0.0
+    encoder_batchnorm: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -76,7 +79,9 @@ class JointDiscriminator(nn.Module):
 class ALI(AdversarialModel):
     def __init__(self, config: ALIConfig) -> None:
         super().__init__(config)
-        self.encoder = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
+        self.encoder: nn.Module = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
+        if config.encoder_batchnorm:
+            self.encoder = nn.Sequential(self.encoder, nn.BatchNorm1d(config.latent_dim))
         self.generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
         self.discriminator = JointDiscriminator(self.image_shape, config.latent_dim, config.base_channels,
                                                 config.disc_hidden, config.disc_dropout)
