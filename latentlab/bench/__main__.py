@@ -17,6 +17,7 @@ BENCHES = {
     "pixels": ("latentlab.bench.pixels", "pixel-model sampling: naive vs fast (activation caching) speedup"),
     "pixel-models": ("latentlab.bench.pixel_models", "test bits/dim of PixelCNN, Gated PixelCNN, Row LSTM on one budget"),
     "quality": ("latentlab.bench.quality", "Fréchet distance of every bundled CelebA model's prior samples, +/- chain"),
+    "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 
 
