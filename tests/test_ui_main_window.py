@@ -248,3 +248,17 @@ def test_opening_from_the_menu_path_runs_off_the_gui_thread_and_shows_the_latest
         window.request_open(second)  # the later request wins, whichever read finishes first
         qtbot.waitUntil(lambda: window.session is not None and window.session.path == second.resolve(), timeout=20000)
     assert seen and gui not in seen
+
+
+def test_nan_weights_are_refused_with_the_tensor_named_and_the_model_kept(qtbot, window, tiny_checkpoint, tmp_path):
+    """Issue 12: NaN weights used to load without a word and show a black face."""
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 6, "base_channels": 8})
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    bad = save_model(tmp_path / "nan.ckpt", model)
+    window.request_open(bad)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+    assert "nan.ckpt: tensor " in window.banner.message and "NaN or infinite" in window.banner.message
+    assert window.session.path == tiny_checkpoint.resolve()
