@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import fuzz_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -322,7 +323,7 @@ _option = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(model=st.sampled_from(["vae", "ae", "nosuch", "gan"]), options=st.lists(_option, max_size=5))
 def test_any_command_line_is_a_run_or_one_line_of_bad_input(tmp_path, monkeypatch, capsys, model, options):
     """Parsing and validation only (the run itself is stubbed out): exit 0 with a valid config, or

@@ -82,7 +82,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """Read and validate a checkpoint file; every problem becomes a CheckpointError naming the file."""
     path = Path(path)
     check_readable_file(path)
-    if not zipfile.is_zipfile(path):
+    if not _is_zip(path):
         raise CheckpointError(_not_zip_reason(path))
     verify_archive(path)
     try:
@@ -127,7 +127,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     for listing files. Raises CheckpointError naming the file on any problem."""
     path = Path(path)
     check_readable_file(path)
-    if not zipfile.is_zipfile(path):
+    if not _is_zip(path):
         raise CheckpointError(f"{path}: not a LatentLab checkpoint")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -186,6 +186,15 @@ def check_finite(tensors: dict[str, torch.Tensor], path: Path | str) -> None:
             raise CheckpointError(f"{path}: tensor {name} holds {count} NaN or infinite value"
                                   f"{'s' if count != 1 else ''} (of {tensor.numel()}); the weights are unusable "
                                   "(the training run that wrote them diverged)")
+
+
+def _is_zip(path: Path) -> bool:
+    """zipfile.is_zipfile, except that a damaged ZIP64 end record (one flipped byte near the end of a
+    checkpoint) raises BadZipFile from inside it rather than returning False; found by the fuzz test."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as err:
+        raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
 
 
 def _file_kind(mode: int) -> str:
