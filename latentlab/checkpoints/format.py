@@ -173,7 +173,8 @@ def verify_archive(path: Path) -> None:
     except Exception as err:  # noqa: BLE001 - zipfile raises many kinds of errors on damaged archives
         raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
     if bad is not None:
-        raise CheckpointError(f"{path}: damaged file: part {bad!r} fails its checksum (the file changed after it "
+        part = bad.split("/", 1)[-1]  # the archive's first folder is the temporary name it was written under
+        raise CheckpointError(f"{path}: damaged file: part {part} fails its checksum (the file changed after it "
                               "was saved: a disk or copy error)")
 
 
