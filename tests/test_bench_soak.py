@@ -25,8 +25,8 @@ def test_a_few_seconds_of_soak_report_rss_threads_and_no_error(tmp_path):
     samples = re.findall(r"RSS +([\d.]+) MB +threads +(\d+) +errors (\d+)", result.stdout)
     assert len(samples) >= 3 and all(float(rss) > 0 and int(threads) > 0 for rss, threads, _ in samples)
     assert re.search(r"summary over \d+ s: RSS .* errors 0", result.stdout)
-    assert re.search(r"activity: \d+ chain steps, \d+ finished pixel runs, [1-9]\d* handle moves, [1-9]\d* latent",
-                     result.stdout)
+    assert re.search(r"activity: \d+ chain steps, \d+ sub-pixels drawn, \d+ finished pixel runs, "
+                     r"[1-9]\d* handle moves, [1-9]\d* latent", result.stdout)
     assert "Traceback" not in result.stderr and "terminate called" not in result.stderr
 
 

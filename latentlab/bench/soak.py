@@ -138,8 +138,9 @@ def main(argv: list[str]) -> int:
         return pixel_fail(message)
 
     window.pixels._fail = record_pixel_error
-    counts = {"drags": 0, "latent_switches": 0, "pixel_switches": 0, "pixel_runs": 0, "chain_steps": 0}
-    last_chain_step = [0]
+    counts = {"drags": 0, "latent_switches": 0, "pixel_switches": 0, "pixel_runs": 0, "chain_steps": 0,
+              "sub_pixels": 0}
+    last_chain_step, last_done = [0], [0]
 
     def chains_go(_session=None) -> None:
         window.chain.chains_spin.setValue(args.chains)
@@ -171,9 +172,12 @@ def main(argv: list[str]) -> int:
 
     def keep_pixels_busy() -> None:
         panel = window.pixels
+        counts["sub_pixels"] += panel.done - last_done[0] if panel.done >= last_done[0] else panel.done
+        last_done[0] = panel.done
         if panel.model is not None and panel.total and panel.done >= panel.total:
             counts["pixel_runs"] += 1
             panel.reset()
+            last_done[0] = 0
             panel.play()
         elif panel.model is not None and not panel.is_playing:
             panel.play()
@@ -199,7 +203,8 @@ def main(argv: list[str]) -> int:
         samples.append((elapsed, rss_mb(), thread_count(), len(errors) + len(handler.messages)))
         model = window.session.name if window.session is not None else "-"
         print(f"{elapsed:7.1f} s  RSS {samples[-1][1]:7.1f} MB  threads {samples[-1][2]:3d}  errors {samples[-1][3]}"
-              f"  | chain steps {counts['chain_steps']:5d}  pixel runs {counts['pixel_runs']:3d}"
+              f"  | chain steps {counts['chain_steps']:5d}  sub-pixels {counts['sub_pixels']:6d}"
+              f"  pixel runs {counts['pixel_runs']:3d}"
               f"  drags {counts['drags']:6d}  switches {counts['latent_switches']}+{counts['pixel_switches']}"
               f"  model {model}", flush=True)
 
@@ -243,8 +248,8 @@ def main(argv: list[str]) -> int:
           f"({growth:+.1%}; goal <= {GOAL_RSS_GROWTH:.0%} after the first {warm:.0f} s), peak "
           f"{max(s[1] for s in samples):.1f} MB; threads {base[2]} -> {end[2]} (max {max(s[2] for s in samples)}); "
           f"errors {len(everything)}")
-    print(f"activity: {counts['chain_steps']} chain steps, {counts['pixel_runs']} "
-          f"finished pixel runs, {counts['drags']} handle moves, {counts['latent_switches']} latent and "
+    print(f"activity: {counts['chain_steps']} chain steps, {counts['sub_pixels']} sub-pixels drawn, "
+          f"{counts['pixel_runs']} finished pixel runs, {counts['drags']} handle moves, {counts['latent_switches']} latent and "
           f"{counts['pixel_switches']} pixel model switches")
     for message in everything[:10]:
         print(f"  error: {message}")
