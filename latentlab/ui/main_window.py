@@ -562,7 +562,8 @@ class MainWindow(QMainWindow):
 
             for spec in specs:
                 try:
-                    dataset = load_dataset(spec, split="train", limit=int(atlas["count"]))
+                    # strict: with an unreadable image left out, image i would no longer be atlas face i
+                    dataset = load_dataset(spec, split="train", limit=int(atlas["count"]), strict=True)
                 except LatentLabError:
                     continue  # not on this machine: hover shows reconstructions only
                 if tuple(dataset.image_shape) == session.image_shape:
