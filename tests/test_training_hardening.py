@@ -192,7 +192,7 @@ def test_resume_with_an_unreadable_checkpoint_is_a_clear_message(short_run, caps
     (["ae"], "this run was trained with model vae; --resume cannot change it to ae"),
     (["--data", "synthetic-faces?size=32&n=200"], "trained with --data synthetic-faces?n=200&size=16"),
     (["--latent", "8"], "trained with --latent 4; --resume cannot change it to 8"),
-    (["--lr", "0.5"], "trained with --lr 0.0002; --resume cannot change it to 0.5"),
+    (["--batch", "32"], "trained with --batch 16; --resume cannot change it to 32"),
     (["--set", "base_channels=16"], "trained with --set base_channels 8"),
 ])
 def test_resume_refuses_a_conflicting_setting_naming_the_stored_one(short_run, capsys, argv, message):
@@ -211,11 +211,40 @@ def test_resume_accepts_the_same_values_and_a_longer_run(short_run, capsys):
     assert read_checkpoint(short_run / "last.ckpt").training["step"] == 3
 
 
+def test_resume_may_change_the_learning_rate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli_main(train_cli(out, "--max-steps", "2", "--lr", "0.001")) == 0
+    capsys.readouterr()
+    assert cli_main(["--resume", "--out", str(out), "--quiet", "--lr", "0.0001", "--max-steps", "3"]) == 0
+    assert "note: learning rate 0.001 -> 0.0001 from step 2" in capsys.readouterr().out
+    stored = read_checkpoint(out / "last.ckpt")
+    group = stored.training["scheme"]["optimizers"][0]["param_groups"][0]
+    assert group["lr"] == pytest.approx(1e-4) and group["initial_lr"] == pytest.approx(1e-4)
+    assert stored.meta["train_config"]["lr"] == pytest.approx(1e-4)
+
+
+def test_a_new_learning_rate_on_resume_scales_a_cosine_schedule(tmp_path):
+    """The schedule carries on from where it was, at the new rate: lr(t) = lr' (1 + cos(pi t / T)) / 2."""
+    import math
+
+    run = tmp_path / "run"
+    first = Trainer(config(run, lr_schedule="cosine", epochs=2, checkpoint_every=100))  # 8 steps: T = 8
+    for event in first.run():
+        if isinstance(event, Step) and event.step == 2:
+            first.request_stop()
+    second = Trainer(config(run, lr_schedule="cosine", epochs=2, checkpoint_every=100, lr=1e-4), resume=True)
+    for event in second.run():
+        if isinstance(event, Step) and event.step == 3:
+            second.request_stop()
+    group = read_checkpoint(run / "last.ckpt").training["scheme"]["optimizers"][0]["param_groups"][0]
+    assert group["lr"] == pytest.approx(1e-4 * (1 + math.cos(math.pi * 3 / 8)) / 2, rel=1e-6)
+
+
 def test_help_lists_what_may_change_on_resume(capsys):
     with pytest.raises(SystemExit):
         cli_main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "with --resume, only these may change: --epochs, --max-steps, --device" in text
+    assert "with --resume, only these may change: --epochs, --max-steps, --lr, --device" in text
 
 
 # ---------------------------------------------------------------- settings

@@ -29,7 +29,7 @@ from trainers.loop import Trainer, checkpoint_path
 SHOWN_TERMS = ("loss", "recon", "kl", "mse")
 DEFAULTS = TrainConfig(model="", data="", out="")  # the defaults --help shows and a new run gets
 #: options a resumed run may change (the rest are the stored run's: they decide what the updates are)
-RESUME_MAY_CHANGE = ("--epochs", "--max-steps", "--device", "--checkpoint-every", "--keep-every",
+RESUME_MAY_CHANGE = ("--epochs", "--max-steps", "--lr", "--device", "--checkpoint-every", "--keep-every",
                      "--preview-every", "--eval-limit", "--quiet")
 
 
@@ -129,9 +129,9 @@ def _defaults() -> dict[str, object]:
 
 
 def resume_config(args: argparse.Namespace) -> TrainConfig:
-    """The stored run's config. Only the run length, device and the file cadences may change on resume
-    (RESUME_MAY_CHANGE); any other option given must equal the stored value, else it is refused,
-    naming that value, rather than silently ignored."""
+    """The stored run's config. Only the run length, learning rate, device and the file cadences may
+    change on resume (RESUME_MAY_CHANGE); any other option given must equal the stored value, else it
+    is refused, naming that value, rather than silently ignored."""
     from latentlab.checkpoints import read_checkpoint
 
     path = checkpoint_path(args.out)
@@ -162,7 +162,7 @@ def resume_config(args: argparse.Namespace) -> TrainConfig:
         wanted.append(("--likelihood", args.likelihood, model_config.get("likelihood")))
     for key, value in _settings(args.set).items():
         wanted.append((f"--set {key}", value, model_config.get(key, config.model_config.get(key))))
-    flags = {"batch_size": "--batch", "lr": "--lr", "betas": "--betas", "lr_schedule": "--lr-schedule",
+    flags = {"batch_size": "--batch", "betas": "--betas", "lr_schedule": "--lr-schedule",
              "seed": "--seed", "limit": "--limit", "strict": "--strict"}
     options = _run_options(args)
     wanted += [(flag, options[name], getattr(config, name)) for name, flag in flags.items() if options[name] is not None]
@@ -173,7 +173,7 @@ def resume_config(args: argparse.Namespace) -> TrainConfig:
                 f"{_shown(given)} (on resume only {', '.join(RESUME_MAY_CHANGE)} may change; start a new run in "
                 "another --out folder for different settings)")
     config.out = args.out
-    for name in ("epochs", "max_steps", "checkpoint_every", "keep_every", "preview_every", "eval_limit"):
+    for name in ("epochs", "max_steps", "lr", "checkpoint_every", "keep_every", "preview_every", "eval_limit"):
         if options[name] is not None:
             setattr(config, name, options[name])
     config.device = args.device

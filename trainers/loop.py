@@ -182,7 +182,12 @@ class Trainer:
             atomic_write(self.out / SKIPPED_NAME, lambda tmp: tmp.write_text("".join(lines)))
 
     def _restore(self, training: dict[str, Any], meta: dict[str, Any]) -> None:
-        self.scheme.load_state_dict(training["scheme"])
+        scheme_state, stored_lr = training["scheme"], meta.get("train_config", {}).get("lr")
+        if stored_lr is not None and stored_lr != self.config.lr:  # --lr given with --resume
+            scheme_state = _with_learning_rate(scheme_state, stored_lr, self.config.lr)
+            self.notes.append(f"learning rate {stored_lr:g} -> {self.config.lr:g} from step {training['step']} "
+                              "(this resumed run no longer repeats the original one exactly)")
+        self.scheme.load_state_dict(scheme_state)
         self.epoch, self.step = training["epoch"], training["step"]
         self.step_in_epoch = training["step_in_epoch"]
         self.elapsed = training.get("elapsed", 0.0)
@@ -385,6 +390,34 @@ class Trainer:
             if record["kind"] == "epoch" and record["held_out"]:
                 return {"held_out": record["held_out"], "epoch": record["epoch"], "split": "test"}
         return {}
+
+
+def _with_learning_rate(state: dict[str, Any], old: float, new: float) -> dict[str, Any]:
+    """The scheme's stored optimiser and scheduler states with the learning rate `old` replaced by
+    `new` (where a schedule has moved the rate, it moves by the same factor). Groups that train at a
+    rate of their own (a model's phase_lr) are left as they were."""
+    factor = new / old
+    optimizers = []
+    for optimizer in state["optimizers"]:
+        groups = []
+        for group in optimizer["param_groups"]:
+            group = dict(group)
+            if math.isclose(float(group.get("initial_lr", group["lr"])), old, rel_tol=1e-9):
+                group["lr"] = float(group["lr"]) * factor
+                if "initial_lr" in group:
+                    group["initial_lr"] = new
+            groups.append(group)
+        optimizers.append({**optimizer, "param_groups": groups})
+    schedulers = []
+    for scheduler in state["schedulers"]:
+        hits = [math.isclose(float(b), old, rel_tol=1e-9) for b in scheduler.get("base_lrs", [])]
+        moved = dict(scheduler)
+        if "base_lrs" in scheduler:
+            moved["base_lrs"] = [new if hit else b for b, hit in zip(scheduler["base_lrs"], hits)]
+        if "_last_lr" in scheduler:
+            moved["_last_lr"] = [float(v) * factor if hit else v for v, hit in zip(scheduler["_last_lr"], hits)]
+        schedulers.append(moved)
+    return {**state, "optimizers": optimizers, "schedulers": schedulers}
 
 
 def _mean_of(window: list[dict[str, float]]) -> dict[str, float]:
