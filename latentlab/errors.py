@@ -24,3 +24,10 @@ class ConfigError(LatentLabError):
 
 class TrainingError(LatentLabError):
     """A training run that had to stop (non-finite loss, bad resume state, ...)."""
+
+
+class SaveError(LatentLabError):
+    """A file or folder that cannot be written (read-only, disk full, a file where a folder should be).
+
+    Kept apart from the other errors so a training run can tell "the save failed, the model is still
+    in memory and can be saved elsewhere" from "the run itself went wrong"."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from glob import escape as glob_escape
 from pathlib import Path
 
 
@@ -40,3 +41,64 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: 
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def stale_parts(path: str | os.PathLike) -> list[Path]:
+    """The temporary files `atomic_write(path, ...)` leaves when its process is killed mid-write."""
+    path = Path(path)
+    try:
+        return sorted(path.parent.glob(f".{glob_escape(path.name)}.*.part"))
+    except OSError:
+        return []
+
+
+def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Delete the leftovers of killed writes of `path` (a kill -9 cannot run atomic_write's cleanup);
+    only the caller knows that no other write of `path` is in progress. Returns what was removed."""
+    removed = []
+    for part in stale_parts(path):
+        try:
+            part.unlink()
+            removed.append(part)
+        except OSError:
+            pass
+    return removed
+
+
+def check_writable_folder(folder: str | os.PathLike, what: str = "output folder") -> Path:
+    """Create `folder` if needed and prove a file can be written in it, before any long work starts.
+
+    Raises SaveError naming the folder and the reason: a file in the way (the folder itself or one
+    of its parents), a read-only file system, no permission, no space.
+    """
+    from latentlab.errors import SaveError
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SaveError(f"{folder}: is a file, not a folder; choose another {what}")
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SaveError(f"{folder}: cannot be created because {parent} is a file, not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise SaveError(f"{folder}: cannot write the {what} ({describe_os_error(err)})") from None
+    return folder
+
+
+def describe_os_error(err: BaseException) -> str:
+    """Plain words for a failed write: "no space left on device" for ENOSPC and for the message
+    PyTorch's zip writer gives when the disk fills ("unexpected pos ..."), else the OS's own text."""
+    import errno
+
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "unexpected pos" in str(err):
+        return "no space left on device"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror.lower() if err.strerror[:1].isupper() and err.strerror[1:2].islower() else err.strerror
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:200]

@@ -15,6 +15,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def fuzz_examples(default: int) -> int:
+    """Examples per property-based test: modest by default so the suite stays fast;
+    LATENTLAB_FUZZ_EXAMPLES=N runs a larger fuzzing budget."""
+    return int(os.environ.get("LATENTLAB_FUZZ_EXAMPLES", default))
+
+
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch) -> Path:
     """Point LatentLab's dataset cache at a fresh temporary folder."""

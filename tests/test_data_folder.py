@@ -55,7 +55,7 @@ def test_gray_output_and_default_size(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
-def test_corrupt_file_is_an_error_naming_it(tmp_path: Path, damage: str) -> None:
+def test_corrupt_file_is_skipped_and_named_or_refused_under_strict(tmp_path: Path, damage: str) -> None:
     root = _image_folder(tmp_path / "imgs")
     bad = root / "b" / "bad.jpg"
     if damage == "garbage":
@@ -63,10 +63,12 @@ def test_corrupt_file_is_an_error_naming_it(tmp_path: Path, damage: str) -> None
     else:
         good = (root / "a" / "02.jpg").read_bytes()
         bad.write_bytes(good[: len(good) // 2])
-    with pytest.raises(DataError, match="cannot decode image") as info:
-        load_dataset(f"folder:{root}?size=16", split="all")
-    assert str(info.value).startswith(f"{bad}: cannot decode image (")
-    assert not list((tmp_path / "cache").glob("datasets/*"))  # nothing half-written left behind
+    ds = load_dataset(f"folder:{root}?size=16", split="all")
+    assert len(ds) == 10 and len(ds.skipped) == 1
+    assert ds.skipped[0].startswith(f"{bad}: cannot decode image (")
+    with pytest.raises(DataError, match="refused under --strict") as info:
+        load_dataset(f"folder:{root}?size=16", split="all", strict=True)
+    assert f"(first: {bad}: cannot decode image (" in str(info.value)
 
 
 def test_missing_empty_and_non_folder_paths(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from conftest import make_tiny_bundle
 from PySide6.QtCore import QSettings, Qt
 
 from latentlab.checkpoints import save_model
+from latentlab.explorer import ExplorerSession
 from latentlab.models import build_model
 from latentlab.ui.main_window import MainWindow
 
@@ -130,8 +133,8 @@ def test_dropping_a_checkpoint_opens_it_and_the_recent_menu_lists_it(qtbot, wind
     actions = [a.text() for a in window.recent_menu.actions()]
     assert actions and actions[0].endswith("tiny.ckpt")
     window.session = None
-    window.recent_menu.actions()[0].trigger()  # reopening from the recent list
-    assert window.session is not None
+    window.recent_menu.actions()[0].trigger()  # reopening from the recent list (on a worker thread)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=20000)
 
 
 def test_switching_to_a_model_with_another_latent_size(qtbot, window, tiny_checkpoint, tmp_path):
@@ -233,3 +236,58 @@ def test_random_from_p_hat_is_disabled_with_the_reason_for_a_gan(qtbot, window, 
     button = window.face_panel.p_hat_button
     assert button.isVisible() and not button.isEnabled() and window.face_panel.random_button.isEnabled()
     assert "no atlas" in button.toolTip() and "no encoder" in button.toolTip()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+def test_a_fifo_named_like_a_checkpoint_neither_freezes_nor_breaks_the_window(qtbot, window, tiny_checkpoint,
+                                                                               tmp_path):
+    """Issue 12: a FIFO named x.ckpt used to block the GUI thread for ever. Only regular files are
+    opened now, and the menu / drop / recent-list path opens on a worker thread."""
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    fifo = tmp_path / "x.ckpt"
+    os.mkfifo(fifo)
+    assert not window.open_checkpoint(fifo)  # the direct call returns at once
+    assert "x.ckpt: not a regular file (a named pipe)" in window.banner.message
+    window.banner.hide()
+    window.request_open(fifo)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+    assert "x.ckpt: not a regular file" in window.banner.message
+    assert window.session.path == tiny_checkpoint.resolve()
+
+
+def test_opening_from_the_menu_path_runs_off_the_gui_thread_and_shows_the_latest(qtbot, window, tiny_checkpoint,
+                                                                                 tmp_path):
+    import shutil
+    import threading
+
+    second = tmp_path / "second.ckpt"
+    shutil.copy(tiny_checkpoint, second)
+    gui = threading.get_ident()
+    seen = []
+    real = ExplorerSession.from_checkpoint.__func__
+
+    def recording(cls, path):
+        seen.append(threading.get_ident())
+        return real(cls, path)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ExplorerSession, "from_checkpoint", classmethod(recording))
+        window.request_open(tiny_checkpoint)
+        window.request_open(second)  # the later request wins, whichever read finishes first
+        qtbot.waitUntil(lambda: window.session is not None and window.session.path == second.resolve(), timeout=20000)
+    assert seen and gui not in seen
+
+
+def test_nan_weights_are_refused_with_the_tensor_named_and_the_model_kept(qtbot, window, tiny_checkpoint, tmp_path):
+    """Issue 12: NaN weights used to load without a word and show a black face."""
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 6, "base_channels": 8})
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    bad = save_model(tmp_path / "nan.ckpt", model)
+    window.request_open(bad)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+    assert "nan.ckpt: tensor " in window.banner.message and "NaN or infinite" in window.banner.message
+    assert window.session.path == tiny_checkpoint.resolve()

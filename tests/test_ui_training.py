@@ -184,3 +184,51 @@ def test_a_gan_trains_in_the_window_with_sample_previews_only(panel, qtbot, tmp_
     assert not panel.error_label.isVisible()
     assert latentlab.load(done.args[0]).checkpoint_meta["model"] == "gan"
     assert panel.samples_label.pixmap() is not None and not panel.samples_label.pixmap().isNull()
+
+
+def test_a_failed_save_offers_save_elsewhere_and_nothing_is_lost(panel, qtbot, tmp_path, monkeypatch):
+    """Issue 12: a save that fails mid-run (here a full disk) used to lose the steps trained. The panel
+    now says so in plain words and offers to save the model, still in memory, to another folder."""
+    import errno
+
+    import torch
+
+    real_save = torch.save
+
+    def full_disk(obj, f, *args, **kwargs):
+        if str(tmp_path / "run") in str(f):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(epochs=1, out=tmp_path / "run", **{**TINY, "checkpoint_every": 3})
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=30000)
+    assert panel.error_label.isVisible() and "no space left on device" in panel.error_label.text()
+    assert panel.save_elsewhere_button.isVisible()
+    with qtbot.waitSignal(panel.model_trained, timeout=10000) as blocker:
+        saved = panel.save_elsewhere(tmp_path / "elsewhere")
+    assert saved == tmp_path / "elsewhere" / "last.ckpt" and blocker.args[0] == str(saved)
+    assert latentlab.load(saved) is not None and not panel.save_elsewhere_button.isVisible()
+
+
+def test_unreadable_images_are_noted_in_the_panel(panel, qtbot, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(30):
+        path = folder / f"p{i:02d}.png"
+        if i == 4:
+            path.write_bytes(b"broken")
+        else:
+            Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(path)
+    panel.set_dataset_spec(f"folder:{folder}?size=16")
+    panel.set_options(epochs=1, out=tmp_path / "run", **TINY)
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: panel.notes_label.isVisible(), timeout=30000)
+    assert "1 unreadable image left out of the train split: p04.png" in panel.notes_label.text()
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=30000)
+    assert "p04.png" in (tmp_path / "run" / "skipped-images.txt").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ class TrainConfig:
     keep_every: also keep a copy of the checkpoint every this many steps as `step-NNNNNN.ckpt` (to
     score a run over training); None: only `last.ckpt`.
     preview_every: steps between preview events. eval_limit: held-out examples evaluated per epoch.
+    strict: refuse a folder / CelebA dataset holding undecodable images (default: leave them out and report them).
     """
 
     model: str
@@ -43,12 +45,13 @@ class TrainConfig:
     preview_every: int = 200
     eval_limit: int = 1000
     device: str = "auto"
+    strict: bool = False  # refuse a dataset with undecodable images instead of leaving them out
 
     def validate(self) -> None:
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 2, f"batch size must be >= 2 (batch-norm needs it), got {self.batch_size}"),
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"learning rate must be a finite number > 0, got {self.lr}"),
             (all(0 <= b < 1 for b in self.betas), f"Adam betas must be in [0, 1), got {self.betas}"),
             (self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {', '.join(LR_SCHEDULES)}"),
             (self.limit is None or self.limit >= 2, f"limit must be >= 2, got {self.limit}"),
@@ -60,6 +63,9 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        from trainers.distributed import check_device
+
+        check_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)

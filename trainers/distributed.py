@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from latentlab.errors import ConfigError
+
 
 @dataclass
 class Context:
@@ -35,6 +37,28 @@ class Context:
         values = values.to(self.device).clone()
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
         return values.cpu() / self.world_size
+
+
+def check_device(device: str) -> None:
+    """ConfigError naming the device unless it is auto, cpu, or a CUDA device this PyTorch can use
+    (asking a CPU-only build for cuda used to end in an AttributeError from torch._C)."""
+    if device == "auto":
+        return
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"device {device!r}: not a device name (use auto, cpu, cuda or cuda:N)") from None
+    if chosen.type == "cpu":
+        return
+    if chosen.type != "cuda":
+        raise ConfigError(f"device {device!r}: not supported for training (use auto, cpu, cuda or cuda:N)")
+    if not torch.cuda.is_available():
+        why = ("this PyTorch build has no CUDA support" if torch.version.cuda is None
+               else "no CUDA GPU is visible to this PyTorch")
+        raise ConfigError(f"device {device!r}: {why}; use cpu or auto")
+    if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {device!r}: there are only {torch.cuda.device_count()} CUDA devices "
+                          f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
 
 
 def setup(device: str = "auto") -> Context:

@@ -29,8 +29,8 @@ from latentlab.analysis import held_out_metrics
 from latentlab.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
 from latentlab.checkpoints.model_io import model_from_checkpoint, model_meta
 from latentlab.data import ImageDataset, load_dataset
-from latentlab.errors import ConfigError, DataError
-from latentlab.fileio import atomic_write
+from latentlab.errors import ConfigError, DataError, SaveError
+from latentlab.fileio import atomic_write, check_writable_folder, describe_os_error, remove_stale_parts
 from latentlab.models import build_model
 from trainers import distributed
 from trainers.batchnorm import CALIBRATION_IMAGES, recalibrate_batchnorm
@@ -41,6 +41,7 @@ from trainers.schemes import NonFiniteLoss, make_scheme
 
 CHECKPOINT_NAME = "last.ckpt"
 HISTORY_NAME = "history.jsonl"
+SKIPPED_NAME = "skipped-images.txt"  # the images a folder: / celeba: dataset could not decode
 HISTORY_EVERY = 50         # steps between averaged history records
 PREVIEW_SAMPLES = 16
 PREVIEW_RECONSTRUCTIONS = 8
@@ -67,6 +68,8 @@ class Trainer:
         self.data_progress = data_progress
         self._stop_requested = False
         self.notes: list[str] = []
+        self.failed = False   # a Failed event ended the run
+        self.unsaved = False  # ... because a save failed: the model in memory is newer than any checkpoint
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current step (thread-safe: a plain flag)."""
@@ -88,9 +91,14 @@ class Trainer:
         elif self.ckpt_path.exists():
             raise ConfigError(f"{self.out} already holds a run ({self.ckpt_path}); choose another output folder, "
                               f"or continue that run (latentlab-train --resume --out {self.out})")
-        self.train_set = load_dataset(cfg.data, split="train", limit=cfg.limit,
+        if self.ctx.is_main:  # before any work: a file in the way or a read-only disk fails now, not at step 500
+            check_writable_folder(self.out)
+            for name in (CHECKPOINT_NAME, HISTORY_NAME):
+                remove_stale_parts(self.out / name)  # left by a run killed mid-save
+        self.train_set = load_dataset(cfg.data, split="train", limit=cfg.limit, strict=cfg.strict,
                                       progress=self.data_progress if self.ctx.is_main else None)
         self.held_out = self._load_held_out()
+        self._report_skipped()
         if resume_from is not None:
             self.model = model_from_checkpoint(resume_from)
             if list(self.model.image_shape) != list(self.train_set.image_shape):
@@ -148,7 +156,8 @@ class Trainer:
         if not self.ctx.is_main or self.config.eval_limit <= 0:
             return None
         try:
-            held_out = load_dataset(self.config.data, split="test", limit=self.config.eval_limit)
+            held_out = load_dataset(self.config.data, split="test", limit=self.config.eval_limit,
+                                    strict=self.config.strict)
         except DataError as err:
             self.notes.append(f"no held-out evaluation: {err}")
             return None
@@ -157,8 +166,28 @@ class Trainer:
             return None
         return held_out
 
+    def _report_skipped(self) -> None:
+        """Images the dataset could not decode were left out: say how many and which (first few) in
+        the notes, and write the full list to the run folder."""
+        lines = []
+        for split, dataset in (("train", self.train_set), ("test", self.held_out)):
+            skipped = dataset.skipped if dataset is not None else []
+            if skipped:
+                first = ", ".join(os.path.basename(entry.split(": ", 1)[0]) for entry in skipped[:3])
+                more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+                self.notes.append(f"{len(skipped)} unreadable image{'s' if len(skipped) > 1 else ''} left out of the "
+                                  f"{split} split: {first}{more} (full list: {self.out / SKIPPED_NAME})")
+                lines += [f"{split}\t{entry}\n" for entry in skipped]
+        if lines and self.ctx.is_main:
+            atomic_write(self.out / SKIPPED_NAME, lambda tmp: tmp.write_text("".join(lines)))
+
     def _restore(self, training: dict[str, Any], meta: dict[str, Any]) -> None:
-        self.scheme.load_state_dict(training["scheme"])
+        scheme_state, stored_lr = training["scheme"], meta.get("train_config", {}).get("lr")
+        if stored_lr is not None and stored_lr != self.config.lr:  # --lr given with --resume
+            scheme_state = _with_learning_rate(scheme_state, stored_lr, self.config.lr)
+            self.notes.append(f"learning rate {stored_lr:g} -> {self.config.lr:g} from step {training['step']} "
+                              "(this resumed run no longer repeats the original one exactly)")
+        self.scheme.load_state_dict(scheme_state)
         self.epoch, self.step = training["epoch"], training["step"]
         self.step_in_epoch = training["step_in_epoch"]
         self.elapsed = training.get("elapsed", 0.0)
@@ -199,7 +228,7 @@ class Trainer:
                 if self._stop_requested:
                     self._calibrate()
                     yield from self._save()
-                    if ctx.is_main:
+                    if ctx.is_main and not self.failed:
                         yield Finished(self.step, self.epoch, "stopped", self.last_saved)
                     return
                 start = time.perf_counter()
@@ -235,6 +264,9 @@ class Trainer:
                 epoch_done = self.step_in_epoch >= self.steps_per_epoch
                 if epoch_done or self.step >= self.total_steps:
                     self._calibrate()  # before evaluating and before the run's final checkpoint
+                    if (failure := self._non_finite_failure("after the batch-norm recalibration")) is not None:
+                        yield failure
+                        return
                 if epoch_done:
                     if ctx.is_main:
                         train_means = {k: v / epoch_count for k, v in epoch_sums.items()}
@@ -248,6 +280,8 @@ class Trainer:
                 if epoch_done or self.step % cfg.checkpoint_every == 0 or self.step >= self.total_steps \
                         or self._keeps(self.step):
                     yield from self._save()
+                    if self.failed:
+                        return
                 if epoch_done:
                     break
         reason = "completed" if self.step >= cfg.epochs * self.steps_per_epoch else "max-steps"
@@ -281,8 +315,38 @@ class Trainer:
         return Preview(self.step, _to_uint8(samples), _to_uint8(torch.cat([shown, recon])),
                        codes.float().cpu().numpy())
 
+    def _non_finite_failure(self, when: str) -> Failed | None:
+        """A Failed event when a weight or buffer is NaN or infinite (e.g. --lr 1e6 sending batch-norm's
+        running_var to inf): such a model decodes blank images, so it must never be saved as a result."""
+        for name, tensor in self.model.state_dict().items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                self.failed = True
+                where = (f"the last good checkpoint is {self.last_saved}, left as it was" if self.last_saved
+                         else "no checkpoint was written yet")
+                return Failed(self.step, self.epoch,
+                              f"training stopped at step {self.step} (epoch {self.epoch + 1}): {name} holds NaN or "
+                              f"infinite values {when}; {where}. Try a lower learning rate.", self.last_saved)
+        return None
+
+    def save_to(self, folder: str | os.PathLike) -> Path:
+        """Write the model and training state held in memory to `folder` (after a save that failed, e.g.
+        on a full disk) as a resumable run; `--resume --out folder` continues it. Raises SaveError."""
+        check_writable_folder(folder)
+        self.out, self.ckpt_path, self.config.out = Path(folder), checkpoint_path(folder), str(folder)
+        self.failed = False
+        for event in self._save():
+            if isinstance(event, Failed):
+                raise SaveError(event.message)
+        self.unsaved = False
+        return self.ckpt_path
+
     def _save(self) -> Iterator[Event]:
-        """Write the resumable checkpoint and the history file (rank 0 only)."""
+        """Write the resumable checkpoint and the history file (rank 0 only). A failed write (disk
+        full, read-only) ends the run with a Failed event; the previous checkpoint is kept and the model
+        stays in memory (`save_to` writes it elsewhere)."""
+        if (failure := self._non_finite_failure("before saving")) is not None:
+            yield failure
+            return
         if not self.ctx.is_main:
             return
         training = {
@@ -300,10 +364,20 @@ class Trainer:
             progress={"epoch": self.epoch, "step": self.step, "total_steps": self.total_steps},
         )
         checkpoint = Checkpoint(meta=meta, state_dict=self.model.state_dict(), training=training)
-        write_checkpoint(self.ckpt_path, checkpoint)
-        if self._keeps(self.step):
-            write_checkpoint(self.out / f"step-{self.step:06d}.ckpt", checkpoint)
-        _write_jsonl(self.out / HISTORY_NAME, self.history)
+        try:
+            remove_stale_parts(self.ckpt_path)
+            write_checkpoint(self.ckpt_path, checkpoint)
+            if self._keeps(self.step):
+                write_checkpoint(self.out / f"step-{self.step:06d}.ckpt", checkpoint)
+            _write_jsonl(self.out / HISTORY_NAME, self.history)
+        except (SaveError, OSError) as err:
+            self.failed = self.unsaved = True
+            kept = (f"the previous checkpoint {self.last_saved} is kept as it was" if self.last_saved
+                    else "no checkpoint was written before")
+            text = str(err) if isinstance(err, SaveError) else f"{self.out}: {describe_os_error(err)}"
+            yield Failed(self.step, self.epoch, f"training stopped at step {self.step}: {text}; {kept}; the model "
+                         "trained so far is still in memory and can be saved elsewhere", self.last_saved)
+            return
         self.last_saved = self.ckpt_path
         yield CheckpointSaved(self.step, self.epoch, self.ckpt_path)
 
@@ -316,6 +390,34 @@ class Trainer:
             if record["kind"] == "epoch" and record["held_out"]:
                 return {"held_out": record["held_out"], "epoch": record["epoch"], "split": "test"}
         return {}
+
+
+def _with_learning_rate(state: dict[str, Any], old: float, new: float) -> dict[str, Any]:
+    """The scheme's stored optimiser and scheduler states with the learning rate `old` replaced by
+    `new` (where a schedule has moved the rate, it moves by the same factor). Groups that train at a
+    rate of their own (a model's phase_lr) are left as they were."""
+    factor = new / old
+    optimizers = []
+    for optimizer in state["optimizers"]:
+        groups = []
+        for group in optimizer["param_groups"]:
+            group = dict(group)
+            if math.isclose(float(group.get("initial_lr", group["lr"])), old, rel_tol=1e-9):
+                group["lr"] = float(group["lr"]) * factor
+                if "initial_lr" in group:
+                    group["initial_lr"] = new
+            groups.append(group)
+        optimizers.append({**optimizer, "param_groups": groups})
+    schedulers = []
+    for scheduler in state["schedulers"]:
+        hits = [math.isclose(float(b), old, rel_tol=1e-9) for b in scheduler.get("base_lrs", [])]
+        moved = dict(scheduler)
+        if "base_lrs" in scheduler:
+            moved["base_lrs"] = [new if hit else b for b, hit in zip(scheduler["base_lrs"], hits)]
+        if "_last_lr" in scheduler:
+            moved["_last_lr"] = [float(v) * factor if hit else v for v, hit in zip(scheduler["_last_lr"], hits)]
+        schedulers.append(moved)
+    return {**state, "optimizers": optimizers, "schedulers": schedulers}
 
 
 def _mean_of(window: list[dict[str, float]]) -> dict[str, float]:

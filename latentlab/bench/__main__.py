@@ -20,6 +20,7 @@ BENCHES = {
               "which density for P̂(Z): FD of decoded samples of candidate mixtures vs the prior"),
     "quality": ("latentlab.bench.quality",
                 "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
+    "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import platform
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 
 import torch
 
-from latentlab.errors import CheckpointError
-from latentlab.fileio import atomic_write
+from latentlab.errors import CheckpointError, SaveError
+from latentlab.fileio import atomic_write, describe_os_error
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
@@ -69,18 +70,21 @@ def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint, half: bool
         payload["extras"] = {k: v.detach().cpu().contiguous() for k, v in extras.items()}
     if checkpoint.training is not None:
         payload["training"] = checkpoint.training
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp), fsync=True)
+    try:
+        return atomic_write(path, lambda tmp: torch.save(payload, tmp), fsync=True)
+    except (OSError, RuntimeError) as err:
+        # PyTorch's zip writer reports a full disk as "[enforce fail ...] unexpected pos"; say it plainly.
+        raise SaveError(f"{path}: could not save the checkpoint: {describe_os_error(err)} "
+                        "(any earlier file of that name is unchanged)") from None
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Read and validate a checkpoint file; every problem becomes a CheckpointError naming the file."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
-    if not zipfile.is_zipfile(path):
+    check_readable_file(path)
+    if not _is_zip(path):
         raise CheckpointError(_not_zip_reason(path))
+    verify_archive(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -89,7 +93,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"{path}: refused to load: the file holds Python objects other than tensors and plain data, "
             f"which could run code when unpickled ({first_line})"
         ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - a damaged archive can make the unpickler raise anything
         raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path}: not a LatentLab checkpoint (a PyTorch file without LatentLab metadata)")
@@ -106,6 +110,9 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path}: damaged metadata ({_short(err)})") from None
     if not isinstance(meta, dict) or "model" not in meta or not isinstance(state_dict, dict):
         raise CheckpointError(f"{path}: damaged metadata (no model name or weights)")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state_dict.items()):
+        raise CheckpointError(f"{path}: damaged weights (expected named tensors)")
+    check_finite(state_dict, path)
     extras = payload.get("extras") or {}
     if not isinstance(extras, dict) or not all(isinstance(v, torch.Tensor) for v in extras.values()):
         raise CheckpointError(f"{path}: damaged extras (expected named tensors)")
@@ -119,7 +126,8 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     """Only the metadata of a checkpoint: the weights are memory-mapped, not read, so this is cheap
     for listing files. Raises CheckpointError naming the file on any problem."""
     path = Path(path)
-    if not path.is_file() or not zipfile.is_zipfile(path):
+    check_readable_file(path)
+    if not _is_zip(path):
         raise CheckpointError(f"{path}: not a LatentLab checkpoint")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -130,6 +138,73 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(meta, dict) or "model" not in meta:
         raise CheckpointError(f"{path}: not a LatentLab checkpoint (no model metadata)")
     return meta
+
+def check_readable_file(path: Path) -> None:
+    """Refuse anything but a readable regular file before opening it: a FIFO named x.ckpt would
+    block the first read forever (and freeze the window), a device could stream without end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read ({describe_os_error(err)})") from None
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path}: not a regular file ({_file_kind(mode)}), so not a checkpoint")
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read ({describe_os_error(err)})") from None
+
+
+def verify_archive(path: Path) -> None:
+    """Check every member of the zip against its stored CRC-32 (torch.load does not, so flipped
+    bytes inside a weight tensor would load silently), and that PyTorch wrote the archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if not any(name.endswith("/data.pkl") or name == "data.pkl" for name in names):
+                raise CheckpointError(f"{path}: not a LatentLab checkpoint (a zip archive, but not one PyTorch wrote)")
+            bad = archive.testzip()
+    except CheckpointError:
+        raise
+    except Exception as err:  # noqa: BLE001 - zipfile raises many kinds of errors on damaged archives
+        raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
+    if bad is not None:
+        part = bad.split("/", 1)[-1]  # the archive's first folder is the temporary name it was written under
+        raise CheckpointError(f"{path}: damaged file: part {part} fails its checksum (the file changed after it "
+                              "was saved: a disk or copy error)")
+
+
+def check_finite(tensors: dict[str, torch.Tensor], path: Path | str) -> None:
+    """Refuse NaN or infinite weights and buffers, naming the first such tensor: a model holding them
+    decodes black or white images, and nothing downstream would say why."""
+    for name, tensor in tensors.items():
+        if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+            count = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"{path}: tensor {name} holds {count} NaN or infinite value"
+                                  f"{'s' if count != 1 else ''} (of {tensor.numel()}); the weights are unusable "
+                                  "(the training run that wrote them diverged)")
+
+
+def _is_zip(path: Path) -> bool:
+    """zipfile.is_zipfile, except that a damaged ZIP64 end record (one flipped byte near the end of a
+    checkpoint) raises BadZipFile from inside it rather than returning False; found by the fuzz test."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as err:
+        raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
 
 def _to_half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}

@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import os
 import re
 import struct
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from PIL import Image
 
 from latentlab.data.idx import read_idx
 from latentlab.data.preprocess import preprocess_image, preprocessing_for
-from latentlab.data.source import Source, apply_limit, file_stat, split_range
+from latentlab.data.source import Source, apply_limit, check_regular_file, file_stat, split_range
 from latentlab.data.spec import DatasetSpec
 from latentlab.errors import DataError
 
@@ -91,6 +93,8 @@ def _split_files(path: Path, matches: Callable[[str], bool], what: str, split: s
             return [path], "all"
         raise DataError(f"{path}: this file holds the {role} split; for '{split}' give the folder holding both")
     if not path.is_dir():
+        if os.path.lexists(path):
+            check_regular_file(path)  # a named pipe or device: say so rather than "no such file"
         raise DataError(f"{path}: no such file or folder")
     by_role: dict[str | None, list[Path]] = {}
     for file in sorted(p for p in path.iterdir() if p.is_file() and matches(p.name)):
@@ -118,17 +122,34 @@ def _split_files(path: Path, matches: Callable[[str], bool], what: str, split: s
 
 
 def _idx_header(path: Path) -> tuple[int, ...]:
-    """Dimensions of an IDX images file from its header only."""
+    """Dimensions of an IDX images file from its header only, checked against the file's size before
+    anything of the declared size is allocated (a 984-byte file may declare 2³¹ images)."""
+    check_regular_file(path)
     try:
+        size = path.stat().st_size
         with open(path, "rb") as fh:
             gzipped = fh.read(2) == b"\x1f\x8b"
+            if gzipped and size >= 18:
+                fh.seek(-4, 2)
+                inflated = struct.unpack("<I", fh.read(4))[0]  # gzip's ISIZE: the data's length mod 2**32
         with (gzip.open if gzipped else open)(path, "rb") as fh:
             head = fh.read(16)
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:
         raise DataError(f"{path}: cannot read ({err})") from None
+    if 0 < len(head) < 16 and b"\x00\x00\x08\x03".startswith(head[:4]):
+        raise DataError(f"{path}: truncated IDX file: {len(head)} bytes, shorter than the 16-byte header")
     if len(head) < 16 or head[:4] != b"\x00\x00\x08\x03":
         raise DataError(f"{path}: not an IDX image file (bad magic number {head[:4].hex() or 'empty file'})")
-    return struct.unpack(">3I", head[4:16])
+    dims = struct.unpack(">3I", head[4:16])
+    needed = 16 + dims[0] * dims[1] * dims[2]
+    declared = f"its header declares {dims[0]} images of {dims[1]}x{dims[2]} ({needed:,} bytes)"
+    if gzipped and (size < 18 or inflated != needed % 2**32):
+        raise DataError(f"{path}: damaged or truncated gzip file: {declared}, the gzip trailer records "
+                        f"{inflated if size >= 18 else 'no'} bytes")
+    if not gzipped and size != needed:
+        problem = "truncated" if size < needed else "longer than its header says"
+        raise DataError(f"{path}: IDX file {problem}: {declared}, the file holds {size:,} bytes")
+    return dims
 
 
 def _labels_file(images: Path) -> Path | None:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from latentlab.data.cache import build_entry, cache_key, cache_root, load_entry
-from latentlab.data.source import Source, open_source
+from latentlab.data.source import READABLE, Source, open_source
 from latentlab.data.spec import DatasetSpec, parse_spec
 from latentlab.errors import DataError
 
@@ -28,6 +28,8 @@ class ImageDataset:
     spec: DatasetSpec | None = None
     split: str = "all"
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    #: images of the split that could not be decoded and were left out ("name: reason" when known)
+    skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -62,6 +64,8 @@ class ImageDataset:
             "image_shape": list(self.image_shape),
             "preprocessing": dict(self.preprocessing),
         }
+        if self.skipped:
+            out["skipped"] = len(self.skipped)
         if self.spec is not None and self.spec.path is not None:
             out["path"] = str(self.spec.resolved_path())
         return out
@@ -91,12 +95,15 @@ def load_dataset(
     split: str = "train",
     limit: int | None = None,
     progress: Progress | None = None,
+    strict: bool = False,
 ) -> ImageDataset:
     """Load ``split`` ("train", "test", "all"; celeba also "valid") of a dataset spec.
 
     ``limit`` keeps the first N examples of the split (only those are decoded).  The first load
     decodes and caches; later loads memory-map the cache.  ``progress(done, total)`` is called
     while decoding (and once with ``(total, total)`` on a cache hit); it may raise to cancel.
+    Image files that cannot be decoded are left out and listed in ``ImageDataset.skipped``;
+    ``strict=True`` refuses the split instead, and so does a split where no image decodes.
     Raises :class:`DataError` for any problem with the spec or the files.
     """
     spec = parse_spec(spec)
@@ -117,4 +124,27 @@ def load_dataset(
     elif progress is not None:
         progress(source.count, source.count)
     images, labels = entry
-    return ImageDataset(images, labels, spec, split, source.preprocessing)
+    images, labels, skipped = _drop_unreadable(images, dict(labels), source, spec, split, strict)
+    return ImageDataset(images, labels, spec, split, source.preprocessing, skipped)
+
+
+def _drop_unreadable(images: np.ndarray, labels: dict[str, np.ndarray], source: Source, spec: DatasetSpec,
+                     split: str, strict: bool) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Leave out the examples the reader marked unreadable (label READABLE = 0); a copy in memory
+    is made only when some were. Returns images, labels and the skipped names (with reasons if known)."""
+    readable = labels.pop(READABLE, None)
+    if readable is None or readable.all():
+        return images, labels, []
+    bad = np.flatnonzero(readable == 0)
+    names = source.names or [f"example {i}" for i in range(source.count)]
+    if int(bad[0]) not in source.problems:  # read from the cache: decode the first again for its reason
+        source.read(int(bad[0]), int(bad[0]) + 1)
+    skipped = [source.problems.get(int(i), f"{names[i]}: cannot decode image") for i in bad]
+    if strict:
+        raise DataError(f"dataset spec '{spec}': {len(bad)} of {source.count} images in split '{split}' cannot be "
+                        f"decoded, refused under --strict (first: {skipped[0]})")
+    if len(bad) == source.count:
+        raise DataError(f"dataset spec '{spec}': none of the {source.count} images in split '{split}' can be "
+                        f"decoded (first: {skipped[0]})")
+    keep = readable.astype(bool)
+    return np.ascontiguousarray(images[keep]), {k: v[keep] for k, v in labels.items()}, skipped

@@ -26,6 +26,9 @@ _TYPES = {
 
 
 def _read_bytes(path: Path) -> bytes:
+    from latentlab.data.source import check_regular_file
+
+    check_regular_file(path)
     try:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
@@ -46,6 +49,8 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     """
     path = Path(path)
     data = _read_bytes(path)
+    if 0 < len(data) < 4 and data[:2] == b"\x00\x00"[:len(data)]:
+        raise DataError(f"{path}: truncated IDX file: {len(data)} bytes, shorter than its header")
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _TYPES:
         magic = data[:4].hex() or "empty file"
         raise DataError(f"{path}: not an IDX file (bad magic number {magic})")
@@ -54,7 +59,7 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
         raise DataError(f"{path}: expected an IDX file with {ndim} dimensions, this one has {dims_count}")
     header = 4 + 4 * dims_count
     if len(data) < header:
-        raise DataError(f"{path}: truncated IDX header")
+        raise DataError(f"{path}: truncated IDX file: {len(data)} bytes, shorter than its {header}-byte header")
     dims = struct.unpack(f">{dims_count}I", data[4:header])
     expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     actual = len(data) - header

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,20 @@ import numpy as np
 from PIL import Image
 
 from latentlab.data.preprocess import load_image_file, preprocessing_for
-from latentlab.data.source import Source, apply_limit, file_stat, split_range
+from latentlab.data.source import READABLE, Source, apply_limit, file_stat, split_range
 from latentlab.data.spec import DatasetSpec
 from latentlab.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".webp")
 CELEBA_PARTITIONS = {"train": 0, "valid": 1, "test": 2}
+SIZE_PROBES = 50  # images tried for CelebA's source size before giving up
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # let decoding report it, naming the file
 
 
 def _check_folder(path: Path, what: str) -> None:
@@ -39,12 +48,20 @@ def _file_source(
     ``labels`` is only called (once) when decoding, i.e. on a cache miss."""
     size, channels = preprocessing["size"], preprocessing["channels"]
     labels = functools.cache(labels)
+    problems: dict[int, str] = {}
 
     def read(start: int, stop: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        out = np.empty((stop - start, channels, size, size), np.uint8)
+        # An image that cannot be decoded is not fatal: it is marked unreadable (label "readable" = 0)
+        # and load_dataset leaves it out and reports it (real photo folders hold a few bad files).
+        out = np.zeros((stop - start, channels, size, size), np.uint8)
+        readable = np.ones(stop - start, np.uint8)
         for i, path in enumerate(paths[start:stop]):
-            out[i] = load_image_file(path, preprocessing)
-        return out, {k: v[start:stop] for k, v in labels().items()}
+            try:
+                out[i] = load_image_file(path, preprocessing)
+            except DataError as err:
+                readable[i] = 0
+                problems[start + i] = str(err)
+        return out, {**{k: v[start:stop] for k, v in labels().items()}, READABLE: readable}
 
     files = []
     for path in paths:
@@ -53,7 +70,8 @@ def _file_source(
         except OSError as err:
             raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
     fingerprint = {"path": str(root), "files": files, **extra}
-    return Source(fingerprint, len(paths), (channels, size, size), preprocessing, read)
+    names = [str(path) for path in paths]
+    return Source(fingerprint, len(paths), (channels, size, size), preprocessing, read, names, problems)
 
 
 # ---------------------------------------------------------------- folder:PATH
@@ -68,7 +86,8 @@ def list_image_files(root: Path) -> list[Path]:
         for name in names:
             if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS):
                 path = Path(folder, name)
-                found.append((path.relative_to(root).as_posix(), path))
+                if _is_regular(path):  # a named pipe called x.jpg would block the decoder for ever
+                    found.append((path.relative_to(root).as_posix(), path))
     return [path for _, path in sorted(found)]
 
 
@@ -162,7 +181,8 @@ def open_celeba(spec: DatasetSpec, split: str, limit: int | None) -> Source:
     sorted by name with the last 10% held out as "test"."""
     img_dir, meta_dirs = _celeba_layout(spec.resolved_path())
     paths = sorted(
-        (Path(e.path) for e in os.scandir(img_dir) if e.name.lower().endswith((".jpg", ".jpeg", ".png"))),
+        (Path(e.path) for e in os.scandir(img_dir)
+         if e.name.lower().endswith((".jpg", ".jpeg", ".png")) and e.is_file()),
         key=lambda p: p.name,
     )
     if not paths:
@@ -190,12 +210,17 @@ def open_celeba(spec: DatasetSpec, split: str, limit: int | None) -> Source:
         return out
 
     source_size = None
-    if selected:
+    for candidate in selected[:SIZE_PROBES]:  # the first readable image gives the stored size
         try:
-            with Image.open(selected[0]) as first:
+            with Image.open(candidate) as first:
                 source_size = first.size
-        except OSError as err:
-            raise DataError(f"{selected[0]}: cannot decode image ({err})") from None
+            break
+        except OSError:
+            continue
+    else:
+        if selected:
+            raise DataError(f"{img_dir}: none of the first {min(len(selected), SIZE_PROBES)} images can be "
+                            f"decoded (first: {selected[0].name})")
     extra = {
         "total": len(paths),
         "partition": file_stat(partition_file) if partition_file else None,

@@ -106,6 +106,9 @@ def load_image_file(path: str | Path, preprocessing: dict[str, Any]) -> np.ndarr
 
     Raises :class:`DataError` naming the file when it is missing or cannot be decoded.
     """
+    from latentlab.data.source import check_regular_file
+
+    check_regular_file(Path(path))  # a named pipe would block Image.open for ever
     try:
         with Image.open(path) as img:
             if img.getexif().get(0x0112, 1) != 1:  # orientation tag: rotate as the camera meant

@@ -8,8 +8,9 @@ the expensive decoding happens in :meth:`Source.read`, chunk by chunk, and only 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ import numpy as np
 
 from latentlab.data.spec import SPLITS, DatasetSpec
 from latentlab.errors import DataError
+
+#: label a reader may add: 1 where the example decoded, 0 where it could not (load_dataset drops those)
+READABLE = "readable"
 
 #: decode(start, stop) -> (uint8 images [stop-start, C, H, W], labels for those examples)
 Reader = Callable[[int, int], tuple[np.ndarray, dict[str, np.ndarray]]]
@@ -31,6 +35,10 @@ class Source:
     shape: tuple[int, int, int]
     preprocessing: dict[str, Any]
     read: Reader
+    #: the name of each example (relative paths of image files), for reports of skipped ones
+    names: list[str] | None = None
+    #: why examples could not be decoded, by position, filled in while decoding (fresh decodes only)
+    problems: dict[int, str] = field(default_factory=dict)
 
 
 def holdout_count(n: int) -> int:
@@ -53,6 +61,21 @@ def file_stat(path: Path) -> list[Any]:
     """``[name, size, mtime_ns]`` of a file, for cache fingerprints."""
     st = os.stat(path)
     return [path.name, st.st_size, st.st_mtime_ns]
+
+
+def check_regular_file(path: Path) -> None:
+    """DataError unless ``path`` is a regular file: reading a named pipe or a device blocks or never
+    ends, so only plain files are opened as data (checked with os.stat, which never blocks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{path}: not a regular file (a named pipe, device or socket), so it is not read as data")
 
 
 def check_split(spec: DatasetSpec, split: str) -> None:

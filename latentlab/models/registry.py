@@ -7,6 +7,7 @@ so a checkpoint stores the config and loading needs no code from the user.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if hint in (int, float, str):
             if hint is int and isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
+            if hint is float and not math.isfinite(float(value)):  # nan / inf would show up as a NaN loss
+                raise ConfigError(f"setting {key}={value!r} must be a finite number")
             return hint(value)
     except (TypeError, ValueError):
         raise ConfigError(f"setting {key}={value!r} is not a valid {getattr(hint, '__name__', hint)}") from None

@@ -10,6 +10,26 @@ import time
 LAUNCHED_AT = time.perf_counter()
 
 
+NO_DISPLAY = (
+    "latentlab: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open.\n"
+    "Run it in a desktop session, over ssh with X forwarding (ssh -X HOST, then latentlab), or on a virtual\n"
+    "display: xvfb-run latentlab. (QT_QPA_PLATFORM=offscreen latentlab runs it with no visible window.)"
+)
+
+
+def no_display_message(environ: dict[str, str] | None = None, platform: str | None = None) -> str | None:
+    """The message to print when a Linux session has no display and the user has not chosen a Qt
+    platform. Switching to the offscreen platform on our own would run a window nobody can see, for
+    ever and without a word (as happened over ssh without X forwarding), so we say so and stop."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="latentlab", description=__doc__)
     parser.add_argument("checkpoint", nargs="?", help="a LatentLab checkpoint (.ckpt); default: the bundled model")
@@ -17,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="quit once the window has painted (prints the seconds it took; used by the launch benchmark)")
     args = parser.parse_args(argv)
 
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if (message := no_display_message()) is not None:
+        print(message, file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -108,6 +108,11 @@ class _DecodeBridge(QObject):
     error = Signal(int, str)
 
 
+class _OpenBridge(QObject):
+    opened = Signal(int, object, object)  # (request number, path, ExplorerSession)
+    failed = Signal(int, str)             # (request number, message)
+
+
 class _JobBridge(QObject):
     loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
     finished = Signal(object)         # session: the search is over, found or not
@@ -142,6 +147,11 @@ class MainWindow(QMainWindow):
         self._decode_bridge.result.connect(self._decoded)
         self._decode_bridge.error.connect(lambda _id, message: self.show_error(f"Decoding failed: {message}"))
         self.decoder = LatestRequestWorker(self._render, self._decode_bridge.result.emit, self._decode_bridge.error.emit)
+        self._open_bridge = _OpenBridge()
+        self._open_bridge.opened.connect(self._opened)
+        self._open_bridge.failed.connect(self._open_failed)
+        self._open_request = 0
+        self._open_jobs: list[GeneratorJob] = []
         self._job_bridge = _JobBridge()
         self._job_bridge.loaded.connect(self._atlas_images_loaded)
         self._job_bridge.finished.connect(self._atlas_search_finished)
@@ -291,11 +301,42 @@ class MainWindow(QMainWindow):
     def open_checkpoint(self, path: str | Path) -> bool:
         """Load `path` and show it; on failure the message appears in the window and nothing changes."""
         path = Path(path).expanduser().resolve()
+        self._open_request += 1  # an open still running in the background no longer counts
         try:
             session = ExplorerSession.from_checkpoint(path)
         except (LatentLabError, OSError) as err:
             self.show_error(str(err))
             return False
+        return self._show_opened(session, path)
+
+    def request_open(self, path: str | Path) -> None:
+        """Open `path` on a worker thread (File → Open, drops, the recent list, the model box): reading
+        and checking a large checkpoint takes a while, and the window keeps answering meanwhile. Only
+        the latest request is shown; a failure appears in the banner like any other."""
+        path = Path(path).expanduser().resolve()
+        self._open_request += 1
+        request, bridge = self._open_request, self._open_bridge
+        self._open_jobs = [job for job in self._open_jobs if job.is_running]
+
+        def load():
+            yield ExplorerSession.from_checkpoint(path)
+
+        job = GeneratorJob(load, name="open-checkpoint",
+                           on_event=lambda session: bridge.opened.emit(request, path, session),
+                           on_error=lambda message: bridge.failed.emit(request, message))
+        self._open_jobs.append(job)
+        self.statusBar().showMessage(f"Opening {path}…")
+        job.start()
+
+    def _opened(self, request: int, path: Path, session: ExplorerSession) -> None:
+        if request == self._open_request:
+            self._show_opened(session, path)
+
+    def _open_failed(self, request: int, message: str) -> None:
+        if request == self._open_request:
+            self.show_error(message)
+
+    def _show_opened(self, session: ExplorerSession, path: Path) -> bool:
         if getattr(session.model, "is_autoregressive", False):
             return self._open_pixel_model(session.model, path)
         self.set_session(session)
@@ -556,7 +597,8 @@ class MainWindow(QMainWindow):
 
             for spec in specs:
                 try:
-                    dataset = load_dataset(spec, split="train", limit=int(atlas["count"]))
+                    # strict: with an unreadable image left out, image i would no longer be atlas face i
+                    dataset = load_dataset(spec, split="train", limit=int(atlas["count"]), strict=True)
                 except LatentLabError:
                     continue  # not on this machine: hover shows reconstructions only
                 if tuple(dataset.image_shape) == session.image_shape:
@@ -606,7 +648,7 @@ class MainWindow(QMainWindow):
     def _model_chosen(self, index: int) -> None:
         path = self.model_combo.itemData(index)
         if path and (self.session is None or str(self.session.path) != path):
-            self.open_checkpoint(path)
+            self.request_open(path)
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -625,14 +667,14 @@ class MainWindow(QMainWindow):
         recent = self.recent_files()
         for path in recent:
             action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_checkpoint(p))
+            action.triggered.connect(lambda _checked=False, p=path: self.request_open(p))
         self.recent_menu.setEnabled(bool(recent))
 
     # ------------------------------------------------------------------ dialogs and exports
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "LatentLab checkpoints (*.ckpt *.pt *.pth)")
         if path:
-            self.open_checkpoint(path)
+            self.request_open(path)
 
     def _save_path(self, title: str, filters: str, default: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, default, filters)
@@ -712,7 +754,7 @@ class MainWindow(QMainWindow):
         for url in event.mimeData().urls():
             path = url.toLocalFile()
             if path.lower().endswith(CHECKPOINT_SUFFIXES):
-                self.open_checkpoint(path)
+                self.request_open(path)
                 event.acceptProposedAction()
                 return
 
@@ -728,6 +770,10 @@ class MainWindow(QMainWindow):
         self._cancel_atlas_job()
         if self._p_hat_job is not None:
             self._p_hat_job.join(10)  # a density fit cannot be interrupted; it ends within seconds
+        self._open_request += 1  # a model still loading is not shown
+        for job in self._open_jobs:
+            job.join(10)  # a checkpoint read cannot be interrupted; it ends on its own
+        self._open_jobs = []
         self.decoder.close()
 
 

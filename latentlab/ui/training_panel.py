@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from latentlab.analysis.projection import LinearProjection, default_projection
 from latentlab.errors import LatentLabError
@@ -63,8 +64,12 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.status_label = QLabel("")
         self.saved_label = QLabel("")
+        self.notes_label = QLabel("")  # what the run noted while preparing (e.g. unreadable images left out)
+        self.notes_label.hide()
         self.error_label = QLabel("")
-        for label in (self.status_label, self.saved_label, self.error_label):
+        self.save_elsewhere_button = QPushButton("Save elsewhere…")  # after a save failed mid-run
+        self.save_elsewhere_button.hide()
+        for label in (self.status_label, self.saved_label, self.notes_label, self.error_label):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
@@ -90,7 +95,7 @@ class TrainingPanel(QWidget):
             buttons.addWidget(button)
         left = QVBoxLayout()
         for item in (self.form, buttons, self.phase_label, self.progress, self.status_label, self.saved_label,
-                     self.error_label):
+                     self.notes_label, self.error_label, self.save_elsewhere_button):
             (left.addLayout if isinstance(item, QHBoxLayout) else left.addWidget)(item)
         left.addStretch(1)
         for plot in (self.loss_plot, self.latent_plot):
@@ -129,6 +134,8 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.cancel_button.clicked.connect(self.cancel)
+        self.save_elsewhere_button.clicked.connect(self._save_elsewhere_dialog)
+        self._trainer: Trainer | None = None  # the last run's, kept while its model may still need saving
         self._set_buttons("idle")
 
     # ------------------------------------------------------------------ public API
@@ -160,6 +167,8 @@ class TrainingPanel(QWidget):
         if self._job is not None:
             return
         self.error_label.hide()
+        self.notes_label.hide()
+        self.save_elsewhere_button.hide()
         self.saved_label.setText("")
         self.form.refresh_output_folder()
         self._job_id += 1
@@ -183,13 +192,19 @@ class TrainingPanel(QWidget):
             # OpenMP's thread count is per thread: this limits training's intra-op threads only, and
             # leaves a core to the window (and the drag decoder) on the GUI thread.
             torch.set_num_threads(threads)
-            yield from trainer.run()
+            noted = False
+            for event in trainer.run():
+                if not noted and trainer.notes:  # notes are complete once the run yields its first event
+                    noted = True
+                    message.emit((job_id, "notes", list(trainer.notes)))
+                yield event
 
         job = GeneratorJob(run_with_threads, name="training", on_cancel=trainer.request_stop,
                            on_event=lambda event: message.emit((job_id, "event", event)),
                            on_error=lambda text: message.emit((job_id, "error", text)),
                            on_done=lambda: message.emit((job_id, "done", None)))
         self._config = config
+        self._trainer = trainer
         self._reset_run_state()
         self._job = job
         self.phase_label.setText("Preparing data…")
@@ -256,6 +271,9 @@ class TrainingPanel(QWidget):
             self._data = payload
         elif kind == "event":
             self._on_event(payload)
+        elif kind == "notes":
+            self.notes_label.setText("\n".join(f"Note: {note}" for note in payload))
+            self.notes_label.show()
         elif kind == "error":
             self._ended = True
             self._show_error(payload)
@@ -284,6 +302,8 @@ class TrainingPanel(QWidget):
         elif isinstance(event, Failed):
             self._ended = True
             self._show_error(event.message)
+            if self._trainer is not None and self._trainer.unsaved:
+                self.save_elsewhere_button.show()
 
     def _on_done(self) -> None:
         job, self._job = self._job, None
@@ -296,6 +316,28 @@ class TrainingPanel(QWidget):
         self.phase_label.setText("Ready")
         self._set_buttons("idle")
         self.running_changed.emit(False)
+
+    def save_elsewhere(self, folder: str | Path) -> Path | None:
+        """Write the model a failed save left in memory to `folder` (a resumable run); the message on
+        failure names the folder and the reason. Returns the checkpoint written, or None."""
+        trainer = self._trainer
+        if trainer is None or not trainer.unsaved or self._job is not None:
+            return None
+        try:
+            saved = trainer.save_to(folder)
+        except LatentLabError as err:
+            self._show_error(str(err))
+            return None
+        self.error_label.hide()
+        self.save_elsewhere_button.hide()
+        self.saved_label.setText(f"Saved to {saved} (resumable)")
+        self.model_trained.emit(str(saved))
+        return saved
+
+    def _save_elsewhere_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the trained model in a folder")
+        if folder:
+            self.save_elsewhere(folder)
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
