@@ -102,3 +102,25 @@ def describe_os_error(err: BaseException) -> str:
         return err.strerror.lower() if err.strerror[:1].isupper() and err.strerror[1:2].islower() else err.strerror
     text = str(err).strip().splitlines()
     return (text[0] if text else type(err).__name__)[:200]
+
+
+def regular_file_problem(path: str | os.PathLike) -> str | None:
+    """Why `path` cannot be opened as a plain file ("no such file", "is a folder", "not a regular file
+    (a named pipe)", "cannot read (...)"), or None when it is a regular file. Uses os.stat, which never
+    blocks: opening a named pipe or a device could block for ever or never end. Each caller raises
+    its own error type with this text."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as err:
+        return f"cannot read ({describe_os_error(err)})"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        kinds = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                 (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+        return f"not a regular file ({next((name for test, name in kinds if test(mode)), 'not a plain file')})"
+    return None

@@ -122,8 +122,7 @@ def main(argv: list[str]) -> int:
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
 
-    from latentlab.analysis.frechet import FeatureNetwork
-    from latentlab.bench.quality import load_models, load_reference
+    from latentlab.bench.quality import prepare
     from latentlab.errors import LatentLabError
 
     def say(message: str) -> None:
@@ -131,17 +130,8 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     try:
-        models = load_models(args.checkpoints, say)
-        if not models:
-            print("p-hat: error: no model to score", file=sys.stderr)
-            return 2
-        spec = args.data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
-        if not spec:
-            print("p-hat: error: the checkpoints record no dataset; pass --data", file=sys.stderr)
-            return 2
-        features = FeatureNetwork.load(args.features)
-        say(f"loading {spec} ({args.split} split)")
-        ref = load_reference(spec, args.split, args.n, features)
+        models, spec, features, ref = prepare(args.checkpoints, args.data, args.split, args.n,
+                                              args.features, say)
         rows: list[CandidateRow] = []
         for path, model in models:
             say(f"scoring {path.name}")

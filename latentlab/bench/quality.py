@@ -281,6 +281,25 @@ def load_models(checkpoints: list[str] | None, say: Any) -> list[tuple[Path, Any
     return models
 
 
+def prepare(checkpoints: list[str] | None, data: str | None, split: str, n: int,
+            features_path: str | None, say: Any, what: str = "") -> tuple[list[tuple[Path, Any]], str, Any, Reference]:
+    """What `quality` and `p-hat` both start from: the models, the dataset spec (the first model's
+    unless given), the feature network and the compared faces. Raises LatentLabError when there is
+    nothing to score."""
+    from latentlab.analysis.frechet import FeatureNetwork
+    from latentlab.errors import LatentLabError
+
+    models = load_models(checkpoints, say)
+    if not models:
+        raise LatentLabError(f"no {'CelebA ' if checkpoints is None else ''}model to score")
+    spec = data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
+    if not spec:
+        raise LatentLabError("the checkpoints record no dataset; pass --data")
+    features = FeatureNetwork.load(features_path)
+    say(f"loading {spec} ({split} split{what})")
+    return models, spec, features, load_reference(spec, split, n, features)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench quality", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -306,7 +325,6 @@ def main(argv: list[str]) -> int:
 
     from latentlab.analysis.density import P_HAT
     from latentlab.analysis.diversity import DEFAULT_CLUSTERS, DiversityReference
-    from latentlab.analysis.frechet import FeatureNetwork
     from latentlab.errors import LatentLabError
 
     def say(message: str) -> None:
@@ -314,17 +332,8 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     try:
-        models = load_models(args.checkpoints, say)
-        if not models:
-            print("quality: error: no CelebA model to score", file=sys.stderr)
-            return 2
-        spec = args.data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
-        if not spec:
-            print("quality: error: the checkpoints record no dataset; pass --data", file=sys.stderr)
-            return 2
-        features = FeatureNetwork.load(args.features)
-        say(f"loading {spec} ({args.split} split, and training images for the floor)")
-        ref = load_reference(spec, args.split, args.n, features)
+        models, spec, features, ref = prepare(args.checkpoints, args.data, args.split, args.n,
+                                              args.features, say, ", and training images for the floor")
         held, held_features, train_images, train_features, floor = (
             ref.held, ref.held_features, ref.train_images, ref.train_features, ref.floor)
         # k-means needs several faces per cluster; tiny held-out sets get fewer clusters, or none

@@ -6,7 +6,6 @@ import json
 import os
 import pickle
 import platform
-import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import torch
 
 from latentlab.errors import CheckpointError, SaveError
-from latentlab.fileio import atomic_write, describe_os_error
+from latentlab.fileio import atomic_write, describe_os_error, regular_file_problem
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
@@ -139,19 +138,15 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a LatentLab checkpoint (no model metadata)")
     return meta
 
+
 def check_readable_file(path: Path) -> None:
     """Refuse anything but a readable regular file before opening it: a FIFO named x.ckpt would
     block the first read forever (and freeze the window), a device could stream without end."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except OSError as err:
-        raise CheckpointError(f"{path}: cannot read ({describe_os_error(err)})") from None
-    if stat.S_ISDIR(mode):
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
-    if not stat.S_ISREG(mode):
-        raise CheckpointError(f"{path}: not a regular file ({_file_kind(mode)}), so not a checkpoint")
+    problem = regular_file_problem(path)
+    if problem is not None:
+        suffix = ", so not a checkpoint" if problem.startswith("not a regular file") else ""
+        problem = "is a folder, not a checkpoint file" if problem.startswith("is a folder") else problem
+        raise CheckpointError(f"{path}: {problem}{suffix}")
     try:
         with open(path, "rb") as handle:
             handle.read(1)
@@ -196,14 +191,6 @@ def _is_zip(path: Path) -> bool:
         return zipfile.is_zipfile(path)
     except (zipfile.BadZipFile, ValueError, EOFError, OSError) as err:
         raise CheckpointError(f"{path}: damaged or truncated file ({_short(err)})") from None
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a plain file"
 
 
 def _to_half(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -8,7 +8,6 @@ the expensive decoding happens in :meth:`Source.read`, chunk by chunk, and only 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from latentlab.data.spec import SPLITS, DatasetSpec
 from latentlab.errors import DataError
+from latentlab.fileio import regular_file_problem
 
 #: label a reader may add: 1 where the example decoded, 0 where it could not (load_dataset drops those)
 READABLE = "readable"
@@ -65,17 +65,11 @@ def file_stat(path: Path) -> list[Any]:
 
 def check_regular_file(path: Path) -> None:
     """DataError unless ``path`` is a regular file: reading a named pipe or a device blocks or never
-    ends, so only plain files are opened as data (checked with os.stat, which never blocks)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
-    if stat.S_ISDIR(mode):
-        raise DataError(f"{path}: is a folder, not a file")
-    if not stat.S_ISREG(mode):
-        raise DataError(f"{path}: not a regular file (a named pipe, device or socket), so it is not read as data")
+    ends, so only plain files are opened as data (`fileio.regular_file_problem`, which never blocks)."""
+    problem = regular_file_problem(path)
+    if problem is not None:
+        suffix = ", so it is not read as data" if problem.startswith("not a regular file") else ""
+        raise DataError(f"{path}: {problem}{suffix}")
 
 
 def check_split(spec: DatasetSpec, split: str) -> None:
