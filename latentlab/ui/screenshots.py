@@ -195,7 +195,7 @@ def compare_all_shot(window, settle, out: Path) -> None:
     for path in paths:
         compare.add_candidate(path, f"{path.stem} (bundled)")
     compare.add_default_models(paths, want=len(paths))
-    compare.resize(max(1500, COLUMN_MIN_WIDTH * len(paths) + 220), 980)
+    compare.resize(max(1500, (COLUMN_MIN_WIDTH + 12) * len(paths) + 330), 980)  # sidebar + every column
     compare.show()
     compare.set_mode("path")
     compare.slider.setValue(500)
