@@ -140,6 +140,8 @@ class _Bridge(QObject):
     map_ready = Signal(str, object)
     density_ready = Signal(str)
     map_failed = Signal(str, str)
+    read = Signal(str, object)        # (key, ExplorerSession) read by a worker
+    read_failed = Signal(str, str)    # (key, message)
 
 
 class CompareWindow(QMainWindow):
@@ -162,6 +164,7 @@ class CompareWindow(QMainWindow):
         self._grid_shown = 0     # ... and the one whose decodes are shown
         self._last_face = 0
         self._map_jobs: list[GeneratorJob] = []
+        self._read_jobs: list[GeneratorJob] = []
         self._fitted: set[str] = set()  # models whose full-D P̂(Z) density is fitted (for gap scores)
         self._bridge = _Bridge()
         self._bridge.grid.connect(self._grid_done)
@@ -170,6 +173,8 @@ class CompareWindow(QMainWindow):
         self._bridge.map_ready.connect(self._map_ready)
         self._bridge.density_ready.connect(self._density_ready)
         self._bridge.map_failed.connect(lambda key, message: self.show_error(f"{Path(key).name}: {message}"))
+        self._bridge.read.connect(self._read_done)
+        self._bridge.read_failed.connect(self._read_failed)
         self.grid_worker = LatestRequestWorker(_render_grid, self._bridge.grid.emit, self._bridge.failed.emit,
                                                name="latentlab-compare-grid")
         self.face_worker = LatestRequestWorker(_render_faces, self._bridge.face.emit, self._bridge.failed.emit,
@@ -479,9 +484,40 @@ class CompareWindow(QMainWindow):
 
     def _model_toggled(self, key: str, checked: bool) -> None:
         if checked:
-            self.add_model(key)
+            self.request_add(key)
         else:
             self.remove_model(key)
+
+    def request_add(self, path: str | Path) -> None:
+        """Compare `path` too, reading the checkpoint on a worker thread when it is not read yet (a
+        large file takes a while, and the window keeps answering meanwhile); it joins when read."""
+        key = self.add_candidate(path)
+        if key in self.sessions:
+            self.add_model(key)
+            return
+        self.chooser.set_checked(key, True)  # wanted; unticking it before the read ends cancels the join
+        self.chooser.set_note(key, "reading…")
+        bridge = self._bridge
+        self._read_jobs = [job for job in self._read_jobs if job.is_running]
+
+        def read():
+            yield ExplorerSession.from_checkpoint(key)
+
+        job = GeneratorJob(read, name="compare-read", on_event=lambda session: bridge.read.emit(key, session),
+                           on_error=lambda message: bridge.read_failed.emit(key, message))
+        self._read_jobs.append(job)
+        job.start()
+
+    def _read_done(self, key: str, session: ExplorerSession) -> None:
+        self.sessions[key] = session
+        self.chooser.set_note(key, "")
+        if self.chooser.is_checked(key):  # still wanted: it was not unticked while being read
+            self.add_model(key)
+
+    def _read_failed(self, key: str, message: str) -> None:
+        self.chooser.set_checked(key, False)
+        self.chooser.set_note(key, "could not be read (see the message above)", problem=True)
+        self.show_error(message)
 
     def _models_changed(self) -> None:
         """After a model joined or left: notes, the chain toggle, and fresh decodes."""
@@ -773,7 +809,7 @@ class CompareWindow(QMainWindow):
     def add_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Add checkpoint", "", "LatentLab checkpoints (*.ckpt *.pt *.pth)")
         if path:
-            self.add_model(path)
+            self.request_add(path)
 
     def show_error(self, message: str) -> None:
         self.banner.show_message(message)
@@ -794,10 +830,10 @@ class CompareWindow(QMainWindow):
         (a density fit cannot be interrupted: one still running ends by itself, its result dropped)."""
         self.grid_worker.close(wait)
         self.face_worker.close(wait)
-        for job in self._map_jobs:
+        for job in self._map_jobs + self._read_jobs:
             job.cancel()
             job.join(wait)
-        self._map_jobs = []
+        self._map_jobs, self._read_jobs = [], []
 
 
 def show_compare_window(main_window) -> CompareWindow:
