@@ -107,3 +107,44 @@ def whole_and_resumed(make_config, tmp_path: Path, total: int, stop_at: int = 3)
     for key in a.state_dict:
         assert torch.equal(a.state_dict[key], b.state_dict[key]), key
     return a, b
+
+
+def returns_within(function, seconds: float = 10.0):
+    """Call `function` on a daemon thread and return its result; fail the test (instead of hanging the
+    suite) if it has not returned after `seconds` (a named pipe read blocks for ever)."""
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def target():
+        try:
+            outcome["value"] = function()
+        except BaseException as err:  # noqa: BLE001 - handed back to the test
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still blocked after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+@pytest.fixture
+def checkpoint_reader_threads(monkeypatch) -> list[int]:
+    """The ids of the threads that read checkpoints through ExplorerSession.from_checkpoint while the
+    test runs (to check that the window reads them off the GUI thread)."""
+    import threading
+
+    from latentlab.explorer import ExplorerSession
+
+    seen: list[int] = []
+    real = ExplorerSession.from_checkpoint.__func__
+
+    def recording(cls, path):
+        seen.append(threading.get_ident())
+        return real(cls, path)
+
+    monkeypatch.setattr(ExplorerSession, "from_checkpoint", classmethod(recording))
+    return seen

@@ -6,12 +6,11 @@ import io
 import os
 import subprocess
 import sys
-import threading
 import zipfile
 
 import pytest
 import torch
-from conftest import fuzz_examples
+from conftest import fuzz_examples, returns_within
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -31,32 +30,13 @@ def small_checkpoint(tmp_path_factory):
     return path, model.state_dict()
 
 
-def _run_with_timeout(function, seconds: float = 10.0):
-    """Call `function` on a daemon thread; fail (instead of hanging the suite) if it does not return."""
-    outcome: dict[str, object] = {}
-
-    def target():
-        try:
-            outcome["value"] = function()
-        except BaseException as err:  # noqa: BLE001 - handed back to the test
-            outcome["error"] = err
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still blocked after {seconds} s"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
 def test_a_fifo_named_like_a_checkpoint_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "x.ckpt"
     os.mkfifo(fifo)
     for reader in (latentlab.load, read_checkpoint, read_meta):
         with pytest.raises(CheckpointError, match=r"x\.ckpt: not a regular file \(a named pipe\)"):
-            _run_with_timeout(lambda reader=reader: reader(fifo))
+            returns_within(lambda reader=reader: reader(fifo))
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
@@ -193,7 +173,7 @@ def test_corrupted_checkpoint_bytes_give_a_checkpoint_error_or_the_same_weights(
     path = tmp_path / "fuzz.ckpt"
     path.write_bytes(damaged)
     try:
-        loaded = _run_with_timeout(lambda: read_checkpoint(path))
+        loaded = returns_within(lambda: read_checkpoint(path))
     except LatentLabError as err:
         assert "fuzz.ckpt" in str(err)
         return

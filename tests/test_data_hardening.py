@@ -5,12 +5,11 @@ spec strings fuzzed with Hypothesis (only DataError, never anything else)."""
 import gzip
 import os
 import struct
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fuzz_examples
+from conftest import fuzz_examples, returns_within
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -22,24 +21,6 @@ from latentlab.errors import DataError
 pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
-
-
-def _no_hang(function, seconds: float = 20.0):
-    outcome: dict[str, object] = {}
-
-    def target():
-        try:
-            outcome["value"] = function()
-        except BaseException as err:  # noqa: BLE001
-            outcome["error"] = err
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still blocked after {seconds} s"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def _huge_header(n: int = 2**31 - 1, side: int = 60000) -> bytes:
@@ -55,7 +36,7 @@ def test_an_idx_header_declaring_a_huge_shape_is_refused_before_allocating(tmp_p
     path.write_bytes(gzip.compress(raw) if gzipped else raw)
     expected = "damaged or truncated gzip file" if gzipped else "IDX file truncated"
     with pytest.raises(DataError, match=rf"{path}: {expected}: its header declares 2147483647 images of 60000x60000"):
-        _no_hang(lambda: load_dataset(f"idx:{path}", split="train"), seconds=20)
+        returns_within(lambda: load_dataset(f"idx:{path}", split="train"), seconds=20)
 
 
 def test_a_ten_byte_idx_file_is_called_truncated_not_bad_magic(tmp_path):
@@ -70,7 +51,7 @@ def test_a_named_pipe_given_as_idx_data_is_refused(tmp_path):
     fifo = tmp_path / "train-images-idx3-ubyte"
     os.mkfifo(fifo)
     with pytest.raises(DataError, match=r"not a regular file"):
-        _no_hang(lambda: load_dataset(f"idx:{fifo}", split="train"))
+        returns_within(lambda: load_dataset(f"idx:{fifo}", split="train"))
 
 
 def _photos(folder: Path, count: int, broken: tuple[int, ...] = ()) -> list[str]:
@@ -136,7 +117,7 @@ def test_celeba_with_a_broken_first_image_still_opens(tmp_path):
 def test_a_named_pipe_among_images_is_not_opened(tmp_path):
     _photos(tmp_path / "photos", 10)
     os.mkfifo(tmp_path / "photos" / "zz-pipe.png")
-    train = _no_hang(lambda: load_dataset(f"folder:{tmp_path / 'photos'}?size=8", split="train"))
+    train = returns_within(lambda: load_dataset(f"folder:{tmp_path / 'photos'}?size=8", split="train"))
     assert len(train) == 9 and not train.skipped
 
 

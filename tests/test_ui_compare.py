@@ -14,7 +14,6 @@ from PySide6.QtCore import QSettings, Qt
 from latentlab.bundle import bundle
 from latentlab.checkpoints import save_model
 from latentlab.data import load_dataset
-from latentlab.explorer import ExplorerSession
 from latentlab.export import LABEL_BAND
 from latentlab.models import build_model
 from latentlab.sampling import interpolate
@@ -277,23 +276,15 @@ def test_without_any_atlas_the_p_hat_option_is_disabled_with_the_reason(qtbot, w
     assert gan.decodes.codes is None and "no atlas" in gan.note.text()
 
 
-def test_added_checkpoints_are_read_off_the_gui_thread_and_bad_ones_explained(qtbot, window, models, tmp_path):
+def test_added_checkpoints_are_read_off_the_gui_thread_and_bad_ones_explained(qtbot, window, models, tmp_path,
+                                                                              checkpoint_reader_threads):
     """Issue 12: "Add checkpoint…" and ticking an unread candidate read the file on a worker, so no
     file can freeze the window; a file that cannot be read is explained and left unticked."""
     import threading
 
-    gui, seen = threading.get_ident(), []
-    real = ExplorerSession.from_checkpoint.__func__
-
-    def recording(cls, path):
-        seen.append(threading.get_ident())
-        return real(cls, path)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ExplorerSession, "from_checkpoint", classmethod(recording))
-        window.request_add(models["vae"])
-        qtbot.waitUntil(lambda: len(window.columns) == 1, timeout=20000)
-    assert seen and gui not in seen
+    window.request_add(models["vae"])
+    qtbot.waitUntil(lambda: len(window.columns) == 1, timeout=20000)
+    assert checkpoint_reader_threads and threading.get_ident() not in checkpoint_reader_threads
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint at all")
     window.request_add(bad)

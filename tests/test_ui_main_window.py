@@ -257,26 +257,16 @@ def test_a_fifo_named_like_a_checkpoint_neither_freezes_nor_breaks_the_window(qt
 
 
 def test_opening_from_the_menu_path_runs_off_the_gui_thread_and_shows_the_latest(qtbot, window, tiny_checkpoint,
-                                                                                 tmp_path):
+                                                                                 tmp_path, checkpoint_reader_threads):
     import shutil
     import threading
 
     second = tmp_path / "second.ckpt"
     shutil.copy(tiny_checkpoint, second)
-    gui = threading.get_ident()
-    seen = []
-    real = ExplorerSession.from_checkpoint.__func__
-
-    def recording(cls, path):
-        seen.append(threading.get_ident())
-        return real(cls, path)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ExplorerSession, "from_checkpoint", classmethod(recording))
-        window.request_open(tiny_checkpoint)
-        window.request_open(second)  # the later request wins, whichever read finishes first
-        qtbot.waitUntil(lambda: window.session is not None and window.session.path == second.resolve(), timeout=20000)
-    assert seen and gui not in seen
+    window.request_open(tiny_checkpoint)
+    window.request_open(second)  # the later request wins, whichever read finishes first
+    qtbot.waitUntil(lambda: window.session is not None and window.session.path == second.resolve(), timeout=20000)
+    assert checkpoint_reader_threads and threading.get_ident() not in checkpoint_reader_threads
 
 
 def test_nan_weights_are_refused_with_the_tensor_named_and_the_model_kept(qtbot, window, tiny_checkpoint, tmp_path):
