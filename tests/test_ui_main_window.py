@@ -11,7 +11,6 @@ from conftest import make_tiny_bundle
 from PySide6.QtCore import QSettings, Qt
 
 from latentlab.checkpoints import save_model
-from latentlab.explorer import ExplorerSession
 from latentlab.models import build_model
 from latentlab.ui.main_window import MainWindow
 
