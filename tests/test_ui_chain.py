@@ -263,3 +263,32 @@ def test_debias_runs_the_debiased_chain(qtbot, panel, session):
     assert b is not None and b.shape == (4,) and np.linalg.norm(b) > 0
     plain = list(latent_chain(session.model, z0, 1, mode="mean"))[1].z
     np.testing.assert_allclose(panel.latest_codes, plain - b, atol=1e-5)
+
+
+def test_log_p_hat_and_the_code_norm_are_plotted_beside_the_gap_score(qtbot, panel, session):
+    """Issue 11: the gap score alone flatters a chain that leaves both P and P̂; log P̂(z) (with the
+    encoded faces' 1 % floor) and ||z|| (with the prior's typical norm) are plotted beside it."""
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=3000)
+    qtbot.waitUntil(lambda: panel._p_hat_floor is not None, timeout=5000)
+    qtbot.wait(150)
+    steps, log_p = panel.plots.curves[1].getData()
+    _, norms = panel.plots.curves[2].getData()
+    assert len(steps) == 2 and np.all(np.isfinite(log_p)) and np.all(np.isfinite(norms))
+    np.testing.assert_allclose(norms[-1], np.linalg.norm(panel.latest_codes, axis=1).mean(), rtol=1e-5)
+    np.testing.assert_allclose(log_p[-1], session.log_p_hat(panel.latest_codes).mean(), rtol=1e-4)
+    assert panel.plots.lines[1].isVisible() and panel.plots.lines[1].value() == pytest.approx(session.p_hat_floor())
+    assert panel.plots.lines[2].isVisible() and panel.plots.lines[2].value() == pytest.approx(1.88, abs=0.01)  # d=4
+
+
+def test_a_warning_says_when_the_chains_leave_p_hat(qtbot, panel, session, monkeypatch):
+    qtbot.waitUntil(lambda: panel._p_hat_floor is not None, timeout=5000)
+    assert panel.left_label.isHidden()
+    panel._p_hat_floor = float(session.log_p_hat(panel.latest_codes).max()) + 1.0  # every chain below it
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=3000)
+    qtbot.waitUntil(lambda: panel.left_label.isVisible(), timeout=3000)
+    assert "have left P̂(Z)" in panel.left_label.text() and "100%" in panel.left_label.text()
+    panel.reset()
+    qtbot.waitUntil(lambda: panel.step_count == 0, timeout=3000)
+    assert panel.left_label.isHidden()

@@ -515,6 +515,13 @@ def sample_p_hat(density: GaussianMixture, n: int, seed: int = 0) -> np.ndarray:
     return density.sample(int(n), np.random.default_rng(int(seed))).astype(np.float32)
 
 
+def expected_norm(dim: int) -> float:
+    """E||z|| for z ~ N(0, I_d): sqrt(2) Γ((d + 1) / 2) / Γ(d / 2) (the chi distribution's mean)."""
+    from math import exp, lgamma, sqrt
+
+    return sqrt(2.0) * exp(lgamma((dim + 1) / 2) - lgamma(dim / 2))
+
+
 def gap_score(z: np.ndarray, prior: Density, density: Density) -> np.ndarray:
     """log P(z) - log P̂(z) per code [N], in nats.
 

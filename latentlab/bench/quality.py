@@ -218,13 +218,6 @@ def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: s
     return "\n".join(lines)
 
 
-def _prior_norm(dim: int) -> float:
-    """E||z|| for z ~ N(0, I_d): sqrt(2) Γ((d + 1) / 2) / Γ(d / 2)."""
-    from math import exp, lgamma, sqrt
-
-    return sqrt(2.0) * exp(lgamma((dim + 1) / 2) - lgamma(dim / 2))
-
-
 def _default_checkpoints() -> list[Path]:
     from latentlab.resources import bundled_models
 
@@ -323,7 +316,7 @@ def main(argv: list[str]) -> int:
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     args.seed = seeds[0]
 
-    from latentlab.analysis.density import P_HAT
+    from latentlab.analysis.density import P_HAT, expected_norm
     from latentlab.analysis.diversity import DEFAULT_CLUSTERS, DiversityReference
     from latentlab.errors import LatentLabError
 
@@ -370,7 +363,7 @@ def main(argv: list[str]) -> int:
     print(f"P̂(Z): each model's own {P_HAT.describe()} of its atlas (analysis.density.fit_p_hat)")
     print(format_table(rows, floor, args.chain_steps, args.mode, floor_spread))
     print(f"|E[z|x]|: mean norm of the codes of the {args.n} training images (a {rows[0].latent_dim if rows else 0}-d "
-          f"N(0, I) draw has {_prior_norm(rows[0].latent_dim if rows else 1):.2f}); MMD² P: unbiased MMD² (IMQ) of "
+          f"N(0, I) draw has {expected_norm(rows[0].latent_dim if rows else 1):.2f}); MMD² P: unbiased MMD² (IMQ) of "
           "those codes to as many prior draws")
     if reference is not None:
         print(f"clusters: of {len(reference.centres)} k-means clusters of the compared faces' features, how many the "

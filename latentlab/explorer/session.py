@@ -168,6 +168,19 @@ class ExplorerSession:
             self._biases[key] = transition_bias(self.model, self.atlas_codes, mode, torch.Generator().manual_seed(seed))
         return self._biases[key]
 
+    def log_p_hat(self, z: np.ndarray) -> np.ndarray | None:
+        """log P̂(z) per code under the fitted density (None without an atlas)."""
+        density = self.density()
+        return None if density is None else density.log_prob(np.atleast_2d(z))
+
+    def p_hat_floor(self, quantile: float = 0.01) -> float | None:
+        """The `quantile` of log P̂(z) over draws of the encoded faces themselves: a code below it is
+        less likely under P̂(Z) than 99 % of the training faces' codes, i.e. it has left P̂(Z)."""
+        samples = self.p_hat_samples()
+        if samples is None:
+            return None
+        return float(np.quantile(self.log_p_hat(samples), quantile))
+
     def gap_scores(self, z: np.ndarray) -> np.ndarray | None:
         """log P(z) - log P̂(z) per code (high: the prior has mass where no training face was encoded)."""
         density = self.density()

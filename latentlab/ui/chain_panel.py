@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.analysis.density import expected_norm
 from latentlab.explorer.session import ExplorerSession
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.chain_parts import ChainPlots, Frame, TileGrid, chain_frames
@@ -108,6 +109,9 @@ class ChainPanel(QWidget, GatedTransport):
             label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.error_label.hide()
+        self.left_label = QLabel(wordWrap=True)  # the chains have left P̂(Z)
+        self.left_label.setStyleSheet("color: #b45309; font-weight: bold;")
+        self.left_label.hide()
         self.grid, self.film = TileGrid(), TileGrid(selectable=False)
         self.film.setFixedHeight(100)
         self.film_label = QLabel("Selected chain (click a face above)", wordWrap=True)
@@ -145,7 +149,7 @@ class ChainPanel(QWidget, GatedTransport):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addLayout(speed)
-        for item in (self.note_label, self.busy_label, self.error_label):
+        for item in (self.note_label, self.busy_label, self.error_label, self.left_label):
             layout.addWidget(item)
         layout.addLayout(body, 1)
         self._controls = (self.chains_spin, self.seed_spin, self.mode_combo, self.start_combo, self.play_button,
@@ -307,7 +311,10 @@ class ChainPanel(QWidget, GatedTransport):
         self._debiased = False
         self.busy_label.hide()
         self._latest: Frame | None = None
-        self._history = {key: deque(maxlen=HISTORY_STEPS) for key in ("step", "gap", "change", "intensity")}
+        self._history = {key: deque(maxlen=HISTORY_STEPS)
+                         for key in ("step", "gap", "change", "intensity", "log_p_hat", "z_norm")}
+        self._p_hat_floor: float | None = None
+        self.left_label.hide()
         self._trail: deque[np.ndarray] = deque(maxlen=TRAIL_STEPS)
         self._film: deque[tuple[int, np.ndarray]] = deque(maxlen=FILM_STEPS)
         self._step0_intensity: float | None = None
@@ -328,6 +335,10 @@ class ChainPanel(QWidget, GatedTransport):
             self._add_frame(payload)
         elif kind == "gap0" and payload is not None and self._history["step"]:
             self._history["gap"][0] = float(np.mean(payload))
+        elif kind == "logp0" and self._history["step"]:
+            log_p_hat, self._p_hat_floor = payload
+            if log_p_hat is not None:
+                self._history["log_p_hat"][0] = float(np.mean(log_p_hat))
         elif kind == "reference":
             self._reference = payload
         elif kind == "status":
@@ -345,13 +356,29 @@ class ChainPanel(QWidget, GatedTransport):
     def _add_frame(self, frame: Frame) -> None:
         self._latest = frame
         for key, value in (("step", frame.step), ("gap", np.nan if frame.gap is None else np.mean(frame.gap)),
-                           ("change", np.mean(frame.change)), ("intensity", np.mean(frame.intensity))):
+                           ("change", np.mean(frame.change)), ("intensity", np.mean(frame.intensity)),
+                           ("log_p_hat", np.nan if frame.log_p_hat is None else np.mean(frame.log_p_hat)),
+                           ("z_norm", np.nan if frame.z_norm is None else np.mean(frame.z_norm))):
             self._history[key].append(float(value))
         if frame.step == 0:
             self._step0_intensity = float(np.mean(frame.intensity))
         self._trail.append(frame.z)
         self._film.append((frame.step, frame.images))
         self._new_codes = True
+
+    def _warn_if_left(self, frame: Frame) -> None:
+        """Say so when most chains sit below the encoded faces' 1 % floor of log P̂: the gap score then
+        keeps falling although the codes have left P̂(Z) as well as P(Z), and the decodes drift."""
+        if frame.log_p_hat is None or self._p_hat_floor is None:
+            self.left_label.hide()
+            return
+        outside = float(np.mean(frame.log_p_hat < self._p_hat_floor))
+        self.left_label.setVisible(outside > 0.5)
+        if outside > 0.5:
+            self.left_label.setText(
+                f"Step {frame.step}: {outside:.0%} of the chains have left P̂(Z) (log P̂(z) below that of 99 % "
+                "of the encoded faces); their decodes no longer follow the training faces. Reset, lower "
+                "the steps, or try Debias / another mode.")
 
     # ------------------------------------------------------------------ drawing (timer, GUI thread)
     def _draw(self) -> None:
@@ -378,4 +405,7 @@ class ChainPanel(QWidget, GatedTransport):
         reference, name = ((self._reference, "atlas decodes") if self._reference is not None
                            else (self._step0_intensity, "step 0"))
         self.plots.set_data(history["step"], history["gap"] if has_gap else None, history["change"],
-                            history["intensity"], reference, name)
+                            history["intensity"], reference, name,
+                            log_p_hat=history["log_p_hat"] if has_gap else None, p_hat_floor=self._p_hat_floor,
+                            z_norm=history["z_norm"], prior_norm=expected_norm(frame.z.shape[1]))
+        self._warn_if_left(frame)

@@ -43,17 +43,21 @@ class Frame:
     change: np.ndarray             # [N] RMS pixel change from the previous step
     gap: np.ndarray | None         # [N] gap score (None: no atlas, or not computed yet for step 0)
     intensity: np.ndarray          # [N] mean intensity in [0, 1]
+    log_p_hat: np.ndarray | None = None  # [N] log P̂(z) (None as for `gap`)
+    z_norm: np.ndarray | None = None     # [N] ||z||
 
 
 def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:
     """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False)."""
     return Frame(step.step, step.z, to_uint8(step.x), step.change, session.gap_scores(step.z) if gap else None,
-                 mean_intensity(step.x).astype(np.float32))
+                 mean_intensity(step.x).astype(np.float32), session.log_p_hat(step.z) if gap else None,
+                 np.linalg.norm(step.z, axis=1).astype(np.float32))
 
 
 def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndarray], mode: str, seed: int,
                  gate: Gate, threads: int, want_reference: bool, debias: bool = False):
-    """The worker's generator: ("frame", Frame), ("gap0", [N]), ("reference", float), ("status", text
+    """The worker's generator: ("frame", Frame), ("gap0", [N]), ("logp0", ([N] log P̂ at step 0, the
+    atlas's 1 % floor of log P̂)), ("reference", float), ("status", text
     or None) messages. `z0` may be a function computing the starting codes here, on the worker (draws
     of P̂(Z), whose first use fits the density). With `debias`, the chain is the debiased one,
     z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode)."""
@@ -77,6 +81,7 @@ def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndar
         first = next(chain)
         yield "frame", make_frame(session, first, gap=False)  # shown at once; the P̂(Z) fit may take seconds
         yield "gap0", session.gap_scores(first.z)
+        yield "logp0", (session.log_p_hat(first.z), session.p_hat_floor())
         if want_reference and session.atlas_codes is not None:
             decoded = session.decode(session.atlas_codes[:REFERENCE_CODES])
             yield "reference", float(decoded.mean() / 255.0)
@@ -173,19 +178,24 @@ class TileGrid(QWidget):
 
 
 class ChainPlots(pg.GraphicsLayoutWidget):
-    """Three stacked plots sharing the step axis: mean gap score, mean RMS pixel change, and mean
-    intensity with a dashed reference line (so a drift in brightness shows, rather than hides)."""
+    """Five stacked plots sharing the step axis: mean gap score, mean log P̂(z) with the encoded faces'
+    1 % floor, mean ‖z‖ with the prior's typical norm, mean RMS pixel change, and mean intensity with a
+    dashed reference line. The gap score alone flatters a chain that leaves both P and P̂ (it keeps
+    falling); log P̂ and ‖z‖ beside it show when that happens."""
 
-    TITLES = ("Gap score  log P(z) − log P̂(z)", "Pixel change  RMS ‖x_t − x_t−1‖", "Mean intensity")
+    TITLES = ("Gap score  log P(z) − log P̂(z)", "log P̂(z)", "‖z‖", "Pixel change  RMS ‖x_t − x_t−1‖",
+              "Mean intensity")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.setMinimumSize(200, 240)
+        self.setMinimumSize(200, 380)
         self.setToolTip("Means over the chains, per step.\nGap score: high where the prior has mass but no "
-                        "training face was encoded;\nit falls as the chains move into P̂(Z).\nPixel change: "
-                        "how much the decodes still move.\nMean intensity: a drift away from the dashed "
-                        "reference is a brightness bias of the chain.")
+                        "training face was encoded;\nit falls as the chains move into P̂(Z) - and also when "
+                        "they leave both P and P̂.\nlog P̂(z): below the dashed line (the 1 % of encoded "
+                        "faces least likely under P̂) the chains have left P̂(Z).\n‖z‖: the dashed line is a "
+                        "prior draw's typical norm.\nPixel change: how much the decodes still move.\nMean "
+                        "intensity: a drift away from the dashed reference is a brightness bias of the chain.")
         self.ci.layout.setSpacing(2)
         self.plots: list[pg.PlotItem] = []
         font = QFont()
@@ -203,7 +213,7 @@ class ChainPlots(pg.GraphicsLayoutWidget):
                 axis.setTickFont(font)
                 # Axis text is the costly part of a repaint: keep it as a pixmap until its range changes.
                 axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            plot.getAxis("left").setWidth(40)  # the three plots line up
+            plot.getAxis("left").setWidth(40)  # the plots line up
             plot.getAxis("left").setTickDensity(0.8)  # short plots: fewer, legible tick labels
             if row:
                 plot.setXLink(self.plots[0])
@@ -211,12 +221,16 @@ class ChainPlots(pg.GraphicsLayoutWidget):
                 plot.getAxis("bottom").setStyle(showValues=False)
                 plot.getAxis("bottom").setHeight(6)
             self.plots.append(plot)
-        pens = [pg.mkPen(c, width=2) for c in ((200, 60, 40), (40, 110, 200), (60, 150, 80))]
-        self.curves = [plot.plot([], [], pen=pen) for plot, pen in zip(self.plots, pens)]
-        self.reference = pg.InfiniteLine(angle=0, movable=False,
-                                         pen=pg.mkPen((90, 90, 90), width=1.5, style=Qt.PenStyle.DashLine))
-        self.reference.hide()
-        self.plots[2].addItem(self.reference, ignoreBounds=True)
+        colours = ((200, 60, 40), (150, 70, 170), (120, 120, 40), (40, 110, 200), (60, 150, 80))
+        self.curves = [plot.plot([], [], pen=pg.mkPen(c, width=2)) for plot, c in zip(self.plots, colours)]
+        self.lines = {}
+        for row in (1, 2, 4):  # dashed references: P̂'s floor, the prior's norm, the intensity reference
+            line = pg.InfiniteLine(angle=0, movable=False,
+                                   pen=pg.mkPen((90, 90, 90), width=1.5, style=Qt.PenStyle.DashLine))
+            line.hide()
+            self.plots[row].addItem(line, ignoreBounds=True)
+            self.lines[row] = line
+        self.reference = self.lines[4]
         self._titles = list(self.TITLES)
         self._x_max = 0.0
 
@@ -225,24 +239,43 @@ class ChainPlots(pg.GraphicsLayoutWidget):
             self._titles[row] = text
             self.plots[row].setTitle(text, size="8pt", color=TEXT)
 
+    def _line(self, row: int, value: float | None) -> None:
+        self.lines[row].setVisible(value is not None)
+        if value is not None:
+            self.lines[row].setValue(value)
+
     def set_data(self, steps: np.ndarray, gap: np.ndarray | None, change: np.ndarray, intensity: np.ndarray,
-                 reference: float | None, reference_name: str) -> None:
-        self.curves[0].setData(steps, gap if gap is not None else np.full(len(steps), np.nan), connect="finite")
+                 reference: float | None, reference_name: str, log_p_hat: np.ndarray | None = None,
+                 p_hat_floor: float | None = None, z_norm: np.ndarray | None = None,
+                 prior_norm: float | None = None) -> None:
+        def curve(values: np.ndarray | None) -> np.ndarray:
+            return values if values is not None else np.full(len(steps), np.nan)
+
+        self.curves[0].setData(steps, curve(gap), connect="finite")
         self._title(0, self.TITLES[0] if gap is not None else "Gap score: unknown (the model has no atlas)")
-        self.curves[1].setData(steps, change)
-        self.curves[2].setData(steps, intensity)
+        self.curves[1].setData(steps, curve(log_p_hat), connect="finite")
+        self._title(1, self.TITLES[1] + ("   - - - 1 % of encoded faces" if p_hat_floor is not None else
+                                         ": unknown (the model has no atlas)" if log_p_hat is None else ""))
+        self._line(1, p_hat_floor)
+        self.curves[2].setData(steps, curve(z_norm), connect="finite")
+        self._title(2, self.TITLES[2] + (f"   - - - prior {prior_norm:.2f}" if prior_norm is not None else ""))
+        self._line(2, prior_norm)
+        self.curves[3].setData(steps, change)
+        self.curves[4].setData(steps, intensity)
         if len(steps) and (steps[-1] > self._x_max or steps[-1] < self._x_max / 4):
             self._x_max = max(10.0, 1.5 * float(steps[-1]))  # grows in jumps, not every step
             self.plots[0].setXRange(float(steps[0]), self._x_max, padding=0.02)
-        self.reference.setVisible(reference is not None)
-        if reference is not None:
-            self.reference.setValue(reference)
-            self._title(2, f"Mean intensity   - - - {reference_name} {reference:.3f}")
-        else:
-            self._title(2, self.TITLES[2])
-        # The reference stays in view with the curve: the distance between them is the point.
-        shown = np.append(intensity, [] if reference is None else reference)
-        for plot, values in zip(self.plots, (gap, change, shown)):
+        self._line(4, reference)
+        self._title(4, f"Mean intensity   - - - {reference_name} {reference:.3f}" if reference is not None
+                    else self.TITLES[4])
+
+        # A reference line stays in view with its curve: the distance between them is the point.
+        def with_line(values: np.ndarray | None, line: float | None) -> np.ndarray | None:
+            return None if values is None else np.append(values, [] if line is None else line)
+
+        shown = (gap, with_line(log_p_hat, p_hat_floor), with_line(z_norm, prior_norm), change,
+                 with_line(intensity, reference))
+        for plot, values in zip(self.plots, shown):
             if values is not None:
                 self._fit(plot, np.asarray(values, dtype=float))
 
