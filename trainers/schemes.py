@@ -137,7 +137,9 @@ class AlternatingAdversarial:
             model.begin_phase(phase, x)
             try:
                 for _ in range(model.phase_repeats(phase) if update else 1):
-                    terms, logged = self._phase(module, x, phase, reduce)
+                    # A gated phase only logs its terms: no graph, so DDP expects no backward either.
+                    with torch.set_grad_enabled(update and torch.is_grad_enabled()):
+                        terms, logged = self._phase(module, x, phase, reduce)
                     losses.update(logged)
                     if not all(math.isfinite(v) for v in logged.values()):
                         raise NonFiniteLoss(losses)
