@@ -175,3 +175,17 @@ def test_ali_discriminator_dropout_is_a_setting_and_absent_at_zero():
     assert not torch.equal(dropped.discriminator(x, z), dropped.discriminator(x, z))  # dropout acts in training
     dropped.eval()
     assert torch.equal(dropped.discriminator(x, z), dropped.discriminator(x, z))
+
+
+def test_ali_stochastic_encoder_samples_around_its_mean():
+    settings = {**{k: v for k, v in SMALL.items() if k != "disc_hidden"}, "disc_hidden": 16,
+                "stochastic_encoder": True}
+    model = build_model("ali", settings).eval()
+    x = torch.rand(5, 1, 16, 16)
+    posterior = model.encode(x)
+    assert posterior.mean.shape == (5, 4) and posterior.logvar.shape == (5, 4)
+    torch.manual_seed(0)
+    draws = torch.stack([model._codes(x) for _ in range(400)])
+    assert torch.allclose(draws.mean(0), posterior.mean, atol=0.3)
+    assert torch.allclose(draws.std(0), posterior.std, rtol=0.2)
+    assert build_model("ali", {**settings, "stochastic_encoder": False}).encode(x).sample().shape == (5, 4)

@@ -23,7 +23,7 @@ from torch import nn
 from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
 from latentlab.models.base import AdversarialModel, ConvModelConfig, mse_per_pixel
 from latentlab.models.conv import ConvDecoder, ConvEncoder
-from latentlab.models.distributions import PointMass
+from latentlab.models.distributions import DiagonalGaussian, PointMass
 from latentlab.models.registry import register
 
 ALI_LOSSES = ("standard", "nonsaturating", "nonminimax")
@@ -36,13 +36,16 @@ class ALIConfig(ConvModelConfig):
     disc_dropout: dropout on the inputs of every discriminator layer but the first (the ALI authors'
     CelebA code: 0.2, with Adam lr 1e-4, beta1 0.5); encoder_batchnorm: batch-norm on the encoder
     output, as for the AAE and WAE-GAN (`aae.LatentAdversaryConfig`), so the discriminator cannot tell
-    the pairs apart by the codes' location and scale alone."""
+    the pairs apart by the codes' location and scale alone; stochastic_encoder: Q(z|x) = N(mu(x),
+    diag sigma²(x)) sampled by reparameterisation, as in the ALI authors' code (the encoder outputs
+    2 x latent_dim), instead of a deterministic z = E(x)."""
 
     loss: str = "nonminimax"
     disc_hidden: int = 256
     discriminator_lr: float = 0.0
     disc_dropout: float = 0.0
     encoder_batchnorm: bool = False
+    stochastic_encoder: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -79,15 +82,24 @@ class JointDiscriminator(nn.Module):
 class ALI(AdversarialModel):
     def __init__(self, config: ALIConfig) -> None:
         super().__init__(config)
-        self.encoder: nn.Module = ConvEncoder(self.image_shape, config.latent_dim, config.base_channels)
-        if config.encoder_batchnorm:
-            self.encoder = nn.Sequential(self.encoder, nn.BatchNorm1d(config.latent_dim))
+        outputs = 2 * config.latent_dim if config.stochastic_encoder else config.latent_dim
+        self.encoder: nn.Module = ConvEncoder(self.image_shape, outputs, config.base_channels)
+        if config.encoder_batchnorm:  # on every output (means and log-variances, for a stochastic encoder)
+            self.encoder = nn.Sequential(self.encoder, nn.BatchNorm1d(outputs))
         self.generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
         self.discriminator = JointDiscriminator(self.image_shape, config.latent_dim, config.base_channels,
                                                 config.disc_hidden, config.disc_dropout)
 
-    def encode(self, x: torch.Tensor) -> PointMass:
-        return PointMass(self.encoder(x))
+    def encode(self, x: torch.Tensor) -> PointMass | DiagonalGaussian:
+        out = self.encoder(x)
+        if not self.config.stochastic_encoder:
+            return PointMass(out)
+        mean, logvar = out.chunk(2, dim=1)
+        return DiagonalGaussian(mean, logvar.clamp(-12.0, 6.0))
+
+    def _codes(self, x: torch.Tensor) -> torch.Tensor:
+        """z ~ Q(z|x): a reparameterised draw (the mean, for a deterministic encoder)."""
+        return self.encode(x).sample()
 
     def decode(self, z: torch.Tensor):
         return self.likelihood(self.generator(z))
@@ -99,14 +111,14 @@ class ALI(AdversarialModel):
     def _pairs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits of the encoder pairs (x, E(x)) and the generator pairs (G(z), z)."""
         z = self.prior.sample(x.shape[0], device=x.device)
-        encoder_logits = self.discriminator(x, self.encoder(x))
+        encoder_logits = self.discriminator(x, self._codes(x))
         generator_logits = self.discriminator(torch.sigmoid(self.generator(z)), z)
         return encoder_logits, generator_logits
 
     def discriminator_losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.prior.sample(x.shape[0], device=x.device)
         with torch.no_grad():
-            codes, fakes = self.encoder(x), torch.sigmoid(self.generator(z))
+            codes, fakes = self._codes(x), torch.sigmoid(self.generator(z))
         real = neg_log_sigmoid(self.discriminator(x, codes))
         fake = neg_log_one_minus_sigmoid(self.discriminator(fakes, z))
         loss = real + fake
@@ -124,5 +136,5 @@ class ALI(AdversarialModel):
                  "generator_pairs": neg_log_sigmoid(gen).detach()}
         if not self.training:  # evaluation only: a training-mode pass would move batch-norm statistics
             with torch.no_grad():
-                terms["mse"] = mse_per_pixel(x, torch.sigmoid(self.generator(self.encoder(x))))
+                terms["mse"] = mse_per_pixel(x, torch.sigmoid(self.generator(self.encode(x).mean)))
         return terms
