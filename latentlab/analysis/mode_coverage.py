@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.base import AlternatingUpdates
 from latentlab.models.distributions import StandardNormalPrior
 from latentlab.models.gan import SuAnchoredGenerator, validate_schedule
 
@@ -112,11 +113,10 @@ class ToyGANConfig:
         validate_schedule(self.su_weight, self.generator_steps)
 
 
-class ToyGAN(SuAnchoredGenerator, nn.Module):
+class ToyGAN(SuAnchoredGenerator, AlternatingUpdates, nn.Module):
     """MLP GAN on 2-D points: the DCGAN's code path (`latentlab.models.gan.SuAnchoredGenerator`: its
-    losses, Su's anchor and generator steps) with MLPs, trained by `AlternatingAdversarial`."""
-
-    scheme = "adversarial"
+    losses, Su's anchor and generator steps; the adversarial protocol's defaults) with MLPs, trained
+    by `AlternatingAdversarial`."""
 
     def __init__(self, config: ToyGANConfig) -> None:
         super().__init__()
@@ -125,15 +125,6 @@ class ToyGAN(SuAnchoredGenerator, nn.Module):
         self.prior = StandardNormalPrior(config.latent_dim)
         self.generator = mlp(config.latent_dim, config.hidden, config.generator_layers, 2)
         self.discriminator = mlp(2, config.hidden, config.discriminator_layers, 1)
-
-    def phases(self) -> tuple[str, ...]:
-        return ("discriminator", "generator")
-
-    def phase_lr(self, phase: str) -> float | None:
-        return None
-
-    def discriminator_gate(self) -> None:
-        return None
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z)
@@ -144,11 +135,6 @@ class ToyGAN(SuAnchoredGenerator, nn.Module):
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"discriminator": list(self.discriminator.parameters()),
                 "generator": list(self.generator.parameters())}
-
-    def forward(self, x: torch.Tensor, phase: str) -> dict[str, torch.Tensor]:
-        if phase not in self.phases():
-            raise ValueError(f"unknown phase {phase!r}; phases: discriminator, generator")
-        return getattr(self, f"{phase}_losses")(x)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

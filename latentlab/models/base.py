@@ -120,9 +120,10 @@ class LatentVariableModel(nn.Module):
         return self.decode(self.prior.sample(n, generator=generator, device=device)).mean
 
 
-class AdversarialModel(LatentVariableModel):
-    """Base of the models fitted by alternating updates (see the module docstring); subclasses
-    implement parameter_groups and one `<phase>_losses` per phase."""
+class AlternatingUpdates:
+    """The adversarial protocol's defaults (see the module docstring), for any nn.Module fitted by
+    `trainers.schemes.AlternatingAdversarial`: the face models through `AdversarialModel`, and the
+    ring-of-8 toy GAN. Subclasses implement parameter_groups and one `<phase>_losses` per phase."""
 
     scheme = "adversarial"
     PHASES: tuple[str, ...] = ("discriminator", "generator")
@@ -169,6 +170,10 @@ class AdversarialModel(LatentVariableModel):
         if phase not in self.phases():
             raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(self.phases())}")
         return getattr(self, f"{phase}_losses")(x)
+
+
+class AdversarialModel(AlternatingUpdates, LatentVariableModel):
+    """Base of the latent-variable models fitted by alternating updates (AAE, WAE-GAN, GAN, ALI)."""
 
 
 def mse_per_pixel(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
