@@ -8,6 +8,7 @@ import torch
 from conftest import whole_and_resumed
 
 from latentlab.analysis.diversity import DiversityReference
+from latentlab.errors import ConfigError
 from latentlab.models import build_model
 from latentlab.models.aae import LatentDiscriminator, moment_matching_loss
 from latentlab.models.distributions import StandardNormalPrior
@@ -189,3 +190,12 @@ def test_ali_stochastic_encoder_samples_around_its_mean():
     assert torch.allclose(draws.mean(0), posterior.mean, atol=0.3)
     assert torch.allclose(draws.std(0), posterior.std, rtol=0.2)
     assert build_model("ali", {**settings, "stochastic_encoder": False}).encode(x).sample().shape == (5, 4)
+
+
+def test_ali_repeats_its_generator_phase_generator_steps_times():
+    settings = {**{k: v for k, v in SMALL.items() if k != "disc_hidden"}, "disc_hidden": 16}
+    assert build_model("ali", settings).phase_repeats("generator") == 1
+    twice = build_model("ali", {**settings, "generator_steps": 2})
+    assert (twice.phase_repeats("generator"), twice.phase_repeats("discriminator")) == (2, 1)
+    with pytest.raises(ConfigError, match="generator_steps"):
+        build_model("ali", {**settings, "generator_steps": 0})

@@ -38,7 +38,8 @@ class ALIConfig(ConvModelConfig):
     output, as for the AAE and WAE-GAN (`aae.LatentAdversaryConfig`), so the discriminator cannot tell
     the pairs apart by the codes' location and scale alone; stochastic_encoder: Q(z|x) = N(mu(x),
     diag sigma²(x)) sampled by reparameterisation, as in the ALI authors' code (the encoder outputs
-    2 x latent_dim), instead of a deterministic z = E(x)."""
+    2 x latent_dim), instead of a deterministic z = E(x); generator_steps: generator/encoder updates per
+    discriminator update, as for the GAN (`gan.GANConfig`)."""
 
     loss: str = "nonminimax"
     disc_hidden: int = 256
@@ -46,6 +47,7 @@ class ALIConfig(ConvModelConfig):
     disc_dropout: float = 0.0
     encoder_batchnorm: bool = False
     stochastic_encoder: bool = False
+    generator_steps: int = 1
 
     def validate(self) -> None:
         super().validate()
@@ -57,6 +59,8 @@ class ALIConfig(ConvModelConfig):
             raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
         if not 0 <= self.disc_dropout < 1:
             raise ValueError(f"disc_dropout must be in [0, 1), got {self.disc_dropout}")
+        if not 1 <= self.generator_steps <= 20:
+            raise ValueError(f"generator_steps must be between 1 and 20, got {self.generator_steps}")
 
 
 class JointDiscriminator(nn.Module):
@@ -103,6 +107,9 @@ class ALI(AdversarialModel):
 
     def decode(self, z: torch.Tensor):
         return self.likelihood(self.generator(z))
+
+    def phase_repeats(self, phase: str) -> int:
+        return int(self.config.generator_steps) if phase == "generator" else 1
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"discriminator": list(self.discriminator.parameters()),
