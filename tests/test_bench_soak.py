@@ -36,3 +36,18 @@ def test_soak_is_listed_and_refuses_a_bad_duration():
 
     assert "soak" in BENCHES
     assert main(["--seconds", "0"]) == 2
+
+
+def test_rss_trend_sees_a_leak_through_model_swings_and_same_model_growth_compares_like_with_like():
+    from latentlab.bench.soak import rss_trend, same_model_growth
+
+    # Two models alternate on screen: 100 MB and 160 MB resident, flat. The end-to-end figure swings
+    # by the model shown, the trend and the like-for-like growth stay at zero...
+    flat = [(60.0 + 10 * i, 100.0 if i % 2 == 0 else 160.0, 20, 0, "ab"[i % 2]) for i in range(54)]
+    assert abs(rss_trend(flat)) < 0.05  # within the goal: swings alone do not read as growth
+    assert same_model_growth(flat) == {"a": 0.0, "b": 0.0}
+    # ...and a leak of 0.1 MB/s under the same swings shows in both.
+    leaking = [(t, rss + 0.1 * (t - 60), n, e, m) for t, rss, n, e, m in flat]
+    assert 0.2 < rss_trend(leaking) < 0.6
+    assert all(growth > 0.3 for growth in same_model_growth(leaking).values())
+    assert rss_trend(flat[:2]) == 0.0
