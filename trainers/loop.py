@@ -137,7 +137,8 @@ class Trainer:
             self._restore(resume_from.training, resume_from.meta)
         # Autoregressive models have no prior to decode; sampling them pixel by pixel is too slow for a
         # periodic preview, so they train without previews (their held-out bits/dim is still reported).
-        self.previews = not getattr(self.model, "is_autoregressive", False)
+        # A feature network has no decoder at all.
+        self.previews = not getattr(self.model, "is_autoregressive", False) and getattr(self.model, "has_decoder", True)
         self.preview_z = None if not self.previews else self.model.prior.sample(
             PREVIEW_SAMPLES, generator=torch.Generator().manual_seed(cfg.seed), device=self.ctx.device)
         preview_source = self.held_out if self.held_out is not None else self.train_set

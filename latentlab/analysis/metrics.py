@@ -35,7 +35,8 @@ def held_out_metrics(model: nn.Module, dataset, device: torch.device | str = "cp
             for start in range(0, count, batch_size):
                 x = dataset.batch(np.arange(start, min(start + batch_size, count))).to(device)
                 terms = {k: float(v) for k, v in model.losses(x).items()}
-                if getattr(model, "has_encoder", True):  # a GAN or a pixel model reconstructs nothing
+                # a GAN, a pixel model or a feature network (no decoder) reconstructs nothing
+                if getattr(model, "has_encoder", True) and getattr(model, "has_decoder", True):
                     terms["recon_mse"] = float((model.reconstruct(x) - x).pow(2).mean())
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value * x.shape[0]

@@ -18,7 +18,7 @@ import torch
 from latentlab.checkpoints import read_checkpoint
 from latentlab.checkpoints.model_io import model_from_checkpoint
 from latentlab.data import load_image_file
-from latentlab.errors import DataError
+from latentlab.errors import CheckpointError, DataError
 
 ATLAS_PREFIX = "atlas_label:"
 
@@ -43,6 +43,10 @@ class ExplorerSession:
         """Load a checkpoint (raises CheckpointError naming the file on any problem)."""
         checkpoint = read_checkpoint(path)
         model = model_from_checkpoint(checkpoint).eval()
+        if getattr(model, "is_feature_network", False):
+            raise CheckpointError(f"{path}: this is a feature network ({model.registry_name}), which scores "
+                                  "images for the quality benches; it has no decoder, so there is nothing to explore. "
+                                  "Use it with `python -m latentlab.bench quality --features PATH`.")
         extras = checkpoint.extras
         codes, std = extras.get("atlas_codes"), extras.get("atlas_std")
         labels = {k[len(ATLAS_PREFIX):]: v.numpy() for k, v in extras.items() if k.startswith(ATLAS_PREFIX)}

@@ -4,6 +4,7 @@ from latentlab.models.aae import AAE, AAEConfig
 from latentlab.models.ali import ALI, ALIConfig
 from latentlab.models.autoencoder import Autoencoder, AutoencoderConfig
 from latentlab.models.base import AdversarialModel, ConvModelConfig, LatentVariableModel
+from latentlab.models.contrastive import ContrastiveConfig, ContrastiveEncoder
 from latentlab.models.dvae import DenoisingVAE, DenoisingVAEConfig
 from latentlab.models.gan import GAN, GANConfig
 from latentlab.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
@@ -34,6 +35,8 @@ __all__ = [
     "Autoencoder",
     "AutoencoderConfig",
     "AutoregressiveModel",
+    "ContrastiveConfig",
+    "ContrastiveEncoder",
     "ConvModelConfig",
     "DenoisingVAE",
     "DenoisingVAEConfig",
