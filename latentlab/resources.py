@@ -1,11 +1,27 @@
-"""What ships with the app: bundled checkpoints under `resources/models/` at the repository root."""
+"""What ships with the app: the bundled checkpoints (`models/`) and the feature network (`features/`).
+
+In the repository they live in the top-level `resources/` folder; an installed wheel (`pip install .`)
+carries that folder as the package data `latentlab/bundled/` (see setup.py). A checkout, run in place
+or installed with `pip install -e .`, has no `latentlab/bundled/` and uses `resources/` beside the
+package.
+"""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+
+def _resources_root() -> Path:
+    shipped = files("latentlab") / "bundled"  # an installed wheel: a real folder in site-packages
+    if isinstance(shipped, Path) and shipped.is_dir():
+        return shipped
+    return Path(__file__).resolve().parents[1] / "resources"  # a checkout (in place, or `pip install -e .`)
+
+
+RESOURCES = _resources_root()
 MODELS = RESOURCES / "models"
+FEATURES = RESOURCES / "features"
 DEFAULT_MODEL = "vae-celeba.ckpt"
 
 

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from latentlab.errors import LatentLabError
+from latentlab.resources import FEATURES
 
-FEATURES = Path(__file__).resolve().parents[2] / "resources" / "features"
 DEFAULT_FEATURE_NETWORK = FEATURES / "celeba-ae128.ckpt"
 FEATURE_IMAGE_SHAPE = (3, 64, 64)
 DEFAULT_NAME = "celeba-ae128 (AE encoder code, 128-d; latentlab-train ae seed 0, CelebA-10k train split, 10 epochs)"
