@@ -25,7 +25,7 @@ FAMILIES = {
     "wae": {"kernel": "rbf"},
     "wae-gan": {"disc_hidden": 16, "discriminator_lr": 1e-3},
     "gan": {"su_weight": 0.5, "generator_steps": 2},
-    "ali": {"disc_hidden": 16, "loss": "nonminimax", "generator_steps": 2},
+    "ali": {"disc_hidden": 16, "loss": "nonminimax", "generator_steps": 2, "disc_spectral_norm": True},
 }
 ADVERSARIAL = ("aae", "wae-gan", "gan", "ali")
 

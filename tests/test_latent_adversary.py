@@ -199,3 +199,20 @@ def test_ali_repeats_its_generator_phase_generator_steps_times():
     assert (twice.phase_repeats("generator"), twice.phase_repeats("discriminator")) == (2, 1)
     with pytest.raises(ConfigError, match="generator_steps"):
         build_model("ali", {**settings, "generator_steps": 0})
+
+
+def test_ali_spectral_norm_bounds_every_discriminator_layer_and_drops_its_batch_norm():
+    settings = {**{k: v for k, v in SMALL.items() if k != "disc_hidden"}, "disc_hidden": 16}
+    model = build_model("ali", {**settings, "disc_spectral_norm": True}).train()
+    modules = list(model.discriminator.modules())
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in modules)
+    weighted = [m for m in modules if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert weighted and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in weighted)
+    x, z = torch.rand(6, 1, 16, 16), torch.randn(6, 4)
+    for _ in range(30):  # power iterations converge during training forwards
+        model.discriminator(x, z)
+    for m in weighted:
+        matrix = m.weight.flatten(1) if isinstance(m, torch.nn.Conv2d) else m.weight
+        assert torch.linalg.matrix_norm(matrix, ord=2) < 1.05
+    plain = build_model("ali", settings)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.discriminator.modules())

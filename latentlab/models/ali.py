@@ -39,7 +39,10 @@ class ALIConfig(ConvModelConfig):
     the pairs apart by the codes' location and scale alone; stochastic_encoder: Q(z|x) = N(mu(x),
     diag sigma²(x)) sampled by reparameterisation, as in the ALI authors' code (the encoder outputs
     2 x latent_dim), instead of a deterministic z = E(x); generator_steps: generator/encoder updates per
-    discriminator update, as for the GAN (`gan.GANConfig`)."""
+    discriminator update, as for the GAN (`gan.GANConfig`); disc_spectral_norm: spectral normalisation
+    of every discriminator weight (Miyato et al. 2018, "Spectral Normalization for Generative
+    Adversarial Networks", arXiv 1802.05957), its batch-norm layers removed, which bounds the
+    discriminator's Lipschitz constant so it cannot win outright."""
 
     loss: str = "nonminimax"
     disc_hidden: int = 256
@@ -48,6 +51,7 @@ class ALIConfig(ConvModelConfig):
     encoder_batchnorm: bool = False
     stochastic_encoder: bool = False
     generator_steps: int = 1
+    disc_spectral_norm: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -61,6 +65,20 @@ class ALIConfig(ConvModelConfig):
             raise ValueError(f"disc_dropout must be in [0, 1), got {self.disc_dropout}")
         if not 1 <= self.generator_steps <= 20:
             raise ValueError(f"generator_steps must be between 1 and 20, got {self.generator_steps}")
+
+
+def spectrally_normalise(module: nn.Module) -> nn.Module:
+    """In place: every Conv2d and Linear weight W of `module` divided by its largest singular value
+    (one power iteration per training forward, torch's parametrisation), and every batch-norm layer
+    replaced by the identity (it would rescale what the normalisation bounds)."""
+    for name, child in list(module.named_children()):
+        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            setattr(module, name, nn.Identity())
+        elif isinstance(child, (nn.Conv2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(child)
+        else:
+            spectrally_normalise(child)
+    return module
 
 
 class JointDiscriminator(nn.Module):
@@ -93,6 +111,8 @@ class ALI(AdversarialModel):
         self.generator = ConvDecoder(self.image_shape, config.latent_dim, config.base_channels)
         self.discriminator = JointDiscriminator(self.image_shape, config.latent_dim, config.base_channels,
                                                 config.disc_hidden, config.disc_dropout)
+        if config.disc_spectral_norm:
+            spectrally_normalise(self.discriminator)
 
     def encode(self, x: torch.Tensor) -> PointMass | DiagonalGaussian:
         out = self.encoder(x)
