@@ -17,7 +17,7 @@ from latentlab.data import load_dataset
 from latentlab.export import LABEL_BAND
 from latentlab.models import build_model
 from latentlab.sampling import interpolate
-from latentlab.ui.compare_parts import draw_codes
+from latentlab.explorer.compare_decodes import draw_codes
 from latentlab.ui.compare_window import DEFAULT_SAMPLES, EXPORT_SCALE, CompareWindow, show_compare_window
 
 LATENT = 6

@@ -218,7 +218,7 @@ def test_a_sampler_error_stops_the_run_with_a_message(qtbot, panel, monkeypatch)
         raise RuntimeError("boom")
         yield
 
-    monkeypatch.setattr("latentlab.ui.pixel_parts.sample_steps", broken)
+    monkeypatch.setattr("latentlab.explorer.pixel_runs.sample_steps", broken)
     panel.reset()
     panel.step()
     qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=3000)

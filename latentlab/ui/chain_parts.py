@@ -1,99 +1,27 @@
-"""The chain panel's parts. Worker side (no Qt): `chain_frames`, the generator the panel's
-GeneratorJob runs (paced by `ui.transport.Gate`). GUI side: `TileGrid`, a clickable grid of tiles
-(every chain's decode, or one chain's filmstrip), and `ChainPlots`, the three live curves (gap
-score, pixel change, mean intensity against a reference line), handed owned numpy arrays by
-`ChainPanel` on the GUI thread.
+"""The chain panel's widgets (the worker side is `explorer.chain_runs`): `TileGrid`, a clickable grid
+of tiles (every chain's decode, or one chain's filmstrip), and `ChainPlots`, the live curves (gap
+score, log P̂, ‖z‖, pixel change, mean intensity against a reference line), handed owned numpy
+arrays by `ChainPanel` on the GUI thread.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
-from latentlab.analysis.image_stats import mean_intensity
-from latentlab.explorer.session import ExplorerSession
-from latentlab.images import grid_array, to_uint8
-from latentlab.sampling.chain import latent_chain
+from latentlab.images import grid_array
 from latentlab.ui.imaging import to_qimage
-from latentlab.ui.transport import Gate
 
-REFERENCE_CODES = 256   # atlas codes decoded for the reference mean intensity
 PAD = 2
 SELECTED = QColor(230, 60, 40)
 TEXT = "#333"
 
 
-# ---------------------------------------------------------------------- worker side (no Qt)
-@dataclass
-class Frame:
-    """One state of all chains, owned numpy copies made on the worker."""
-
-    step: int
-    z: np.ndarray                  # [N, D] float32
-    images: np.ndarray             # [N, C, H, W] uint8 decoder means
-    change: np.ndarray             # [N] RMS pixel change from the previous step
-    gap: np.ndarray | None         # [N] gap score (None: no atlas, or not computed yet for step 0)
-    intensity: np.ndarray          # [N] mean intensity in [0, 1]
-    log_p_hat: np.ndarray | None = None  # [N] log P̂(z) (None as for `gap`)
-    z_norm: np.ndarray | None = None     # [N] ||z||
-
-
-def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:
-    """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False)."""
-    return Frame(step.step, step.z, to_uint8(step.x), step.change, session.gap_scores(step.z) if gap else None,
-                 mean_intensity(step.x).astype(np.float32), session.log_p_hat(step.z) if gap else None,
-                 np.linalg.norm(step.z, axis=1).astype(np.float32))
-
-
-def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndarray], mode: str, seed: int,
-                 gate: Gate, threads: int, want_reference: bool, debias: bool = False):
-    """The worker's generator: ("frame", Frame), ("gap0", [N]), ("logp0", ([N] log P̂ at step 0, the
-    atlas's 1 % floor of log P̂)), ("reference", float), ("status", text
-    or None) messages. `z0` may be a function computing the starting codes here, on the worker (draws
-    of P̂(Z), whose first use fits the density). With `debias`, the chain is the debiased one,
-    z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode)."""
-    torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI thread
-    busy = False
-    if callable(z0):
-        if not session.density_fitted:
-            busy = True
-            yield "status", "Fitting P̂(Z) to the encoded faces…"
-        z0 = np.asarray(z0(), dtype=np.float32)
-    bias = None
-    if debias:
-        busy = True
-        yield "status", "Debias: measuring the mean one-step move of the encoded faces…"
-        bias = session.chain_bias(mode)
-    if busy:
-        yield "status", None
-    device = next(iter(session.model.parameters()), torch.empty(0)).device
-    chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed), bias=bias)
-    try:
-        first = next(chain)
-        yield "frame", make_frame(session, first, gap=False)  # shown at once; the P̂(Z) fit may take seconds
-        yield "gap0", session.gap_scores(first.z)
-        yield "logp0", (session.log_p_hat(first.z), session.p_hat_floor())
-        if want_reference and session.atlas_codes is not None:
-            decoded = session.decode(session.atlas_codes[:REFERENCE_CODES])
-            yield "reference", float(decoded.mean() / 255.0)
-        since = time.monotonic()
-        while gate.wait_turn(since):
-            since = time.monotonic()
-            yield "frame", make_frame(session, next(chain))
-    finally:
-        chain.close()
-
-
-# ---------------------------------------------------------------------- GUI side
 class TileGrid(QWidget):
     """Images [N, C, H, W] tiled `columns` wide (via grid_array), scaled to fit the widget with the
     aspect kept. With `selectable`, clicking a tile emits `tile_clicked(index)` and the selected tile

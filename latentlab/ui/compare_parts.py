@@ -1,6 +1,4 @@
-"""The Compare window's parts. Worker side (no Qt): `draw_codes`, the shared N(0, I) codes, and
-`decode_for`, one model's decodes of them, or of draws of its own P̂(Z) (optionally after k
-latent-chain steps). GUI side:
+"""The Compare window's widgets (what it decodes is `explorer.compare_decodes`):
 `FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map),
 `ModelColumn` (one model: name, latent map, large face, decodes) and `ModelChooser` (the check list).
 """
@@ -8,12 +6,10 @@ latent-chain steps). GUI side:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import (
@@ -29,13 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.explorer import ExplorerSession
-from latentlab.images import to_uint8
-from latentlab.models.distributions import StandardNormalPrior
-from latentlab.sampling.chain import latent_chain
+from latentlab.explorer.compare_decodes import ModelDecodes
+from latentlab.explorer.map_layers import MapLayers
 from latentlab.ui.chain_parts import TileGrid
 from latentlab.ui.face_panel import ScalingImage
 from latentlab.ui.latent_map import LatentMap
-from latentlab.ui.map_layers import MapLayers
 
 MARK_COLOUR = (148, 40, 170)
 NOTE_STYLE = "color: #8a5a00;"
@@ -44,56 +38,6 @@ MAP_TIP = ("Stars: the compared codes, numbered as the decodes below. The same z
            "faces) and each model spreads its training faces differently over the latent space.")
 
 
-# ---------------------------------------------------------------------- worker side (no Qt)
-def draw_codes(n: int, latent_dim: int, seed: int) -> np.ndarray:
-    """n codes z ~ N(0, I) [n, latent_dim] from `seed`: what every model's prior draws with that seed
-    (`ExplorerSession.prior_samples`), drawn once so that every model decodes the very same codes."""
-    generator = torch.Generator().manual_seed(int(seed))
-    return StandardNormalPrior(latent_dim).sample(n, generator=generator).numpy().astype(np.float32)
-
-
-@dataclass(frozen=True)
-class ModelDecodes:
-    """One model's decodes of the shared codes, made on a worker (owned arrays)."""
-
-    images: np.ndarray                 # uint8 [N, C, H, W]
-    trails: np.ndarray | None          # [N, k + 1, D]: the codes along the chain (None without it)
-    note: str = ""                     # one line shown in the model's column
-    codes: np.ndarray | None = None    # [N, D]: this model's own codes (draws of its P̂(Z)); None: the shared ones
-
-    @property
-    def final_codes(self) -> np.ndarray | None:
-        """The codes after the chain [N, D] (None without it)."""
-        return None if self.trails is None else self.trails[:, -1]
-
-
-def decode_for(session: ExplorerSession, codes: np.ndarray, chain_steps: int = 0,
-               p_hat_seed: int | None = None) -> ModelDecodes:
-    """`session`'s decoder means of `codes` [N, D] as uint8 images; with `chain_steps` k > 0 and an
-    encoder, the decodes after k mean-mode steps of the latent Markov chain (seed 0, corruption on
-    for denoising models) and the codes along the way. With `p_hat_seed`, N draws of the model's
-    own P̂(Z) from that seed (`ExplorerSession.p_hat_draws`; the first use fits the density) replace
-    `codes`; a model without an atlas has no P̂(Z) and decodes `codes`, with a note saying so."""
-    own, notes = None, []
-    if p_hat_seed is not None:
-        if session.atlas_codes is None:
-            notes.append("no atlas of encoded faces, so no P̂(Z): the prior's codes instead")
-        else:
-            own = codes = session.p_hat_draws(len(codes), p_hat_seed)
-            notes.append(f"draws of its own P̂(Z), seed {p_hat_seed}")
-    if chain_steps > 0 and not session.has_encoder:
-        notes.append(f"{session.model_name.upper()} has no encoder, so the chain does not apply: direct decodes")
-    if chain_steps <= 0 or not session.has_encoder:
-        return ModelDecodes(session.decode(codes), None, "; ".join(notes), own)
-    generator = torch.Generator().manual_seed(0)
-    # Not under the session's lock (as the interpolation panel): eval-mode inference only reads weights.
-    steps = list(latent_chain(session.model, codes, chain_steps, mode="mean", generator=generator))
-    trails = np.stack([step.z for step in steps], axis=1)
-    notes.append(f"after {chain_steps} chain step{'s' if chain_steps != 1 else ''} (mean mode)")
-    return ModelDecodes(to_uint8(steps[-1].x), trails, "; ".join(notes), own)
-
-
-# ---------------------------------------------------------------------- GUI side
 class FittedTiles(TileGrid):
     """A TileGrid that picks its column count to make the tiles as large as the widget allows (or
     keeps them in one row, for a path), and numbers the tiles 1..N when `numbered`."""

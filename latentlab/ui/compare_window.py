@@ -45,15 +45,16 @@ from PySide6.QtWidgets import (
 
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
+from latentlab.explorer.compare_decodes import ModelDecodes, decode_for, draw_codes
+from latentlab.explorer.map_layers import PRIOR_POINTS, default_layers
 from latentlab.export import save_comparison_png
 from latentlab.resources import bundled_models
 from latentlab.sampling import interpolate, interpolation_path
 from latentlab.services.decode import LatestRequestWorker
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.compare_parts import ModelChooser, ModelColumn, ModelDecodes, decode_for, draw_codes
+from latentlab.ui.compare_parts import ModelChooser, ModelColumn
 from latentlab.ui.error_banner import ErrorBanner
 from latentlab.ui.imaging import scaled_qimage
-from latentlab.ui.map_layers import PRIOR_POINTS, default_layers
 
 DEFAULT_SAMPLES = 8
 SLIDER_MAX = 1000

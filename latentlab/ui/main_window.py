@@ -41,6 +41,7 @@ from latentlab.analysis.projection import (
 from latentlab.data import parse_spec
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
+from latentlab.explorer.map_layers import PRIOR_POINTS, axis_labels, gap_layer
 from latentlab.export import save_codes
 from latentlab.fileio import atomic_write
 from latentlab.images import save_png
@@ -54,7 +55,6 @@ from latentlab.ui.face_panel import FacePanel
 from latentlab.ui.imaging import scaled_qimage
 from latentlab.ui.interpolation_panel import InterpolationPanel
 from latentlab.ui.latent_map import LatentMap
-from latentlab.ui.map_layers import PRIOR_POINTS, axis_labels, gap_layer
 from latentlab.ui.pixel_panel import PixelPanel
 from latentlab.ui.training_panel import TrainingPanel
 

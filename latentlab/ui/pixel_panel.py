@@ -37,22 +37,21 @@ import latentlab
 from latentlab.analysis.receptive_field import ReceptiveField, analyse
 from latentlab.data import load_image_file
 from latentlab.errors import LatentLabError
-from latentlab.resources import bundled_pixel_models
-from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.pixel_controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
-from latentlab.ui.pixel_parts import (
-    CHANNEL_NAMES,
-    DistributionPlot,
+from latentlab.explorer.pixel_runs import (
     LatestFrame,
-    PixelCanvas,
     PixelFrame,
     dataset_image,
     describe_model,
     pixel_frames,
     raster_start,
 )
-from latentlab.ui.transport import Gate, GatedTransport
+from latentlab.resources import bundled_pixel_models
+from latentlab.services.gate import Gate
+from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.error_banner import ErrorBanner
+from latentlab.ui.pixel_controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
+from latentlab.ui.pixel_parts import CHANNEL_NAMES, DistributionPlot, PixelCanvas
+from latentlab.ui.transport import GatedTransport
 
 REDRAW_MS = 33                       # at most ~30 redraws per second
 JOIN_TIMEOUT_S = 30.0

@@ -1,65 +1,14 @@
 """Play / pause / step for a generator running on a worker thread, shared by the chain panel and the
 pixel panel.
 
-`Gate` lives on the worker side (no Qt): the generator's loop calls `wait_turn` before pulling the
-next transition, and the GUI thread grants turns (`step`: exactly one; `play`: one every `interval`
-seconds, 0 meaning as fast as possible). `GatedTransport` is the GUI side: the four transport
-actions and the Play/Pause button state, written once, over a panel's `_gate`, `_playing`,
-`play_button`, `running_changed` and `_ready`.
+The worker side is `services.gate.Gate` (no Qt): the generator's loop waits there for its turn.
+`GatedTransport` is the GUI side: the four transport actions and the Play/Pause button state,
+written once, over a panel's `_gate`, `_playing`, `play_button`, `running_changed` and `_ready`.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-
-
-class Gate:
-    """Decides, on the worker, when the next transition may be pulled (thread-safe)."""
-
-    def __init__(self, interval: float) -> None:
-        self._cond = threading.Condition()
-        self._playing, self._credits, self._interval, self._stopped = False, 0, interval, False
-
-    def _set(self, **values) -> None:
-        with self._cond:
-            for name, value in values.items():
-                setattr(self, "_" + name, value)
-            self._cond.notify_all()
-
-    def play(self) -> None:
-        self._set(playing=True, credits=0)
-
-    def pause(self) -> None:
-        self._set(playing=False, credits=0)
-
-    def set_interval(self, seconds: float) -> None:
-        self._set(interval=seconds)
-
-    def stop(self) -> None:
-        self._set(stopped=True)
-
-    def step(self) -> None:
-        with self._cond:
-            self._credits += 1
-            self._cond.notify_all()
-
-    def wait_turn(self, since: float) -> bool:
-        """Block until a transition is allowed (True) or the job is stopped (False). `since`: when the
-        previous transition started; playing, the next starts `interval` seconds after it."""
-        with self._cond:
-            while not self._stopped:
-                if self._credits:
-                    self._credits -= 1
-                    return True
-                if self._playing:
-                    delay = since + self._interval - time.monotonic()
-                    if delay <= 0:
-                        return True
-                    self._cond.wait(delay)
-                else:
-                    self._cond.wait()
-            return False
+from latentlab.services.gate import Gate
 
 
 class GatedTransport:
