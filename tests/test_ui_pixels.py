@@ -17,8 +17,8 @@ from latentlab.analysis.receptive_field import Region
 from latentlab.checkpoints import save_model
 from latentlab.data import load_dataset
 from latentlab.models import build_model
-from latentlab.ui.pixel_panel import SPEEDS, PixelPanel
-from latentlab.ui.pixel_parts import compose
+from latentlab.ui.pixels.panel import SPEEDS, PixelPanel
+from latentlab.ui.pixels.views import compose
 
 SHAPE = (1, 8, 8)
 SUBPIXELS = 64

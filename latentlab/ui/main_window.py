@@ -48,15 +48,15 @@ from latentlab.images import save_png
 from latentlab.resources import bundled_models
 from latentlab.services.decode import LatestRequestWorker
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.chain_panel import ChainPanel
-from latentlab.ui.compare_window import show_compare_window
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.face_panel import FacePanel
-from latentlab.ui.imaging import scaled_qimage
-from latentlab.ui.interpolation_panel import InterpolationPanel
-from latentlab.ui.latent_map import LatentMap
-from latentlab.ui.pixel_panel import PixelPanel
-from latentlab.ui.training_panel import TrainingPanel
+from latentlab.ui.chain.panel import ChainPanel
+from latentlab.ui.compare.window import show_compare_window
+from latentlab.ui.widgets.error_banner import ErrorBanner
+from latentlab.ui.widgets.face_panel import FacePanel
+from latentlab.ui.widgets.imaging import scaled_qimage
+from latentlab.ui.interpolate.panel import InterpolationPanel
+from latentlab.ui.widgets.latent_map import LatentMap
+from latentlab.ui.pixels.panel import PixelPanel
+from latentlab.ui.train.panel import TrainingPanel
 
 log = logging.getLogger(__name__)
 

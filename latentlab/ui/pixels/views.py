@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from latentlab.analysis.receptive_field import ReceptiveField, Region
-from latentlab.ui.imaging import to_qimage
+from latentlab.ui.widgets.imaging import to_qimage
 
 CELL = 2                      # composed pixels per image pixel (room for a 2x2 checker)
 PAD = 2                       # composed pixels between tiles

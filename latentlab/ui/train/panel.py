@@ -27,8 +27,8 @@ from latentlab.analysis.projection import LinearProjection, default_projection
 from latentlab.errors import LatentLabError
 from latentlab.images import grid_array
 from latentlab.services.jobs import GeneratorJob, JobCancelled
-from latentlab.ui.imaging import to_pixmap
-from latentlab.ui.training_form import TrainingForm
+from latentlab.ui.widgets.imaging import to_pixmap
+from latentlab.ui.train.form import TrainingForm
 from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview, Step
 from trainers.loop import Trainer
 

@@ -3,9 +3,10 @@ sub-pixel at a time, complete the lower part of a real image, and see which earl
 prediction depends on (the PixelCNN's blind spot).
 
 The panel holds its own model, independent of the window's latent model. Sampling is
-`sampling.pixels.sample_steps` driven by a `GeneratorJob` on a worker thread through the chain
-panel's `Gate` (Step: one sub-pixel; Play: at the chosen rate, or as fast as possible; Pause: none).
-The worker leaves each step in a one-slot mailbox (`LatestFrame`); a QTimer takes the latest at most
+`sampling.pixels.sample_steps` (in `explorer.pixel_runs.pixel_frames`) driven by a `GeneratorJob` on
+a worker thread through a `services.gate.Gate`, as the chain panel's (Step: one sub-pixel; Play: at
+the chosen rate, or as fast as possible; Pause: none). The worker leaves each step in a one-slot
+mailbox (`LatestFrame`); a QTimer takes the latest at most
 ~30 times a second and redraws, so the GUI thread's cost does not grow with the sampling speed.
 Receptive fields (`analysis.receptive_field`) and dataset images are computed on short worker jobs;
 their results come back through a queued signal tagged with the job id, so late ones are dropped.
@@ -48,10 +49,10 @@ from latentlab.explorer.pixel_runs import (
 from latentlab.resources import bundled_pixel_models
 from latentlab.services.gate import Gate
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.pixel_controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
-from latentlab.ui.pixel_parts import CHANNEL_NAMES, DistributionPlot, PixelCanvas
-from latentlab.ui.transport import GatedTransport
+from latentlab.ui.widgets.error_banner import ErrorBanner
+from latentlab.ui.pixels.controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
+from latentlab.ui.pixels.views import CHANNEL_NAMES, DistributionPlot, PixelCanvas
+from latentlab.ui.widgets.transport import GatedTransport
 
 REDRAW_MS = 33                       # at most ~30 redraws per second
 JOIN_TIMEOUT_S = 30.0

@@ -37,8 +37,9 @@ from latentlab.explorer.chain_runs import Frame, chain_frames
 from latentlab.explorer.session import ExplorerSession
 from latentlab.services.gate import Gate
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.chain_parts import ChainPlots, TileGrid
-from latentlab.ui.transport import GatedTransport
+from latentlab.ui.chain.plots import ChainPlots
+from latentlab.ui.widgets.tile_grid import TileGrid
+from latentlab.ui.widgets.transport import GatedTransport
 
 REDRAW_MS = 33          # at most ~30 redraws per second
 TRAIL_STEPS = 50        # codes per chain kept for the map's trails

@@ -1,35 +1,24 @@
-"""The Compare window's widgets (what it decodes is `explorer.compare_decodes`):
-`FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map),
-`ModelColumn` (one model: name, latent map, large face, decodes) and `ModelChooser` (the check list).
+"""One compared model's column in the Compare window (what it decodes is `explorer.compare_decodes`):
+`FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map)
+and `ModelColumn` (one model: name, latent map, large face, decodes).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QGridLayout,
-    QGroupBox,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from latentlab.explorer import ExplorerSession
 from latentlab.explorer.compare_decodes import ModelDecodes
 from latentlab.explorer.map_layers import MapLayers
-from latentlab.ui.chain_parts import TileGrid
-from latentlab.ui.face_panel import ScalingImage
-from latentlab.ui.latent_map import LatentMap
+from latentlab.ui.widgets.face_panel import ScalingImage
+from latentlab.ui.widgets.latent_map import LatentMap
+from latentlab.ui.widgets.tile_grid import TileGrid
 
 MARK_COLOUR = (148, 40, 170)
 NOTE_STYLE = "color: #8a5a00;"
@@ -131,7 +120,7 @@ class SampleMarks:
             self._labels.append(label)
 
 
-def _small_label(style: str = "color: #555;") -> QLabel:
+def small_label(style: str = "color: #555;") -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setStyleSheet(style)
@@ -165,7 +154,7 @@ class ModelColumn(QFrame):
         self.info.setToolTip(f"{session.path}\n{self.info.text()}")
         # One line, clipped when narrow: the maps of all columns then start at the same height.
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note = _small_label(NOTE_STYLE)
+        self.note = small_label(NOTE_STYLE)
         self.note.hide()
         self.map = LatentMap()
         self.map.plot.setMinimumSize(220, 200)
@@ -178,7 +167,7 @@ class ModelColumn(QFrame):
         self.face = ScalingImage(96, 200, "decoding…")
         # As wide as it is tall: the caption takes the rest of the row, right beside the face.
         self.face.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.caption = _small_label()
+        self.caption = small_label()
         self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.tiles = FittedTiles()
         self.tiles.tile_clicked.connect(self.sample_clicked)
@@ -294,61 +283,3 @@ class ModelColumn(QFrame):
         self.current_image = image
         self.face.set_image(image, prescaled)
         self.caption.setText(caption)
-
-
-class ModelChooser(QGroupBox):
-    """Check boxes of the models that can be compared, each with a one-line note (why it cannot
-    join, or what it is), and "Add checkpoint…". Signals: `toggled(path, checked)`, `add_requested()`."""
-
-    toggled = Signal(str, bool)
-    add_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Models", parent)
-        self._boxes: dict[str, QCheckBox] = {}
-        self._notes: dict[str, QLabel] = {}
-        self._rows = QVBoxLayout()
-        self._rows.setSpacing(2)
-        add = QPushButton("Add checkpoint…")
-        add.setToolTip("Compare a checkpoint file that is not listed")
-        add.clicked.connect(self.add_requested)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._rows)
-        layout.addWidget(add)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-
-    def add_candidate(self, path: str | Path, label: str) -> None:
-        key = str(path)
-        if key in self._boxes:
-            return
-        box = QCheckBox(label)
-        box.setToolTip(key)
-        box.toggled.connect(lambda checked, k=key: self.toggled.emit(k, checked))
-        note = _small_label()
-        note.hide()
-        self._rows.addWidget(box)
-        self._rows.addWidget(note)
-        self._boxes[key], self._notes[key] = box, note
-
-    def candidates(self) -> list[str]:
-        return list(self._boxes)
-
-    def is_checked(self, path: str | Path) -> bool:
-        box = self._boxes.get(str(path))
-        return box is not None and box.isChecked()
-
-    def set_checked(self, path: str | Path, checked: bool) -> None:
-        """Tick or untick without emitting `toggled` (the window already acted)."""
-        box = self._boxes[str(path)]
-        box.blockSignals(True)
-        box.setChecked(checked)
-        box.blockSignals(False)
-
-    def set_note(self, path: str | Path, text: str, problem: bool = False) -> None:
-        note = self._notes[str(path)]
-        note.setText(text)
-        note.setStyleSheet("color: #b23c17;" if problem else "color: #666;")
-        note.setVisible(bool(text))
-
-    def note(self, path: str | Path) -> str:
-        return self._notes[str(path)].text()

@@ -52,9 +52,10 @@ from latentlab.resources import bundled_models
 from latentlab.sampling import interpolate, interpolation_path
 from latentlab.services.decode import LatestRequestWorker
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.compare_parts import ModelChooser, ModelColumn
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.imaging import scaled_qimage
+from latentlab.ui.compare.chooser import ModelChooser
+from latentlab.ui.compare.columns import ModelColumn
+from latentlab.ui.widgets.error_banner import ErrorBanner
+from latentlab.ui.widgets.imaging import scaled_qimage
 
 DEFAULT_SAMPLES = 8
 SLIDER_MAX = 1000
