@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,6 +48,7 @@ from latentlab.images import save_png
 from latentlab.resources import bundled_models
 from latentlab.services.decode import LatestRequestWorker
 from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.bridge import JobBridge
 from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
 from latentlab.ui.widgets.error_banner import ErrorBanner
@@ -101,24 +102,6 @@ writes one named row per model.</p>
 Space play / pause, Right one step, R reset.</p>"""
 
 
-class _DecodeBridge(QObject):
-    """Carries worker-thread results to the GUI thread (queued signal delivery)."""
-
-    result = Signal(int, object)
-    error = Signal(int, str)
-
-
-class _OpenBridge(QObject):
-    opened = Signal(int, object, object)  # (request number, path, ExplorerSession)
-    failed = Signal(int, str)             # (request number, message)
-
-
-class _JobBridge(QObject):
-    loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
-    finished = Signal(object)         # session: the search is over, found or not
-    p_hat = Signal(object, int, object)  # (session, seed, code [D]): a draw of P̂(Z) made on a worker
-
-
 class MainWindow(QMainWindow):
     session_changed = Signal(object)
 
@@ -143,19 +126,11 @@ class MainWindow(QMainWindow):
         self._p_hat_job: GeneratorJob | None = None
         self._trail_codes: np.ndarray | None = None
 
-        self._decode_bridge = _DecodeBridge()
-        self._decode_bridge.result.connect(self._decoded)
-        self._decode_bridge.error.connect(lambda _id, message: self.show_error(f"Decoding failed: {message}"))
-        self.decoder = LatestRequestWorker(self._render, self._decode_bridge.result.emit, self._decode_bridge.error.emit)
-        self._open_bridge = _OpenBridge()
-        self._open_bridge.opened.connect(self._opened)
-        self._open_bridge.failed.connect(self._open_failed)
+        self._bridge = JobBridge(self)  # every worker's results reach this window through it
+        self.decoder = LatestRequestWorker(self._render, self._bridge.to_gui(self._decoded),
+                                           self._bridge.to_gui(self._decode_failed))
         self._open_request = 0
         self._open_jobs: list[GeneratorJob] = []
-        self._job_bridge = _JobBridge()
-        self._job_bridge.loaded.connect(self._atlas_images_loaded)
-        self._job_bridge.finished.connect(self._atlas_search_finished)
-        self._job_bridge.p_hat.connect(self._p_hat_drawn)
 
         self._build_widgets()
         self._build_menus()
@@ -315,15 +290,16 @@ class MainWindow(QMainWindow):
         the latest request is shown; a failure appears in the banner like any other."""
         path = Path(path).expanduser().resolve()
         self._open_request += 1
-        request, bridge = self._open_request, self._open_bridge
+        request = self._open_request
+        opened, failed = self._bridge.to_gui(self._opened), self._bridge.to_gui(self._open_failed)
         self._open_jobs = [job for job in self._open_jobs if job.is_running]
 
         def load():
             yield ExplorerSession.from_checkpoint(path)
 
         job = GeneratorJob(load, name="open-checkpoint",
-                           on_event=lambda session: bridge.opened.emit(request, path, session),
-                           on_error=lambda message: bridge.failed.emit(request, message))
+                           on_event=lambda session: opened(request, path, session),
+                           on_error=lambda message: failed(request, message))
         self._open_jobs.append(job)
         self.statusBar().showMessage(f"Opening {path}…")
         job.start()
@@ -535,6 +511,9 @@ class MainWindow(QMainWindow):
         self.chain.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z, self.face_panel.face.side))
 
+    def _decode_failed(self, _request_id: int, message: str) -> None:
+        self.show_error(f"Decoding failed: {message}")
+
     def _decoded(self, request_id: int, result) -> None:
         generation, image, prescaled = result
         if generation != self._generation or request_id < self._last_shown_request:
@@ -569,8 +548,9 @@ class MainWindow(QMainWindow):
         if self._p_hat_job is not None and self._p_hat_job.is_running:
             return  # a fit is under way: its draw is on its way
         self.statusBar().showMessage("Fitting P̂(Z) to the encoded faces…")
+        drawn = self._bridge.to_gui(self._p_hat_drawn)
         self._p_hat_job = GeneratorJob(lambda: iter([session.p_hat_draws(1, seed)[0]]), name="p-hat",
-                                       on_event=lambda z: self._job_bridge.p_hat.emit(session, seed, z),
+                                       on_event=lambda z: drawn(session, seed, z),
                                        on_error=lambda message: log.warning("P̂(Z) fit: %s", message))
         self._p_hat_job.start()
 
@@ -605,10 +585,12 @@ class MainWindow(QMainWindow):
                     yield np.array(dataset.images)
                     return
 
+        loaded = self._bridge.to_gui(self._atlas_images_loaded)
+        finished = self._bridge.to_gui(self._atlas_search_finished)
         self._atlas_job = GeneratorJob(find_images, name="atlas-images",
-                                       on_event=lambda images: self._job_bridge.loaded.emit(session, images),
+                                       on_event=lambda images: loaded(session, images),
                                        on_error=lambda message: log.info("atlas images: %s", message),
-                                       on_done=lambda: self._job_bridge.finished.emit(session))
+                                       on_done=lambda: finished(session))
         self._atlas_job.start()
 
     def _atlas_images_loaded(self, session, images) -> None:
