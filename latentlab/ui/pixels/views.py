@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from latentlab.analysis.receptive_field import ReceptiveField, Region
+from latentlab.images import grid_array
 from latentlab.ui.widgets.imaging import to_qimage
 
 CELL = 2                      # composed pixels per image pixel (room for a 2x2 checker)
@@ -36,23 +37,16 @@ REGION_STYLE = {  # region -> (RGBA overlay colour, legend name)
 
 
 def compose(images: np.ndarray, drawn: int, columns: int) -> np.ndarray:
-    """uint8 [N, C, H, W] -> one HxWx3 array: tiles `columns` wide, every pixel CELL x CELL, pixels
-    with no sub-pixel drawn yet (raster index >= drawn) as a checkerboard."""
-    n, channels, height, width = images.shape
+    """uint8 [N, C, H, W] -> one HxWx3 array: tiles `columns` wide (`images.grid_array`), every pixel
+    CELL x CELL, pixels with no sub-pixel drawn yet (raster index >= drawn) as a checkerboard."""
+    _, channels, height, width = images.shape
     rgb = (images if channels == 3 else np.repeat(images, 3, axis=1)).transpose(0, 2, 3, 1)
     pending = (np.arange(height * width).reshape(height, width) * channels) >= drawn
     tiles = np.repeat(np.repeat(rgb, CELL, axis=1), CELL, axis=2)
     checker = CHECKER[np.add.outer(np.arange(height * CELL), np.arange(width * CELL)) % 2]
     mask = np.repeat(np.repeat(pending, CELL, axis=0), CELL, axis=1)
     tiles[:, mask] = checker[mask]
-    rows = math.ceil(n / columns)
-    th, tw = height * CELL, width * CELL
-    canvas = np.empty((rows * (th + PAD) + PAD, columns * (tw + PAD) + PAD, 3), np.uint8)
-    canvas[:] = BACKGROUND
-    for index, tile in enumerate(tiles):
-        y, x = PAD + (index // columns) * (th + PAD), PAD + (index % columns) * (tw + PAD)
-        canvas[y:y + th, x:x + tw] = tile
-    return canvas
+    return grid_array([tiles.transpose(0, 3, 1, 2)], pad=PAD, columns=columns, background=BACKGROUND)
 
 
 def overlay_image(field: ReceptiveField) -> QImage:
