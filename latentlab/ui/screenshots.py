@@ -56,6 +56,9 @@ def main(argv: list[str]) -> int:
 
     def shot(name: str) -> None:
         settle()
+        deadline = time.perf_counter() + 30
+        while (window.gap_map_pending or window.hover_pending) and time.perf_counter() < deadline:
+            settle(0.05)  # the gap map and the hover preview are made on workers
         window.grab().save(str(out / name))
         print(out / name)
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -50,7 +49,7 @@ from latentlab.explorer.map_layers import PRIOR_POINTS, default_layers
 from latentlab.export import save_comparison_png
 from latentlab.resources import bundled_models
 from latentlab.sampling import interpolate, interpolation_path
-from latentlab.services.decode import LatestRequestWorker
+from latentlab.services.decode import LatestRequestWorker, one_torch_thread
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import JobBridge
 from latentlab.ui.compare.chooser import ModelChooser
@@ -96,15 +95,9 @@ class FaceRequest:
     label: str  # what the code is, for the captions
 
 
-def _one_torch_thread() -> None:
-    # As the main window's decoder: small batches gain nothing from a second core, which the GUI needs.
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-
-
 def _render_grid(request: GridRequest) -> dict[str, ModelDecodes | str]:
     """Worker thread: every model's decodes, or the message of what went wrong with that model."""
-    _one_torch_thread()
+    one_torch_thread()
     results: dict[str, ModelDecodes | str] = {}
     for key, session in request.entries:
         try:
@@ -116,7 +109,7 @@ def _render_grid(request: GridRequest) -> dict[str, ModelDecodes | str]:
 
 def _render_faces(request: FaceRequest) -> tuple[FaceRequest, dict[str, tuple]]:
     """Worker thread: the request, and per model (image, image scaled for its face view, gap score or None)."""
-    _one_torch_thread()
+    one_torch_thread()
     results = {}
     for key, session, side, with_gap in request.entries:
         image = session.decode(request.code[None])[0]
