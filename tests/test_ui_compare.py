@@ -14,10 +14,10 @@ from PySide6.QtCore import QSettings, Qt
 from latentlab.bundle import bundle
 from latentlab.checkpoints import save_model
 from latentlab.data import load_dataset
+from latentlab.explorer.compare_decodes import draw_codes
 from latentlab.export import LABEL_BAND
 from latentlab.models import build_model
 from latentlab.sampling import interpolate
-from latentlab.explorer.compare_decodes import draw_codes
 from latentlab.ui.compare.window import DEFAULT_SAMPLES, EXPORT_SCALE, CompareWindow, show_compare_window
 
 LATENT = 6

@@ -9,8 +9,9 @@ reference intensity) and status lines while the P̂(Z) fit or the debias measure
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ import torch
 from latentlab.analysis.image_stats import mean_intensity
 from latentlab.explorer.session import ExplorerSession
 from latentlab.images import to_uint8
-from latentlab.sampling.chain import latent_chain
+from latentlab.sampling.chain import ChainStep, latent_chain
 from latentlab.services.gate import Gate
 
 REFERENCE_CODES = 256   # atlas codes decoded for the reference mean intensity
@@ -38,7 +39,7 @@ class Frame:
     z_norm: np.ndarray | None = None     # [N] ||z||
 
 
-def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:
+def make_frame(session: ExplorerSession, step: ChainStep, gap: bool = True) -> Frame:
     """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False)."""
     return Frame(step.step, step.z, to_uint8(step.x), step.change, session.gap_scores(step.z) if gap else None,
                  mean_intensity(step.x).astype(np.float32), session.log_p_hat(step.z) if gap else None,
@@ -46,7 +47,7 @@ def make_frame(session: ExplorerSession, step, gap: bool = True) -> Frame:
 
 
 def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndarray], mode: str, seed: int,
-                 gate: Gate, threads: int, want_reference: bool, debias: bool = False):
+                 gate: Gate, threads: int, want_reference: bool, debias: bool = False) -> Iterator[tuple[str, Any]]:
     """The worker's generator: ("frame", Frame), ("gap0", [N]), ("logp0", ([N] log P̂ at step 0, the
     atlas's 1 % floor of log P̂)), ("reference", float), ("status", text
     or None) messages. `z0` may be a function computing the starting codes here, on the worker (draws

@@ -52,7 +52,7 @@ class LatestFrame:
         return frame
 
 
-def pixel_frames(model, n: int, mode: str, seed: int, gate: Gate, threads: int,
+def pixel_frames(model: torch.nn.Module, n: int, mode: str, seed: int, gate: Gate, threads: int,
                  known: np.ndarray | None = None, start: int = 0) -> Iterator[PixelFrame]:
     """The worker's generator: one PixelFrame per sub-pixel drawn, each one waiting for its turn at
     `gate` (Step: one; Play: at the gate's rate; stopped: the generator ends)."""
@@ -73,7 +73,7 @@ def pixel_frames(model, n: int, mode: str, seed: int, gate: Gate, threads: int,
         steps.close()
 
 
-def describe_model(model) -> str:
+def describe_model(model: torch.nn.Module) -> str:
     """One line: family, image size and colours, parameters, held-out bits/dim and data when known."""
     from latentlab.models.registry import entry
 

@@ -53,13 +53,13 @@ from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import JobBridge
 from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
+from latentlab.ui.interpolate.panel import InterpolationPanel
+from latentlab.ui.pixels.panel import PixelPanel
+from latentlab.ui.train.panel import TrainingPanel
 from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.face_panel import FacePanel
 from latentlab.ui.widgets.imaging import scaled_qimage
-from latentlab.ui.interpolate.panel import InterpolationPanel
 from latentlab.ui.widgets.latent_map import LatentMap
-from latentlab.ui.pixels.panel import PixelPanel
-from latentlab.ui.train.panel import TrainingPanel
 
 log = logging.getLogger(__name__)
 

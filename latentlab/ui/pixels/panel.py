@@ -50,9 +50,9 @@ from latentlab.resources import bundled_pixel_models
 from latentlab.services.gate import Gate
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
-from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.pixels.controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
 from latentlab.ui.pixels.views import CHANNEL_NAMES, DistributionPlot, PixelCanvas
+from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.transport import GatedTransport
 
 JOIN_TIMEOUT_S = 30.0

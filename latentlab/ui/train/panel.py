@@ -29,8 +29,8 @@ from latentlab.errors import LatentLabError
 from latentlab.images import grid_array
 from latentlab.services.jobs import GeneratorJob, JobCancelled
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
-from latentlab.ui.widgets.imaging import to_pixmap
 from latentlab.ui.train.form import TrainingForm
+from latentlab.ui.widgets.imaging import to_pixmap
 from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview, Step
 from trainers.loop import Trainer
 
