@@ -22,9 +22,11 @@ def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
     return (np.clip(images, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
 
-def grid_array(rows: Sequence[np.ndarray], pad: int = 2, columns: int | None = None) -> np.ndarray:
+def grid_array(rows: Sequence[np.ndarray], pad: int = 2, columns: int | None = None,
+               background: int | tuple[int, int, int] = 255) -> np.ndarray:
     """Tile uint8 image batches [N, C, H, W] into one HxWx3 array; each batch starts a new row band,
-    wrapped at `columns` images (default: the longest batch)."""
+    wrapped at `columns` images (default: the longest batch). Padding and empty cells are
+    `background` (a grey level or an RGB triple; default white)."""
     rows = [to_uint8(r) for r in rows if len(r)]
     channels, height, width = rows[0].shape[1:]
     columns = columns or max(len(r) for r in rows)
@@ -32,7 +34,7 @@ def grid_array(rows: Sequence[np.ndarray], pad: int = 2, columns: int | None = N
     for batch in rows:
         for start in range(0, len(batch), columns):
             lines.append(batch[start:start + columns])
-    canvas = np.full((len(lines) * (height + pad) + pad, columns * (width + pad) + pad, 3), 255, np.uint8)
+    canvas = np.full((len(lines) * (height + pad) + pad, columns * (width + pad) + pad, 3), background, np.uint8)
     for r, line in enumerate(lines):
         for c, image in enumerate(line):
             tile = np.repeat(image, 3, axis=0) if channels == 1 else image

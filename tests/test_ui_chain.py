@@ -11,7 +11,7 @@ from conftest import make_tiny_bundle
 from PySide6.QtCore import Qt
 
 from latentlab.explorer.session import ExplorerSession
-from latentlab.ui.chain_panel import NO_ENCODER, ChainPanel
+from latentlab.ui.chain.panel import NO_ENCODER, ChainPanel
 
 N = 6
 

@@ -14,11 +14,11 @@ from PySide6.QtCore import QSettings, Qt
 from latentlab.bundle import bundle
 from latentlab.checkpoints import save_model
 from latentlab.data import load_dataset
+from latentlab.explorer.compare_decodes import draw_codes
 from latentlab.export import LABEL_BAND
 from latentlab.models import build_model
 from latentlab.sampling import interpolate
-from latentlab.ui.compare_parts import draw_codes
-from latentlab.ui.compare_window import DEFAULT_SAMPLES, EXPORT_SCALE, CompareWindow, show_compare_window
+from latentlab.ui.compare.window import DEFAULT_SAMPLES, EXPORT_SCALE, CompareWindow, show_compare_window
 
 LATENT = 6
 SIDE = 16
@@ -233,7 +233,7 @@ def test_the_main_window_opens_it_on_its_current_model(qtbot, tmp_path, models):
 def test_each_model_can_decode_draws_of_its_own_p_hat(qtbot, pair, models):
     """Codes = "draws of each model's own P̂(Z)": every model decodes N seeded draws of its own fitted
     density (different codes per model), marked on its own map; the same seed repeats them."""
-    from latentlab.ui.compare_window import SOURCES
+    from latentlab.ui.compare.window import SOURCES
 
     window = pair
     index = window.source_combo.findData("p_hat")

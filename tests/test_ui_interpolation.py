@@ -13,7 +13,7 @@ from latentlab.data import parse_spec, preprocessing_for
 from latentlab.explorer.session import ExplorerSession
 from latentlab.models import build_model
 from latentlab.sampling import angle, lerp, slerp
-from latentlab.ui.interpolation_panel import InterpolationPanel
+from latentlab.ui.interpolate.panel import InterpolationPanel
 
 STEPS = 10
 

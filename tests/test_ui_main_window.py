@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ from PySide6.QtCore import QSettings, Qt
 from latentlab.checkpoints import save_model
 from latentlab.models import build_model
 from latentlab.ui.main_window import MainWindow
+from latentlab.ui.widgets.face_panel import PREVIEW_SIDE
+from latentlab.ui.widgets.imaging import to_pixmap
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +69,8 @@ def test_clicking_a_point_jumps_to_it_and_hover_previews_it(qtbot, window, tiny_
     window.map.point_clicked.emit("atlas", 7)
     assert np.allclose(window.current_z, window.session.atlas_codes[7])
     window.map.point_hovered.emit("prior", 3)
-    assert window.face_panel.hover_decoded.pixmap() is not None
-    assert "prior sample #3" in window.face_panel.hover_caption.text()
+    qtbot.waitUntil(lambda: "prior sample #3" in window.face_panel.hover_caption.text(), timeout=5000)
+    assert not window.face_panel.hover_decoded.pixmap().isNull()
 
 
 def test_interpolating_between_two_picked_faces_draws_the_path(qtbot, window, tiny_checkpoint):
@@ -280,3 +283,81 @@ def test_nan_weights_are_refused_with_the_tensor_named_and_the_model_kept(qtbot,
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
     assert "nan.ckpt: tensor " in window.banner.message and "NaN or infinite" in window.banner.message
     assert window.session.path == tiny_checkpoint.resolve()
+
+
+def record_threads(function, calls: list):
+    """`function`, noting the thread of every call in `calls`."""
+
+    def recorded(*args, **kwargs):
+        calls.append(threading.current_thread())
+        return function(*args, **kwargs)
+
+    return recorded
+
+
+def test_the_hover_preview_is_decoded_off_the_gui_thread(qtbot, window, tiny_checkpoint, monkeypatch):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    session, decodes = window.session, []
+    monkeypatch.setattr(session, "decode", record_threads(session.decode, decodes))
+    window.map.point_hovered.emit("atlas", 5)
+    qtbot.waitUntil(lambda: "training face #5" in window.face_panel.hover_caption.text(), timeout=5000)
+    assert decodes and threading.main_thread() not in decodes  # decoded on a worker, never on the GUI thread
+    shown = window.face_panel.hover_decoded.pixmap().toImage()
+    expected = to_pixmap(session.decode(session.atlas_codes[5][None])[0], PREVIEW_SIDE).toImage()
+    assert shown == expected  # what the preview showed when it was decoded on the GUI thread
+
+
+def test_a_hover_preview_decoded_after_the_pointer_left_is_not_shown(qtbot, window, tiny_checkpoint, monkeypatch):
+    window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    session, release, started = window.session, threading.Event(), threading.Event()
+    decode = session.decode
+
+    def slow_decode(z):
+        started.set()
+        release.wait(5)
+        return decode(z)
+
+    monkeypatch.setattr(session, "decode", slow_decode)
+    window.map.point_hovered.emit("prior", 2)
+    assert started.wait(5) and window.hover_pending
+    window.map.point_hovered.emit("prior", -1)  # the pointer left the points while it was decoded
+    release.set()
+    qtbot.waitUntil(lambda: window.hover_decoder.rendered >= 1, timeout=5000)
+    qtbot.wait(100)
+    assert window.face_panel.hover_caption.text() == "Hover a point on the map" and not window.hover_pending
+    assert window.face_panel.hover_decoded.pixmap().isNull()
+
+
+def test_the_gap_map_is_fitted_off_the_gui_thread_and_appears_with_its_legend(qtbot, window, tiny_checkpoint,
+                                                                             monkeypatch):
+    import latentlab.ui.main_window as main_window
+    from latentlab.explorer.map_layers import gap_layer
+    from latentlab.ui.widgets.latent_map import GAP_CLIP
+
+    fits = []
+    monkeypatch.setattr(main_window, "gap_layer", record_threads(gap_layer, fits))
+    window.open_checkpoint(tiny_checkpoint)
+    qtbot.waitUntil(lambda: window.map.gap_map_shown, timeout=10000)
+    assert len(fits) == 1 and threading.main_thread() not in fits and not window.gap_map_pending
+    legend = [label.text for _, label in window.map.legend.items]
+    assert legend[-2:] == ["gaps: P(Z) > P̂(Z) on this plane", "P̂(Z) > P(Z)"]  # after the point layers
+    session, projection = window.session, window.projection
+    atlas_xy, prior_xy = projection.project(session.atlas_codes), projection.project(window.prior_codes)
+    _, _, values = gap_layer(session, projection, atlas_xy, prior_xy)  # as the GUI thread used to compute it
+    np.testing.assert_array_equal(window.map.gap_image.image, np.clip(values, -GAP_CLIP, GAP_CLIP).T)
+
+    window.colour_combo.setCurrentIndex(1)
+    window.colour_combo.activated.emit(1)  # new colours, same axes: the gap map stays, not fitted again
+    assert window.map.gap_map_shown and len(fits) == 1
+    window.gaps_box.setChecked(False)
+    assert not window.map.gap_map_shown and "P̂(Z) > P(Z)" not in [label.text for _, label in window.map.legend.items]
+    window.gaps_box.setChecked(True)
+    assert window.map.gap_map_shown and len(fits) == 1
+
+    window.axes_combo.setCurrentIndex(2)
+    window.axes_combo.activated.emit(2)  # new axes: the old map goes at once, the new one follows from the worker
+    assert not window.map.gap_map_shown and window.gap_map_pending
+    qtbot.waitUntil(lambda: window.map.gap_map_shown, timeout=10000)
+    assert len(fits) == 2 and threading.main_thread() not in fits

@@ -17,8 +17,8 @@ from latentlab.analysis.receptive_field import Region
 from latentlab.checkpoints import save_model
 from latentlab.data import load_dataset
 from latentlab.models import build_model
-from latentlab.ui.pixel_panel import SPEEDS, PixelPanel
-from latentlab.ui.pixel_parts import compose
+from latentlab.ui.pixels.panel import SPEEDS, PixelPanel
+from latentlab.ui.pixels.views import CELL, compose
 
 SHAPE = (1, 8, 8)
 SUBPIXELS = 64
@@ -90,6 +90,17 @@ def test_play_runs_to_the_end_with_every_sub_pixel_drawn(qtbot, panel):
     assert not any(t.name == "latentlab-pixels" for t in threading.enumerate())
     assert panel.redraw_count < 40  # throttled: far fewer redraws than sub-pixels would be at 30 Hz...
     assert np.array_equal(panel.canvas.composed, compose(panel.images, SUBPIXELS, columns=2))  # ... no checker left
+
+
+def test_compose_enlarges_pixels_and_shows_the_undrawn_ones_as_a_checker_on_a_grey_ground():
+    images = np.full((3, 1, 2, 2), 7, np.uint8)
+    canvas = compose(images, drawn=1, columns=2)  # only pixel (0, 0) of each image is drawn
+    side = 2 * CELL
+    assert canvas.shape == (2 * (side + 2) + 2, 2 * (side + 2) + 2, 3)  # 2 x 2 cells, 2-pixel padding
+    first = canvas[2:2 + side, 2:2 + side]
+    assert (first[:CELL, :CELL] == 7).all()
+    assert set(np.unique(first[CELL:])) == {188, 228} and set(np.unique(first[:CELL, CELL:])) == {188, 228}
+    assert (canvas[:2] == 250).all() and (canvas[side + 4:, side + 4:] == 250).all()  # padding, empty 4th cell
 
 
 def test_the_speed_limits_the_rate_and_pause_stops_between_sub_pixels(qtbot, panel):
@@ -218,7 +229,7 @@ def test_a_sampler_error_stops_the_run_with_a_message(qtbot, panel, monkeypatch)
         raise RuntimeError("boom")
         yield
 
-    monkeypatch.setattr("latentlab.ui.pixel_parts.sample_steps", broken)
+    monkeypatch.setattr("latentlab.explorer.pixel_runs.sample_steps", broken)
     panel.reset()
     panel.step()
     qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=3000)

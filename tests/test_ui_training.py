@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 pytest.importorskip("pytestqt")
 
 import latentlab
-from latentlab.ui.training_panel import TrainingPanel
+from latentlab.ui.train.panel import TrainingPanel
 
 TINY = dict(latent=4, batch=8, limit=256, eval_limit=16, preview_every=4, checkpoint_every=1000,
             model_config={"base_channels": 8})
@@ -167,7 +167,7 @@ def test_picking_a_folder_dataset_asks_for_it_and_a_cancelled_dialog_keeps_the_o
 
 
 def test_the_form_offers_only_families_the_window_can_explore(qtbot):
-    from latentlab.ui.training_form import WINDOW_FAMILIES, TrainingForm
+    from latentlab.ui.train.form import WINDOW_FAMILIES, TrainingForm
 
     form = TrainingForm()
     qtbot.addWidget(form)

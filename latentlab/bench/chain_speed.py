@@ -88,7 +88,7 @@ def in_app(session, chains: int, seconds: float, chain_rate: float | None, threa
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.ui.chain_panel import ChainPanel
+    from latentlab.ui.chain.panel import ChainPanel
 
     app = QApplication.instance() or QApplication([])
     panel = ChainPanel()

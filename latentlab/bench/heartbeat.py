@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.ui.training_panel import TrainingPanel
+    from latentlab.ui.train.panel import TrainingPanel
 
     app = QApplication.instance() or QApplication([])
     stamps: list[tuple[float, str]] = []

@@ -151,11 +151,8 @@ def main(argv: list[str]) -> int:
         errors.append(f"window: {message}")
         shown_error(message)
 
-    window.show_error = record_error
-    window._decode_bridge.error.disconnect()
-    window._decode_bridge.error.connect(lambda _id, message: record_error(f"Decoding failed: {message}"))
-    window._open_bridge.failed.disconnect()
-    window._open_bridge.failed.connect(lambda request, message: record_error(message))
+    window.show_error = record_error  # decode failures arrive here too, as "Decoding failed: ..."
+    window._open_failed = lambda _request, message: record_error(message)  # every failed open, even a stale one
     pixel_fail = window.pixels._fail
 
     def record_pixel_error(message: str) -> bool:

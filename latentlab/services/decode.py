@@ -16,6 +16,16 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def one_torch_thread() -> None:
+    """Give the calling thread one torch intra-op thread (the setting is per thread: training and the
+    other workers keep theirs). For decode workers: one code, or a small batch, gains nothing from a
+    second core, and a second intra-op thread would fight the GUI thread (repainting) for the CPU."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
 class LatestRequestWorker:
     """Runs `render(request)` on one thread; reports `on_result(request_id, result)` or
     `on_error(request_id, message)` from that thread (a Qt bridge re-emits them as signals)."""

@@ -1,7 +1,10 @@
 """The explorer's main window: latent map | large face, with Interpolate and Train tabs.
 
-Display and delegate: maths lives in `latentlab.explorer` / `latentlab.analysis`; decoding for the
-drag handle runs on one long-lived latest-request worker; training runs in the Train tab's job.
+Display and delegate: maths lives in `latentlab.explorer` / `latentlab.analysis`. Three long-lived
+latest-request workers keep the GUI thread free: one decodes for the drag handle (and every jump),
+one for the hover preview (so hovering never drops a pending drag decode), and one fits the gap
+map's density (EM on the map's plane) when the axes change; training runs in the Train tab's job.
+Their results come back through the window's `JobBridge`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import torch
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,22 +43,23 @@ from latentlab.analysis.projection import (
 from latentlab.data import parse_spec
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
+from latentlab.explorer.map_layers import PRIOR_POINTS, GapGrid, axis_labels, gap_layer
 from latentlab.export import save_codes
 from latentlab.fileio import atomic_write
 from latentlab.images import save_png
 from latentlab.resources import bundled_models
-from latentlab.services.decode import LatestRequestWorker
+from latentlab.services.decode import LatestRequestWorker, one_torch_thread
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.chain_panel import ChainPanel
-from latentlab.ui.compare_window import show_compare_window
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.face_panel import FacePanel
-from latentlab.ui.imaging import scaled_qimage
-from latentlab.ui.interpolation_panel import InterpolationPanel
-from latentlab.ui.latent_map import LatentMap
-from latentlab.ui.map_layers import PRIOR_POINTS, axis_labels, gap_layer
-from latentlab.ui.pixel_panel import PixelPanel
-from latentlab.ui.training_panel import TrainingPanel
+from latentlab.ui.bridge import JobBridge
+from latentlab.ui.chain.panel import ChainPanel
+from latentlab.ui.compare.window import show_compare_window
+from latentlab.ui.interpolate.panel import InterpolationPanel
+from latentlab.ui.pixels.panel import PixelPanel
+from latentlab.ui.train.panel import TrainingPanel
+from latentlab.ui.widgets.error_banner import ErrorBanner
+from latentlab.ui.widgets.face_panel import FacePanel
+from latentlab.ui.widgets.imaging import scaled_qimage
+from latentlab.ui.widgets.latent_map import LatentMap
 
 log = logging.getLogger(__name__)
 
@@ -101,24 +104,6 @@ writes one named row per model.</p>
 Space play / pause, Right one step, R reset.</p>"""
 
 
-class _DecodeBridge(QObject):
-    """Carries worker-thread results to the GUI thread (queued signal delivery)."""
-
-    result = Signal(int, object)
-    error = Signal(int, str)
-
-
-class _OpenBridge(QObject):
-    opened = Signal(int, object, object)  # (request number, path, ExplorerSession)
-    failed = Signal(int, str)             # (request number, message)
-
-
-class _JobBridge(QObject):
-    loaded = Signal(object, object)   # (session, images uint8 [N, C, H, W])
-    finished = Signal(object)         # session: the search is over, found or not
-    p_hat = Signal(object, int, object)  # (session, seed, code [D]): a draw of P̂(Z) made on a worker
-
-
 class MainWindow(QMainWindow):
     session_changed = Signal(object)
 
@@ -143,19 +128,18 @@ class MainWindow(QMainWindow):
         self._p_hat_job: GeneratorJob | None = None
         self._trail_codes: np.ndarray | None = None
 
-        self._decode_bridge = _DecodeBridge()
-        self._decode_bridge.result.connect(self._decoded)
-        self._decode_bridge.error.connect(lambda _id, message: self.show_error(f"Decoding failed: {message}"))
-        self.decoder = LatestRequestWorker(self._render, self._decode_bridge.result.emit, self._decode_bridge.error.emit)
-        self._open_bridge = _OpenBridge()
-        self._open_bridge.opened.connect(self._opened)
-        self._open_bridge.failed.connect(self._open_failed)
+        self._bridge = JobBridge(self)  # every worker's results reach this window through it
+        to_gui = self._bridge.to_gui
+        self.decoder = LatestRequestWorker(self._render, to_gui(self._decoded), to_gui(self._decode_failed))
+        self.hover_decoder = LatestRequestWorker(_decode_hover, to_gui(self._hover_decoded),
+                                                 to_gui(self._decode_failed), name="latentlab-hover")
+        self.gap_worker = LatestRequestWorker(_fit_gap_map, to_gui(self._gap_map_ready), to_gui(self._gap_map_failed),
+                                              name="latentlab-gap-map")
+        self._hover_request = 0  # the hover preview on its way (0: none; any other answer is dropped)
+        self._gap_request: tuple[int, LinearProjection] | None = None  # (request id, axes) of the gap map on its way
+        self._gap_map: tuple[LinearProjection, GapGrid] | None = None  # the last gap map fitted, with its axes
         self._open_request = 0
         self._open_jobs: list[GeneratorJob] = []
-        self._job_bridge = _JobBridge()
-        self._job_bridge.loaded.connect(self._atlas_images_loaded)
-        self._job_bridge.finished.connect(self._atlas_search_finished)
-        self._job_bridge.p_hat.connect(self._p_hat_drawn)
 
         self._build_widgets()
         self._build_menus()
@@ -315,15 +299,16 @@ class MainWindow(QMainWindow):
         the latest request is shown; a failure appears in the banner like any other."""
         path = Path(path).expanduser().resolve()
         self._open_request += 1
-        request, bridge = self._open_request, self._open_bridge
+        request = self._open_request
+        opened, failed = self._bridge.to_gui(self._opened), self._bridge.to_gui(self._open_failed)
         self._open_jobs = [job for job in self._open_jobs if job.is_running]
 
         def load():
             yield ExplorerSession.from_checkpoint(path)
 
         job = GeneratorJob(load, name="open-checkpoint",
-                           on_event=lambda session: bridge.opened.emit(request, path, session),
-                           on_error=lambda message: bridge.failed.emit(request, message))
+                           on_event=lambda session: opened(request, path, session),
+                           on_error=lambda message: failed(request, message))
         self._open_jobs.append(job)
         self.statusBar().showMessage(f"Opening {path}…")
         job.start()
@@ -374,6 +359,7 @@ class MainWindow(QMainWindow):
         self.atlas_images = None
         self._atlas_images_state = "looking"
         self.current_z = None  # the previous model's code may not even have this model's size
+        self._hover_request = 0  # a preview of the previous model's point is not shown
         self._trail_codes = None
         self.banner.hide()
         self.prior_codes = session.prior_samples(PRIOR_POINTS, seed=0)
@@ -400,10 +386,7 @@ class MainWindow(QMainWindow):
     def _render(self, request):
         """Worker thread: decode, and scale for the face view there too (off the latency path)."""
         generation, session, z, side = request
-        if torch.get_num_threads() != 1:
-            # One code is too small to split across cores, and a second intra-op thread would fight the
-            # GUI thread (repainting the map) for the CPU; per-thread, so training is unaffected.
-            torch.set_num_threads(1)
+        one_torch_thread()
         image = session.decode(z[None])[0]
         return generation, image, scaled_qimage(image, side)
 
@@ -470,11 +453,37 @@ class MainWindow(QMainWindow):
             self.map.place_handle(*self.projection.project(self.current_z))
 
     def _draw_gap_map(self, atlas_xy: np.ndarray | None, prior_xy: np.ndarray) -> None:
+        """The gap map of the current axes: at once when it was computed for them already (a change of
+        colour, the box ticked again), else fitted on the gap worker and drawn when it arrives."""
         self.gaps_box.setEnabled(atlas_xy is not None)
         if atlas_xy is None or not self.gaps_box.isChecked():
             self.map.set_gap_map(None)
             return
-        self.map.set_gap_map(*gap_layer(self.session, self.projection, atlas_xy, prior_xy))
+        if self._gap_map is not None and self._gap_map[0] is self.projection:
+            self.map.set_gap_map(*self._gap_map[1])
+            return
+        self.map.set_gap_map(None)  # the one shown belongs to other axes
+        if self._gap_request is None or self._gap_request[1] is not self.projection:
+            request = (self.session, self.projection, atlas_xy, prior_xy)
+            self._gap_request = (self.gap_worker.submit(request), self.projection)
+
+    @property
+    def gap_map_pending(self) -> bool:
+        """A gap map is being fitted (it is drawn when it arrives, if its axes are still shown)."""
+        return self._gap_request is not None
+
+    def _gap_map_ready(self, request_id: int, answer: tuple[LinearProjection, GapGrid]) -> None:
+        if self._gap_request is None or request_id != self._gap_request[0]:
+            return  # overtaken: the axes changed while it was fitted, and a newer one is on its way
+        self._gap_request, self._gap_map = None, answer
+        projection, grid = answer
+        if projection is self.projection and self.gaps_box.isChecked() and self.gaps_box.isEnabled():
+            self.map.set_gap_map(*grid)
+
+    def _gap_map_failed(self, request_id: int, message: str) -> None:
+        if self._gap_request is not None and request_id == self._gap_request[0]:
+            self._gap_request = None
+            self.show_error(f"The gap map could not be computed: {message}")
 
     def _trails_changed(self, codes) -> None:
         """Chain trails [N, T, D] -> the map, in the current projection (an empty array clears them)."""
@@ -494,11 +503,24 @@ class MainWindow(QMainWindow):
         return self.session.atlas_codes if layer == "atlas" else self.prior_codes
 
     def _point_hovered(self, layer: str, index: int) -> None:
+        """Preview the point under the pointer: decoded on the hover worker (`_hover_decoded` shows it)."""
         if self.session is None or index < 0:
+            self._hover_request = 0  # a preview still being decoded is not shown
             self.face_panel.show_hover(None, None, "Hover a point on the map")
             return
         z = self._codes_of(layer)[index]
-        decoded = self.session.decode(z[None])[0]
+        self._hover_request = self.hover_decoder.submit((self._generation, self.session, z, layer, index))
+
+    @property
+    def hover_pending(self) -> bool:
+        """A hover preview is being decoded (it is shown when it arrives)."""
+        return self._hover_request != 0
+
+    def _hover_decoded(self, request_id: int, answer: tuple[int, str, int, np.ndarray]) -> None:
+        generation, layer, index, decoded = answer
+        if request_id != self._hover_request or generation != self._generation:
+            return  # the pointer has moved on or left the points, or the model changed
+        self._hover_request = 0
         if layer == "atlas":
             original = None if self.atlas_images is None else self.atlas_images[index]
             missing = {"looking": "looking for the training images…",
@@ -535,6 +557,9 @@ class MainWindow(QMainWindow):
         self.chain.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z, self.face_panel.face.side))
 
+    def _decode_failed(self, _request_id: int, message: str) -> None:
+        self.show_error(f"Decoding failed: {message}")
+
     def _decoded(self, request_id: int, result) -> None:
         generation, image, prescaled = result
         if generation != self._generation or request_id < self._last_shown_request:
@@ -569,8 +594,9 @@ class MainWindow(QMainWindow):
         if self._p_hat_job is not None and self._p_hat_job.is_running:
             return  # a fit is under way: its draw is on its way
         self.statusBar().showMessage("Fitting P̂(Z) to the encoded faces…")
+        drawn = self._bridge.to_gui(self._p_hat_drawn)
         self._p_hat_job = GeneratorJob(lambda: iter([session.p_hat_draws(1, seed)[0]]), name="p-hat",
-                                       on_event=lambda z: self._job_bridge.p_hat.emit(session, seed, z),
+                                       on_event=lambda z: drawn(session, seed, z),
                                        on_error=lambda message: log.warning("P̂(Z) fit: %s", message))
         self._p_hat_job.start()
 
@@ -605,10 +631,12 @@ class MainWindow(QMainWindow):
                     yield np.array(dataset.images)
                     return
 
+        loaded = self._bridge.to_gui(self._atlas_images_loaded)
+        finished = self._bridge.to_gui(self._atlas_search_finished)
         self._atlas_job = GeneratorJob(find_images, name="atlas-images",
-                                       on_event=lambda images: self._job_bridge.loaded.emit(session, images),
+                                       on_event=lambda images: loaded(session, images),
                                        on_error=lambda message: log.info("atlas images: %s", message),
-                                       on_done=lambda: self._job_bridge.finished.emit(session))
+                                       on_done=lambda: finished(session))
         self._atlas_job.start()
 
     def _atlas_images_loaded(self, session, images) -> None:
@@ -763,7 +791,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding."""
+        """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding, gap maps."""
         self.training.shutdown()
         self.chain.shutdown()
         self.pixels.shutdown()
@@ -775,6 +803,22 @@ class MainWindow(QMainWindow):
             job.join(10)  # a checkpoint read cannot be interrupted; it ends on its own
         self._open_jobs = []
         self.decoder.close()
+        self.hover_decoder.close()
+        self.gap_worker.close(10)  # an EM fit in progress cannot be interrupted; it ends within seconds
+
+
+def _decode_hover(request: tuple[int, ExplorerSession, np.ndarray, str, int]) -> tuple[int, str, int, np.ndarray]:
+    """Hover worker: (generation, layer, index, decoded uint8 [C, H, W]) of the hovered point's code."""
+    generation, session, z, layer, index = request
+    one_torch_thread()
+    return generation, layer, index, session.decode(z[None])[0]
+
+
+def _fit_gap_map(request: tuple[ExplorerSession, LinearProjection, np.ndarray, np.ndarray],
+                 ) -> tuple[LinearProjection, GapGrid]:
+    """Gap worker: the gap map (`explorer.map_layers.gap_layer`) of the given axes, with those axes."""
+    session, projection, atlas_xy, prior_xy = request
+    return projection, gap_layer(session, projection, atlas_xy, prior_xy)
 
 
 def _scrollable(panel: QWidget) -> QScrollArea:

@@ -56,6 +56,9 @@ def main(argv: list[str]) -> int:
 
     def shot(name: str) -> None:
         settle()
+        deadline = time.perf_counter() + 30
+        while (window.gap_map_pending or window.hover_pending) and time.perf_counter() < deadline:
+            settle(0.05)  # the gap map and the hover preview are made on workers
         window.grab().save(str(out / name))
         print(out / name)
 
@@ -129,7 +132,7 @@ def main(argv: list[str]) -> int:
 def compare_shots(window, settle, out: Path) -> None:
     """compare.png (the same prior samples) and compare-path.png (the same path), once every map,
     decode and gap score is in."""
-    from latentlab.ui.compare_window import show_compare_window
+    from latentlab.ui.compare.window import show_compare_window
 
     compare = show_compare_window(window)
     compare.resize(1500, 950)
@@ -153,7 +156,7 @@ def compare_shots(window, settle, out: Path) -> None:
 def p_hat_shots(window, settle, shot, out: Path) -> None:
     """p-hat.png: the main window on a draw of P̂(Z) (seed 0); compare-p-hat.png: Compare decoding
     draws of each model's own P̂(Z) (seed 0)."""
-    from latentlab.ui.compare_window import show_compare_window
+    from latentlab.ui.compare.window import show_compare_window
 
     window._jump_to_p_hat(seed=0)
     deadline = time.perf_counter() + 60
@@ -182,7 +185,7 @@ def compare_all_shot(window, settle, out: Path) -> None:
     and image shape) decoding one slerp path, the slider half-way, once every map and decode is in."""
     from latentlab.checkpoints import load_model
     from latentlab.resources import bundled_models
-    from latentlab.ui.compare_window import COLUMN_MIN_WIDTH, CompareWindow
+    from latentlab.ui.compare.window import COLUMN_MIN_WIDTH, CompareWindow
 
     reference = window.session.model
     paths = []

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from latentlab.analysis.receptive_field import ReceptiveField, Region
 from latentlab.resources import bundled_pixel_models
 from latentlab.sampling.pixels import MODES, sample_steps
-from latentlab.ui.pixel_parts import legend_html
+from latentlab.ui.pixels.views import legend_html
 
 MODE_LABELS = {"fast": "Fast (per-layer activation caches)", "cached": "Cached (only the rows above)",
                "naive": "Naive (the whole image per sub-pixel)"}

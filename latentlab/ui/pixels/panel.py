@@ -3,12 +3,13 @@ sub-pixel at a time, complete the lower part of a real image, and see which earl
 prediction depends on (the PixelCNN's blind spot).
 
 The panel holds its own model, independent of the window's latent model. Sampling is
-`sampling.pixels.sample_steps` driven by a `GeneratorJob` on a worker thread through the chain
-panel's `Gate` (Step: one sub-pixel; Play: at the chosen rate, or as fast as possible; Pause: none).
-The worker leaves each step in a one-slot mailbox (`LatestFrame`); a QTimer takes the latest at most
+`sampling.pixels.sample_steps` (in `explorer.pixel_runs.pixel_frames`) driven by a `GeneratorJob` on
+a worker thread through a `services.gate.Gate`, as the chain panel's (Step: one sub-pixel; Play: at
+the chosen rate, or as fast as possible; Pause: none). The worker leaves each step in a one-slot
+mailbox (`LatestFrame`); a QTimer takes the latest at most
 ~30 times a second and redraws, so the GUI thread's cost does not grow with the sampling speed.
 Receptive fields (`analysis.receptive_field`) and dataset images are computed on short worker jobs;
-their results come back through a queued signal tagged with the job id, so late ones are dropped.
+their results come back through the `JobBridge`, tagged with the job id, so late ones are dropped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
@@ -37,32 +38,27 @@ import latentlab
 from latentlab.analysis.receptive_field import ReceptiveField, analyse
 from latentlab.data import load_image_file
 from latentlab.errors import LatentLabError
-from latentlab.resources import bundled_pixel_models
-from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.pixel_controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
-from latentlab.ui.pixel_parts import (
-    CHANNEL_NAMES,
-    DistributionPlot,
+from latentlab.explorer.pixel_runs import (
     LatestFrame,
-    PixelCanvas,
     PixelFrame,
     dataset_image,
     describe_model,
     pixel_frames,
     raster_start,
 )
-from latentlab.ui.transport import Gate, GatedTransport
+from latentlab.resources import bundled_pixel_models
+from latentlab.services.gate import Gate
+from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.bridge import REDRAW_MS, JobBridge
+from latentlab.ui.pixels.controls import NO_IMAGE, CompleteControls, FieldLegend, ModelPicker, mode_combo, task_tabs
+from latentlab.ui.pixels.views import CHANNEL_NAMES, DistributionPlot, PixelCanvas
+from latentlab.ui.widgets.error_banner import ErrorBanner
+from latentlab.ui.widgets.transport import GatedTransport
 
-REDRAW_MS = 33                       # at most ~30 redraws per second
 JOIN_TIMEOUT_S = 30.0
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)  # sub-pixels per second
 DEFAULT_SPEED = 200
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-
-
-class _Bridge(QObject):
-    message = Signal(object)  # (job id, kind, payload), emitted on a worker, delivered queued
 
 
 class PixelPanel(QWidget, GatedTransport):
@@ -162,8 +158,7 @@ class PixelPanel(QWidget, GatedTransport):
         layout.addWidget(self.field_legend)
 
     def _connect(self) -> None:
-        self._bridge = _Bridge(self)
-        self._bridge.message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
+        self._bridge = JobBridge(self)
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._draw)
@@ -337,7 +332,7 @@ class PixelPanel(QWidget, GatedTransport):
         """The sampling job, started and waiting at its gate for Play or Step."""
         seed, mode, model, threads = self.seed_spin.value(), self.mode_combo.currentData(), self.model, self.worker_threads
         self._run_id = job_id = self._new_id()
-        emit = self._bridge.message.emit
+        emit = self._bridge.to_gui(self._on_message)  # (job id, kind, payload)
         self._gate, self._mailbox = gate, mailbox = Gate(self._interval()), LatestFrame()
         self._job = GeneratorJob(lambda: pixel_frames(model, n, mode, seed, gate, threads, known, start),
                                  name="pixels", on_cancel=gate.stop, on_event=mailbox.put,
@@ -404,7 +399,7 @@ class PixelPanel(QWidget, GatedTransport):
     def _start_side_job(self, kind: str, generator_fn) -> int:
         """A one-result job (receptive field, dataset image): its result arrives as (id, kind, result),
         a failure as (id, kind + "-error", message)."""
-        job_id, emit = self._new_id(), self._bridge.message.emit
+        job_id, emit = self._new_id(), self._bridge.to_gui(self._on_message)
         job = GeneratorJob(generator_fn, name=f"pixels-{kind}", on_event=lambda item: emit((job_id, kind, item)),
                            on_error=lambda text: emit((job_id, f"{kind}-error", text)),
                            on_done=lambda: emit((job_id, "done", None)))

@@ -13,8 +13,8 @@ the very same z); image sizes may differ. Two modes:
   face at once.
 
 Decoding runs on two latest-request workers (the strips and grids; the large faces), maps are built
-by one GeneratorJob per model, so the window stays responsive; results reach the GUI thread as Qt
-signals carrying owned arrays.
+by one GeneratorJob per model, so the window stays responsive; results reach the GUI thread through
+the window's `JobBridge`, carrying owned arrays.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -45,15 +44,18 @@ from PySide6.QtWidgets import (
 
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
+from latentlab.explorer.compare_decodes import ModelDecodes, decode_for, draw_codes
+from latentlab.explorer.map_layers import PRIOR_POINTS, default_layers
 from latentlab.export import save_comparison_png
 from latentlab.resources import bundled_models
 from latentlab.sampling import interpolate, interpolation_path
-from latentlab.services.decode import LatestRequestWorker
+from latentlab.services.decode import LatestRequestWorker, one_torch_thread
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.compare_parts import ModelChooser, ModelColumn, ModelDecodes, decode_for, draw_codes
-from latentlab.ui.error_banner import ErrorBanner
-from latentlab.ui.imaging import scaled_qimage
-from latentlab.ui.map_layers import PRIOR_POINTS, default_layers
+from latentlab.ui.bridge import JobBridge
+from latentlab.ui.compare.chooser import ModelChooser
+from latentlab.ui.compare.columns import ModelColumn
+from latentlab.ui.widgets.error_banner import ErrorBanner
+from latentlab.ui.widgets.imaging import scaled_qimage
 
 DEFAULT_SAMPLES = 8
 SLIDER_MAX = 1000
@@ -93,15 +95,9 @@ class FaceRequest:
     label: str  # what the code is, for the captions
 
 
-def _one_torch_thread() -> None:
-    # As the main window's decoder: small batches gain nothing from a second core, which the GUI needs.
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-
-
 def _render_grid(request: GridRequest) -> dict[str, ModelDecodes | str]:
     """Worker thread: every model's decodes, or the message of what went wrong with that model."""
-    _one_torch_thread()
+    one_torch_thread()
     results: dict[str, ModelDecodes | str] = {}
     for key, session in request.entries:
         try:
@@ -113,7 +109,7 @@ def _render_grid(request: GridRequest) -> dict[str, ModelDecodes | str]:
 
 def _render_faces(request: FaceRequest) -> tuple[FaceRequest, dict[str, tuple]]:
     """Worker thread: the request, and per model (image, image scaled for its face view, gap score or None)."""
-    _one_torch_thread()
+    one_torch_thread()
     results = {}
     for key, session, side, with_gap in request.entries:
         image = session.decode(request.code[None])[0]
@@ -129,19 +125,6 @@ def face_caption(label: str, z: np.ndarray, gap: float | None, chained_gap: floa
     if gap is not None:
         lines.append(f"gap score {gap:.1f}" + ("" if chained_gap is None else f" → {chained_gap:.1f}"))
     return "\n".join(lines)
-
-
-class _Bridge(QObject):
-    """Carries worker results to the GUI thread (queued signal delivery)."""
-
-    grid = Signal(int, object)
-    face = Signal(int, object)
-    failed = Signal(int, str)
-    map_ready = Signal(str, object)
-    density_ready = Signal(str)
-    map_failed = Signal(str, str)
-    read = Signal(str, object)        # (key, ExplorerSession) read by a worker
-    read_failed = Signal(str, str)    # (key, message)
 
 
 class CompareWindow(QMainWindow):
@@ -166,18 +149,11 @@ class CompareWindow(QMainWindow):
         self._map_jobs: list[GeneratorJob] = []
         self._read_jobs: list[GeneratorJob] = []
         self._fitted: set[str] = set()  # models whose full-D P̂(Z) density is fitted (for gap scores)
-        self._bridge = _Bridge()
-        self._bridge.grid.connect(self._grid_done)
-        self._bridge.face.connect(self._faces_done)
-        self._bridge.failed.connect(lambda _id, message: self.show_error(f"Decoding failed: {message}"))
-        self._bridge.map_ready.connect(self._map_ready)
-        self._bridge.density_ready.connect(self._density_ready)
-        self._bridge.map_failed.connect(lambda key, message: self.show_error(f"{Path(key).name}: {message}"))
-        self._bridge.read.connect(self._read_done)
-        self._bridge.read_failed.connect(self._read_failed)
-        self.grid_worker = LatestRequestWorker(_render_grid, self._bridge.grid.emit, self._bridge.failed.emit,
+        self._bridge = JobBridge(self)  # every worker's results reach this window through it
+        to_gui = self._bridge.to_gui
+        self.grid_worker = LatestRequestWorker(_render_grid, to_gui(self._grid_done), to_gui(self._decode_failed),
                                                name="latentlab-compare-grid")
-        self.face_worker = LatestRequestWorker(_render_faces, self._bridge.face.emit, self._bridge.failed.emit,
+        self.face_worker = LatestRequestWorker(_render_faces, to_gui(self._faces_done), to_gui(self._decode_failed),
                                                name="latentlab-compare-face")
         self._build_widgets()
         self._models_changed()
@@ -497,14 +473,14 @@ class CompareWindow(QMainWindow):
             return
         self.chooser.set_checked(key, True)  # wanted; unticking it before the read ends cancels the join
         self.chooser.set_note(key, "reading…")
-        bridge = self._bridge
+        read_done, read_failed = self._bridge.to_gui(self._read_done), self._bridge.to_gui(self._read_failed)
         self._read_jobs = [job for job in self._read_jobs if job.is_running]
 
         def read():
             yield ExplorerSession.from_checkpoint(key)
 
-        job = GeneratorJob(read, name="compare-read", on_event=lambda session: bridge.read.emit(key, session),
-                           on_error=lambda message: bridge.read_failed.emit(key, message))
+        job = GeneratorJob(read, name="compare-read", on_event=lambda session: read_done(key, session),
+                           on_error=lambda message: read_failed(key, message))
         self._read_jobs.append(job)
         job.start()
 
@@ -563,6 +539,8 @@ class CompareWindow(QMainWindow):
         """Build the model's map, then fit its full-D P̂(Z) density (seconds on a busy CPU) for gap scores."""
         self._map_jobs = [job for job in self._map_jobs if job.is_running]
         prior = self._prior_codes
+        map_ready, density_ready = self._bridge.to_gui(self._map_ready), self._bridge.to_gui(self._density_ready)
+        map_failed = self._bridge.to_gui(self._map_failed)
 
         def work():
             yield default_layers(session, prior)
@@ -571,14 +549,16 @@ class CompareWindow(QMainWindow):
 
         def report(layers) -> None:
             if layers is None:
-                self._bridge.density_ready.emit(key)
+                density_ready(key)
             else:
-                self._bridge.map_ready.emit(key, layers)
+                map_ready(key, layers)
 
-        job = GeneratorJob(work, name="compare-map", on_event=report,
-                           on_error=lambda message: self._bridge.map_failed.emit(key, message))
+        job = GeneratorJob(work, name="compare-map", on_event=report, on_error=lambda message: map_failed(key, message))
         self._map_jobs.append(job)
         job.start()
+
+    def _map_failed(self, key: str, message: str) -> None:
+        self.show_error(f"{Path(key).name}: {message}")
 
     def _density_ready(self, key: str) -> None:
         self._fitted.add(key)
@@ -813,6 +793,9 @@ class CompareWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.banner.show_message(message)
+
+    def _decode_failed(self, _request_id: int, message: str) -> None:
+        self.show_error(f"Decoding failed: {message}")
 
     # ------------------------------------------------------------------ closing
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -98,9 +98,7 @@ class LatentMap(QWidget):
             self.legend.addItem(layer, f"{label} ({len(xy):,})")
         if atlas_brushes is not None and atlas_xy is not None and len(atlas_xy):
             self.atlas.setBrush(atlas_brushes)
-        if self.gap_image.isVisible() and self.gap_image.image is not None:
-            self.legend.addItem(self.gap_key, "gaps: P(Z) > P̂(Z) on this plane")
-            self.legend.addItem(self.dense_key, "P̂(Z) > P(Z)")
+        self._name_gap_colours()
         self.path.setData([], [])
         self.set_trails(None)
         # Range the view once on the new points, then freeze it: with auto-range left on, every handle
@@ -113,10 +111,12 @@ class LatentMap(QWidget):
                     values: np.ndarray | None = None) -> None:
         """Show log P - log P̂ on a grid (values[i, j] at (grid_x[j], grid_y[i])) under the points:
         red where the prior has mass and the encoded faces little (the gaps), blue the reverse.
-        None hides it."""
+        None hides it. The legend names its two colours while it is shown (it may arrive after the
+        points, from a worker)."""
         if grid_x is None or values is None:
             self.gap_image.hide()
             self.gap_image.clear()
+            self._name_gap_colours()
             return
         step_x = (grid_x[-1] - grid_x[0]) / (len(grid_x) - 1)
         step_y = (grid_y[-1] - grid_y[0]) / (len(grid_y) - 1)
@@ -124,6 +124,21 @@ class LatentMap(QWidget):
         self.gap_image.setRect(QRectF(grid_x[0] - step_x / 2, grid_y[0] - step_y / 2,
                                       step_x * len(grid_x), step_y * len(grid_y)))
         self.gap_image.show()
+        self._name_gap_colours()
+
+    @property
+    def gap_map_shown(self) -> bool:
+        return self.gap_image.isVisible() and self.gap_image.image is not None
+
+    def _name_gap_colours(self) -> None:
+        """List the gap map's two colours in the legend (after the point layers) exactly while it is shown."""
+        listed = any(sample.item is self.gap_key for sample, _ in self.legend.items)
+        if self.gap_map_shown and not listed:
+            self.legend.addItem(self.gap_key, "gaps: P(Z) > P̂(Z) on this plane")
+            self.legend.addItem(self.dense_key, "P̂(Z) > P(Z)")
+        elif listed and not self.gap_map_shown:
+            self.legend.removeItem(self.gap_key)
+            self.legend.removeItem(self.dense_key)
 
     def set_trails(self, xy: np.ndarray | None) -> None:
         """Chains' recent positions, [N, T, 2]: a line per chain and a dot at its newest point."""

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from latentlab.ui.imaging import to_pixmap
+from latentlab.ui.widgets.imaging import to_pixmap
 
 FACE_SIDE = 256      # preferred side of the large face
 FACE_MIN_SIDE = 120  # it shrinks to this when the tabs below need the room

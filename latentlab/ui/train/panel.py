@@ -1,9 +1,10 @@
 """The training panel: settings, Start / Pause / Resume / Cancel, progress, live curves, latent map, previews.
 
 The run is a `trainers.loop.Trainer` generator driven by a `GeneratorJob` on a worker thread. The
-worker only emits `_Bridge.message` (a queued signal carrying owned Python / numpy payloads); the
-GUI thread stores the latest state and a QTimer redraws at most ~30 Hz, so however fast steps come
-the window stays responsive. Only the GUI thread touches Qt and pyqtgraph items.
+worker only sends (job id, kind, payload) messages through the `JobBridge` (queued to the GUI
+thread, carrying owned Python / numpy payloads); the GUI thread stores the latest state and a QTimer
+redraws at most ~30 Hz, so however fast steps come the window stays responsive. Only the GUI thread
+touches Qt and pyqtgraph items.
 
 Signals: `model_trained(str)` with the checkpoint path when a run ends (completed, or stopped by
 Cancel: that checkpoint is resumable and loadable); `error_occurred(str)` when a run fails (the
@@ -20,28 +21,22 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from latentlab.analysis.projection import LinearProjection, default_projection
 from latentlab.errors import LatentLabError
 from latentlab.images import grid_array
 from latentlab.services.jobs import GeneratorJob, JobCancelled
-from latentlab.ui.imaging import to_pixmap
-from latentlab.ui.training_form import TrainingForm
+from latentlab.ui.bridge import REDRAW_MS, JobBridge
+from latentlab.ui.train.form import TrainingForm
+from latentlab.ui.widgets.imaging import to_pixmap
 from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview, Step
 from trainers.loop import Trainer
 
-REDRAW_MS = 33                       # at most ~30 redraws per second
 SHOWN_TERMS = ("loss", "recon", "kl", "mse")
 PREVIEW_WIDTH = 256                  # pixels of the sample / reconstruction grids
 JOIN_TIMEOUT_S = 30.0
-
-
-class _Bridge(QObject):
-    """Lives in the GUI thread; the worker emits (job id, kind, payload), delivered queued."""
-
-    message = Signal(object)
 
 
 def _duration(seconds: float) -> str:
@@ -120,8 +115,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(left)
         layout.addLayout(right, 1)
 
-        self._bridge = _Bridge(self)
-        self._bridge.message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
+        self._bridge = JobBridge(self)
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._draw)
@@ -172,13 +166,13 @@ class TrainingPanel(QWidget):
         self.saved_label.setText("")
         self.form.refresh_output_folder()
         self._job_id += 1
-        job_id, message = self._job_id, self._bridge.message
+        job_id, send = self._job_id, self._bridge.to_gui(self._on_message)  # (job id, kind, payload)
         job: GeneratorJob | None = None
 
         def data_progress(done: int, total: int) -> None:  # worker thread
             if job is not None and job.cancelled:
                 raise JobCancelled()  # stop decoding at once: nothing is saved yet, nothing is lost
-            message.emit((job_id, "data", (done, total)))
+            send((job_id, "data", (done, total)))
 
         try:
             config = self.form.build_config()
@@ -196,13 +190,13 @@ class TrainingPanel(QWidget):
             for event in trainer.run():
                 if not noted and trainer.notes:  # notes are complete once the run yields its first event
                     noted = True
-                    message.emit((job_id, "notes", list(trainer.notes)))
+                    send((job_id, "notes", list(trainer.notes)))
                 yield event
 
         job = GeneratorJob(run_with_threads, name="training", on_cancel=trainer.request_stop,
-                           on_event=lambda event: message.emit((job_id, "event", event)),
-                           on_error=lambda text: message.emit((job_id, "error", text)),
-                           on_done=lambda: message.emit((job_id, "done", None)))
+                           on_event=lambda event: send((job_id, "event", event)),
+                           on_error=lambda text: send((job_id, "error", text)),
+                           on_done=lambda: send((job_id, "done", None)))
         self._config = config
         self._trainer = trainer
         self._reset_run_state()

@@ -6,7 +6,7 @@ worker asks a `Gate` before every transition: Step grants exactly one (a credit 
 moment of the pull, so two quick Steps are two transitions), Play grants them at the chosen rate (the
 worker sleeps on the gate, so Pause and a speed change take effect at once), Pause grants none; the
 worker is then blocked between two steps. Each transition goes to the GUI thread as one owned-numpy
-`Frame` through a queued bridge signal; the GUI keeps the latest frame plus the short histories the
+`Frame` through the panel's `JobBridge`; the GUI keeps the latest frame plus the short histories the
 plots, filmstrip and trails need, and a QTimer redraws at most ~30 Hz, only when something changed
 (GAN Lab: computation and redraw at different rates). Settings (N, mode, start, seed) apply on Reset.
 """
@@ -18,7 +18,7 @@ import os
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,12 +33,15 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.analysis.density import expected_norm
+from latentlab.explorer.chain_runs import Frame, chain_frames
 from latentlab.explorer.session import ExplorerSession
+from latentlab.services.gate import Gate
 from latentlab.services.jobs import GeneratorJob
-from latentlab.ui.chain_parts import ChainPlots, Frame, TileGrid, chain_frames
-from latentlab.ui.transport import Gate, GatedTransport
+from latentlab.ui.bridge import REDRAW_MS, JobBridge
+from latentlab.ui.chain.plots import ChainPlots
+from latentlab.ui.widgets.tile_grid import TileGrid
+from latentlab.ui.widgets.transport import GatedTransport
 
-REDRAW_MS = 33          # at most ~30 redraws per second
 TRAIL_STEPS = 50        # codes per chain kept for the map's trails
 FILM_STEPS = 12         # the selected chain's last decodes
 HISTORY_STEPS = 5000    # points kept in the curves
@@ -56,10 +59,6 @@ NO_ATLAS = ("this model carries no atlas of encoded training faces, so P̂(Z) ca
 DEBIAS_TIP = ("Debiased chain z_(t+1) = T(z_t) − b, where b is the mean move of the encoded training faces in one "
               "transition (0 if P̂(Z) were stationary). It removes the chain's systematic drift (toward darker "
               "faces for the bundled VAE's stochastic chain); measured in docs/chain-study.md. Applies on Reset")
-
-
-class _Bridge(QObject):
-    message = Signal(object)  # (job id, kind, payload), emitted on the worker, delivered queued
 
 
 class ChainPanel(QWidget, GatedTransport):
@@ -156,8 +155,7 @@ class ChainPanel(QWidget, GatedTransport):
                           self.step_button, self.reset_button, self.speed_slider, self.fast_check)
         self._p_hat_index = self.start_combo.findData("p_hat")
 
-        self._bridge = _Bridge(self)
-        self._bridge.message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
+        self._bridge = JobBridge(self)
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._draw)
@@ -223,7 +221,7 @@ class ChainPanel(QWidget, GatedTransport):
             z0 = session.prior_samples(n, seed=seed).astype(np.float32)
         debias = self.debias_check.isChecked() and self.debias_check.isEnabled()
         self._job_id += 1
-        job_id, emit = self._job_id, self._bridge.message.emit
+        job_id, emit = self._job_id, self._bridge.to_gui(self._on_message)  # (job id, kind, payload)
         self._gate = gate = Gate(self._interval())
         mode, threads = self.mode_combo.currentData(), self.worker_threads
         want_reference = self._reference is None

@@ -1,41 +1,24 @@
-"""The Compare window's parts. Worker side (no Qt): `draw_codes`, the shared N(0, I) codes, and
-`decode_for`, one model's decodes of them, or of draws of its own P̂(Z) (optionally after k
-latent-chain steps). GUI side:
-`FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map),
-`ModelColumn` (one model: name, latent map, large face, decodes) and `ModelChooser` (the check list).
+"""One compared model's column in the Compare window (what it decodes is `explorer.compare_decodes`):
+`FittedTiles` (numbered decodes laid out to fit), `SampleMarks` (the shared codes marked on a map)
+and `ModelColumn` (one model: name, latent map, large face, decodes).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QGridLayout,
-    QGroupBox,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from latentlab.explorer import ExplorerSession
-from latentlab.images import to_uint8
-from latentlab.models.distributions import StandardNormalPrior
-from latentlab.sampling.chain import latent_chain
-from latentlab.ui.chain_parts import TileGrid
-from latentlab.ui.face_panel import ScalingImage
-from latentlab.ui.latent_map import LatentMap
-from latentlab.ui.map_layers import MapLayers
+from latentlab.explorer.compare_decodes import ModelDecodes
+from latentlab.explorer.map_layers import MapLayers
+from latentlab.ui.widgets.face_panel import ScalingImage
+from latentlab.ui.widgets.latent_map import LatentMap
+from latentlab.ui.widgets.tile_grid import TileGrid
 
 MARK_COLOUR = (148, 40, 170)
 NOTE_STYLE = "color: #8a5a00;"
@@ -44,56 +27,6 @@ MAP_TIP = ("Stars: the compared codes, numbered as the decodes below. The same z
            "faces) and each model spreads its training faces differently over the latent space.")
 
 
-# ---------------------------------------------------------------------- worker side (no Qt)
-def draw_codes(n: int, latent_dim: int, seed: int) -> np.ndarray:
-    """n codes z ~ N(0, I) [n, latent_dim] from `seed`: what every model's prior draws with that seed
-    (`ExplorerSession.prior_samples`), drawn once so that every model decodes the very same codes."""
-    generator = torch.Generator().manual_seed(int(seed))
-    return StandardNormalPrior(latent_dim).sample(n, generator=generator).numpy().astype(np.float32)
-
-
-@dataclass(frozen=True)
-class ModelDecodes:
-    """One model's decodes of the shared codes, made on a worker (owned arrays)."""
-
-    images: np.ndarray                 # uint8 [N, C, H, W]
-    trails: np.ndarray | None          # [N, k + 1, D]: the codes along the chain (None without it)
-    note: str = ""                     # one line shown in the model's column
-    codes: np.ndarray | None = None    # [N, D]: this model's own codes (draws of its P̂(Z)); None: the shared ones
-
-    @property
-    def final_codes(self) -> np.ndarray | None:
-        """The codes after the chain [N, D] (None without it)."""
-        return None if self.trails is None else self.trails[:, -1]
-
-
-def decode_for(session: ExplorerSession, codes: np.ndarray, chain_steps: int = 0,
-               p_hat_seed: int | None = None) -> ModelDecodes:
-    """`session`'s decoder means of `codes` [N, D] as uint8 images; with `chain_steps` k > 0 and an
-    encoder, the decodes after k mean-mode steps of the latent Markov chain (seed 0, corruption on
-    for denoising models) and the codes along the way. With `p_hat_seed`, N draws of the model's
-    own P̂(Z) from that seed (`ExplorerSession.p_hat_draws`; the first use fits the density) replace
-    `codes`; a model without an atlas has no P̂(Z) and decodes `codes`, with a note saying so."""
-    own, notes = None, []
-    if p_hat_seed is not None:
-        if session.atlas_codes is None:
-            notes.append("no atlas of encoded faces, so no P̂(Z): the prior's codes instead")
-        else:
-            own = codes = session.p_hat_draws(len(codes), p_hat_seed)
-            notes.append(f"draws of its own P̂(Z), seed {p_hat_seed}")
-    if chain_steps > 0 and not session.has_encoder:
-        notes.append(f"{session.model_name.upper()} has no encoder, so the chain does not apply: direct decodes")
-    if chain_steps <= 0 or not session.has_encoder:
-        return ModelDecodes(session.decode(codes), None, "; ".join(notes), own)
-    generator = torch.Generator().manual_seed(0)
-    # Not under the session's lock (as the interpolation panel): eval-mode inference only reads weights.
-    steps = list(latent_chain(session.model, codes, chain_steps, mode="mean", generator=generator))
-    trails = np.stack([step.z for step in steps], axis=1)
-    notes.append(f"after {chain_steps} chain step{'s' if chain_steps != 1 else ''} (mean mode)")
-    return ModelDecodes(to_uint8(steps[-1].x), trails, "; ".join(notes), own)
-
-
-# ---------------------------------------------------------------------- GUI side
 class FittedTiles(TileGrid):
     """A TileGrid that picks its column count to make the tiles as large as the widget allows (or
     keeps them in one row, for a path), and numbers the tiles 1..N when `numbered`."""
@@ -187,7 +120,7 @@ class SampleMarks:
             self._labels.append(label)
 
 
-def _small_label(style: str = "color: #555;") -> QLabel:
+def small_label(style: str = "color: #555;") -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setStyleSheet(style)
@@ -221,7 +154,7 @@ class ModelColumn(QFrame):
         self.info.setToolTip(f"{session.path}\n{self.info.text()}")
         # One line, clipped when narrow: the maps of all columns then start at the same height.
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note = _small_label(NOTE_STYLE)
+        self.note = small_label(NOTE_STYLE)
         self.note.hide()
         self.map = LatentMap()
         self.map.plot.setMinimumSize(220, 200)
@@ -234,7 +167,7 @@ class ModelColumn(QFrame):
         self.face = ScalingImage(96, 200, "decoding…")
         # As wide as it is tall: the caption takes the rest of the row, right beside the face.
         self.face.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.caption = _small_label()
+        self.caption = small_label()
         self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.tiles = FittedTiles()
         self.tiles.tile_clicked.connect(self.sample_clicked)
@@ -350,61 +283,3 @@ class ModelColumn(QFrame):
         self.current_image = image
         self.face.set_image(image, prescaled)
         self.caption.setText(caption)
-
-
-class ModelChooser(QGroupBox):
-    """Check boxes of the models that can be compared, each with a one-line note (why it cannot
-    join, or what it is), and "Add checkpoint…". Signals: `toggled(path, checked)`, `add_requested()`."""
-
-    toggled = Signal(str, bool)
-    add_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Models", parent)
-        self._boxes: dict[str, QCheckBox] = {}
-        self._notes: dict[str, QLabel] = {}
-        self._rows = QVBoxLayout()
-        self._rows.setSpacing(2)
-        add = QPushButton("Add checkpoint…")
-        add.setToolTip("Compare a checkpoint file that is not listed")
-        add.clicked.connect(self.add_requested)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._rows)
-        layout.addWidget(add)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-
-    def add_candidate(self, path: str | Path, label: str) -> None:
-        key = str(path)
-        if key in self._boxes:
-            return
-        box = QCheckBox(label)
-        box.setToolTip(key)
-        box.toggled.connect(lambda checked, k=key: self.toggled.emit(k, checked))
-        note = _small_label()
-        note.hide()
-        self._rows.addWidget(box)
-        self._rows.addWidget(note)
-        self._boxes[key], self._notes[key] = box, note
-
-    def candidates(self) -> list[str]:
-        return list(self._boxes)
-
-    def is_checked(self, path: str | Path) -> bool:
-        box = self._boxes.get(str(path))
-        return box is not None and box.isChecked()
-
-    def set_checked(self, path: str | Path, checked: bool) -> None:
-        """Tick or untick without emitting `toggled` (the window already acted)."""
-        box = self._boxes[str(path)]
-        box.blockSignals(True)
-        box.setChecked(checked)
-        box.blockSignals(False)
-
-    def set_note(self, path: str | Path, text: str, problem: bool = False) -> None:
-        note = self._notes[str(path)]
-        note.setText(text)
-        note.setStyleSheet("color: #b23c17;" if problem else "color: #666;")
-        note.setVisible(bool(text))
-
-    def note(self, path: str | Path) -> str:
-        return self._notes[str(path)].text()

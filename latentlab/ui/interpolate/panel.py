@@ -42,7 +42,7 @@ from latentlab.explorer.session import ExplorerSession
 from latentlab.export import save_gif, save_pair_gif, save_strip_png, save_strips_png
 from latentlab.sampling import interpolate, interpolation_path
 from latentlab.sampling.chained_path import chained_path
-from latentlab.ui.imaging import to_pixmap, to_qimage
+from latentlab.ui.widgets.imaging import to_pixmap, to_qimage
 
 THUMB = 72
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
