@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from latentlab.models.base import AdversarialModel, ConvModelConfig, mse_per_pixel
+from latentlab.models.adversarial_losses import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.base import AdversarialModel, ConvModelConfig, check_discriminator_lr, mse_per_pixel
 from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.distributions import PointMass
 from latentlab.models.registry import register
@@ -63,8 +63,7 @@ class LatentAdversaryConfig(ConvModelConfig):
             raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
         if not 1 <= self.disc_layers <= 8:
             raise ValueError(f"disc_layers must be between 1 and 8, got {self.disc_layers}")
-        if self.discriminator_lr < 0:
-            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+        check_discriminator_lr(self.discriminator_lr)
         if not 0 <= self.input_noise <= 1:
             raise ValueError(f"input_noise must be between 0 and 1, got {self.input_noise}")
         if not 0 <= self.encoder_pretrain_steps <= 10_000:
@@ -117,16 +116,6 @@ class LatentDiscriminator(nn.Module):
         if self.prior is not None:
             logit = logit + self.prior.log_prob(z) - self.prior.expected_log_prob()
         return logit
-
-
-def neg_log_sigmoid(logits: torch.Tensor) -> torch.Tensor:
-    """-log D with D = sigmoid(logits), computed stably (softplus(-l)), averaged over the batch."""
-    return F.softplus(-logits).mean()
-
-
-def neg_log_one_minus_sigmoid(logits: torch.Tensor) -> torch.Tensor:
-    """-log(1 - D) with D = sigmoid(logits) (softplus(l)), averaged over the batch."""
-    return F.softplus(logits).mean()
 
 
 def moment_matching_loss(codes: torch.Tensor, prior_draws: torch.Tensor) -> torch.Tensor:

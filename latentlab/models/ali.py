@@ -20,8 +20,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
-from latentlab.models.base import AdversarialModel, ConvModelConfig, mse_per_pixel
+from latentlab.models.adversarial_losses import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.base import (
+    AdversarialModel,
+    ConvModelConfig,
+    check_discriminator_lr,
+    check_generator_steps,
+    mse_per_pixel,
+)
 from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.distributions import DiagonalGaussian, PointMass
 from latentlab.models.registry import register
@@ -55,12 +61,10 @@ class ALIConfig(ConvModelConfig):
             raise ValueError(f"loss must be one of {', '.join(ALI_LOSSES)}, got {self.loss!r}")
         if not 8 <= self.disc_hidden <= 4096:
             raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
-        if self.discriminator_lr < 0:
-            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+        check_discriminator_lr(self.discriminator_lr)
         if not 0 <= self.disc_dropout < 1:
             raise ValueError(f"disc_dropout must be in [0, 1), got {self.disc_dropout}")
-        if not 1 <= self.generator_steps <= 20:
-            raise ValueError(f"generator_steps must be between 1 and 20, got {self.generator_steps}")
+        check_generator_steps(self.generator_steps)
 
 
 class JointDiscriminator(nn.Module):
