@@ -176,7 +176,7 @@ def test_registry_json_round_trip(name):
 def test_naive_and_cached_sampling_agree(name):
     shape = (3, 4, 4)
     model = tiny(name, shape)
-    steps = list(model.sample_steps(2, mode="naive", generator=torch.Generator().manual_seed(5)))
+    steps = list(sample_steps(model, 2, mode="naive", generator=torch.Generator().manual_seed(5)))
     cached = sample(model, 2, mode="cached", generator=torch.Generator().manual_seed(5))
     assert len(steps) == 3 * 4 * 4
     assert [s.position for s in steps[:4]] == [(0, 0, 0), (0, 0, 1), (0, 0, 2), (0, 1, 0)]
