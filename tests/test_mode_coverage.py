@@ -1,4 +1,4 @@
-"""The 2-D ring toy (latentlab.analysis.mode_coverage): ring sampler, VEEGAN mode metrics, the shared
+"""The 2-D ring toy (latentlab.studies.mode_coverage): ring sampler, VEEGAN mode metrics, the shared
 Su regulariser and schedule (latentlab.models.adversarial_losses.su_drift,
 latentlab.models.gan.SuAnchoredGenerator) in the MLP GAN trained by the DCGAN's alternating scheme,
 and `python -m latentlab.bench modes` end to end."""
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from latentlab.analysis.mode_coverage import (
+from latentlab.studies.mode_coverage import (
     RING_RADIUS,
     RING_STD,
     ToyGAN,

@@ -11,7 +11,7 @@ project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent
 between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
 and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
 of their reconstructions, and a "P^ samples" row: n decoded draws of the model's P̂(Z) (the
-explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/sampling/chain_metrics.py,
+explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/studies/chain_study.py,
 docs/chain-study.md, docs/p-hat-sampling.md.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latentlab.sampling.chain_metrics import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
+from latentlab.studies.chain_study import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
 
 
 def _int_list(text: str) -> list[int]:
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
-    from latentlab.sampling.chain_metrics import chain_report
+    from latentlab.studies.chain_study import chain_report
 
     def progress(message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)

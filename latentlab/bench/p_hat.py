@@ -65,7 +65,7 @@ def score_candidates(model: Any, name: str, candidates: list[Any], ref_features:
     from latentlab.analysis.frechet import fid_against
     from latentlab.bench.quality import _decode_means
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import atlas_codes
+    from latentlab.studies.chain_study import atlas_codes
 
     model.eval()
 

@@ -113,7 +113,7 @@ def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float
 
     from latentlab.analysis.image_stats import mmd_unbiased
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import posterior_means
+    from latentlab.studies.chain_study import posterior_means
 
     codes = posterior_means(model, train)
     prior = prior_start(model, len(codes), generator=torch.Generator().manual_seed(seed + 1))
@@ -122,10 +122,10 @@ def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float
 
 def p_hat_codes(model: Any, n: int, seed: int, train: np.ndarray | None = None,
                 density: Any = None) -> np.ndarray | None:
-    """n codes drawn from the model's P̂(Z) (`sampling.chain_metrics.model_p_hat`: its atlas, else the
+    """n codes drawn from the model's P̂(Z) (`studies.chain_study.model_p_hat`: its atlas, else the
     posterior means of `train`; `density` skips the fit), float32 [n, D]; None when neither exists."""
     from latentlab.analysis.density import sample_p_hat
-    from latentlab.sampling.chain_metrics import model_p_hat
+    from latentlab.studies.chain_study import model_p_hat
 
     if density is None:
         density = model_p_hat(model, train)[0]
@@ -142,7 +142,7 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
 
     from latentlab.analysis.frechet import fid_against
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import model_p_hat, reconstructions
+    from latentlab.studies.chain_study import model_p_hat, reconstructions
 
     model.eval()
     z = prior_start(model, n, generator=torch.Generator().manual_seed(seed))

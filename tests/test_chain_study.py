@@ -1,4 +1,4 @@
-"""The chain study (latentlab.sampling.chain_metrics): the report's structure, its modes, reproducibility,
+"""The chain study (latentlab.studies.chain_study): the report's structure, its modes, reproducibility,
 reference rows, its chain being the window's; and the bench command."""
 
 import json
@@ -10,7 +10,7 @@ import torch
 from latentlab.analysis.frechet import fid_against
 from latentlab.models import build_model
 from latentlab.sampling.chain import MEAN_DECODE, transition_bias
-from latentlab.sampling.chain_metrics import chain_report, chain_states
+from latentlab.studies.chain_study import chain_report, chain_states
 
 SPEC = "synthetic-faces?size=16&n=300"
 
@@ -225,7 +225,7 @@ def test_p_hat_reference_row_and_chains_started_from_p_hat(data, tmp_path, isola
     """The "P^ samples" row decodes seeded draws of the fitted P̂(Z); start="p_hat" starts the chains
     from exactly those draws (step 0 = that row), and the bench exposes it as --start p-hat."""
     from latentlab.analysis.density import sample_p_hat
-    from latentlab.sampling.chain_metrics import model_p_hat
+    from latentlab.studies.chain_study import model_p_hat
 
     held_out, train = data
     model = _model()
