@@ -20,25 +20,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from latentlab.bench.arguments import choice_list, non_negative_ints
 from latentlab.studies.chain_study import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
-    return values
-
-
-def _modes(text: str) -> list[str]:
-    modes = [m.strip() for m in text.split(",") if m.strip()]
-    bad = [m for m in modes if m not in REPORT_MODES]
-    if not modes or bad:
-        raise argparse.ArgumentTypeError(f"modes must be among {', '.join(REPORT_MODES)}, got {text!r}")
-    return modes
 
 
 def main(argv: list[str]) -> int:
@@ -49,8 +32,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--split", default="test", help="the held-out split to compare with (default test)")
     parser.add_argument("--n", type=int, default=1000, help="chains (samples) per mode (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=_int_list, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
-    parser.add_argument("--modes", type=_modes, default=list(DEFAULT_MODES),
+    parser.add_argument("--steps", type=non_negative_ints, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
+    parser.add_argument("--modes", type=choice_list(REPORT_MODES, "modes"), default=list(DEFAULT_MODES),
                         help=f"comma-separated, among {', '.join(REPORT_MODES)} (default mean,stochastic)")
     parser.add_argument("--debias", action="store_true",
                         help="run the debiased chain z_(t+1) = T(z_t) - b, with b the mean move of training "
