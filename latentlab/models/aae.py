@@ -1,12 +1,15 @@
-"""Adversarial autoencoder (Makhzani et al. 2016), trained by the alternating adversarial scheme.
+"""Adversarial autoencoder (Makhzani et al. 2016, "Adversarial Autoencoders", arXiv:1511.05644), trained by
+the alternating adversarial scheme.
 
 Deterministic encoder z = E(x), decoder G, and a latent discriminator D(z) (an MLP giving the
 probability that z was drawn from the prior P(Z) = N(0, I)). Alternating updates:
     discriminator:        min_D  -E_{z~P(Z)} log D(z) - E_x log(1 - D(E(x)))
     encoder + decoder:    min_{G,E}  E_x[ -w_adv log D(E(x)) + lambda * (-log P(x | G(E(x)))) ]
-With the Gaussian likelihood the reconstruction term is ||x - G(E(x))||² / (2 sigma²) + const, the
-brief's lambda ||x - G(E(x))||²; with the Bernoulli likelihood it is the cross-entropy. Su (seed 002)
-derives the same pair from variational inference. Past 2 latent dimensions the AAE is hard to train.
+With the Gaussian likelihood the reconstruction term is ||x - G(E(x))||² / (2 sigma²) + const, a
+squared error lambda ||x - G(E(x))||²; with the Bernoulli likelihood it is the cross-entropy. Su 2018
+("Variational Inference: A Unified Framework of Generative Models and Some Revelations",
+arXiv:1807.05936, the AAE section) derives the same pair from variational inference. Past 2 latent
+dimensions the AAE is hard to train.
 
 With `encoder_phase` the encoder also takes a step of its own on -log D(E(x)) between the two (and
 the encoder/decoder step is reconstruction only), as in Creswell et al.'s DAAE code; with
@@ -45,7 +48,8 @@ class LatentAdversaryConfig(ConvModelConfig):
         stopping once that loss is below 0.1); 0: none.
     discriminator_steps: discriminator updates per iteration (each on fresh prior draws).
     encoder_batchnorm: batch-norm (affine) on the encoder output, so the codes' batch mean and scale are
-        64 + 64 parameters of their own (seed 002's remark: helps the AAE past 2 latent dimensions).
+        64 + 64 parameters of their own (Su's advice for the AAE past 2 latent dimensions, in the comments
+        of the Chinese version of Su 2018, arXiv:1807.05936: https://www.spaces.ac.cn/archives/5716).
     """
 
     disc_hidden: int = 256

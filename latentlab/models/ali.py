@@ -7,10 +7,11 @@ probability that a pair is an "encoder" pair (x, E(x)), x ~ data, rather than a 
 Generator + encoder, by `loss`:
     "standard"       the minimax game: min_{G,E} E_x log D(x, E(x)) + E_z log(1 - D(G(z), z))
     "nonsaturating"  swapped labels:  -E_x log(1 - D(x, E(x))) - E_z log D(G(z), z)
-    "nonminimax"     Su's loss derived from variational inference (seed 002):
+    "nonminimax"     Su's loss derived from variational inference (Su 2018, "Variational Inference:
+                     A Unified Framework of Generative Models and Some Revelations", arXiv:1807.05936):
                      -E_x log D(x, E(x)) - E_z log D(G(z), z)
-Seed 002 reports the non-minimax loss performs like the standard one. ALI has an encoder, so the
-latent chain applies.
+Su reports the non-minimax loss performs like the standard one. ALI has an encoder, so the latent
+chain applies.
 """
 
 from __future__ import annotations
