@@ -225,7 +225,7 @@ def test_p_hat_reference_row_and_chains_started_from_p_hat(data, tmp_path, isola
     """The "P^ samples" row decodes seeded draws of the fitted P̂(Z); start="p_hat" starts the chains
     from exactly those draws (step 0 = that row), and the bench exposes it as --start p-hat."""
     from latentlab.analysis.density import sample_p_hat
-    from latentlab.studies.chain_study import model_p_hat
+    from latentlab.analysis.codes import model_p_hat
 
     held_out, train = data
     model = _model()

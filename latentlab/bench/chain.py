@@ -21,7 +21,8 @@ import argparse
 import sys
 
 from latentlab.bench.arguments import choice_list, non_negative_ints
-from latentlab.studies.chain_study import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
+from latentlab.analysis.codes import GAP_TRAIN_IMAGES
+from latentlab.studies.chain_study import DEFAULT_MODES, DEFAULT_STEPS, REPORT_MODES
 
 
 def main(argv: list[str]) -> int:

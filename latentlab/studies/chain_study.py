@@ -15,9 +15,9 @@ at each requested step t, measures:
   of the held-out images, with the WAE multi-scale IMQ kernel Σ_s C_s / (C_s + ||a - b||²),
   C_s = 2 · D · s, s ∈ {.1, .2, .5, 1, 2, 5, 10} (prior variance 1).
 - ``gap``: the mean gap score log P(z_t) - log P̂(z_t) in nats, with P̂(Z) the explorer's estimate
-  (`model_p_hat`: `analysis.density.fit_p_hat`, a 10-component full-covariance Gaussian mixture fitted
-  by EM, seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the posterior means of the first
-  3000 training images); and
+  (`analysis.codes.model_p_hat`: `analysis.density.fit_p_hat`, a 10-component full-covariance
+  Gaussian mixture fitted by EM, seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the
+  posterior means of the first 3000 training images); and
   ``log_p_hat``, its second term alone, mean log P̂(z_t). Read them together: the gap also falls
   when codes move out to where the prior is small (large ||z||), which is no improvement; a code
   that lands where the data's codes lie has a log P̂ near the held-out codes' own.
@@ -62,25 +62,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.analysis.density import P_HAT, GaussianMixture, StandardNormal, fit_p_hat, gap_score, sample_p_hat
+from latentlab.analysis.codes import (
+    atlas_codes,
+    decode_means,
+    image_array,
+    model_p_hat,
+    posterior_means,
+    reconstructions,
+)
+from latentlab.analysis.density import StandardNormal, gap_score, sample_p_hat
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
 from latentlab.models.mmd import IMQ_SCALES
-from latentlab.sampling.chain import (
-    CHAIN_MODES,
-    TRANSITION_MODES,
-    eval_mode,
-    latent_chain,
-    model_device,
-    prior_start,
-    transition_bias,
-)
+from latentlab.sampling.chain import CHAIN_MODES, TRANSITION_MODES, latent_chain, model_device, prior_start, transition_bias
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10)
 DEFAULT_MODES = CHAIN_MODES
 #: the modes a report may hold; their order fixes each mode's generator seed (see `chain_report`)
 REPORT_MODES = TRANSITION_MODES
-GAP_TRAIN_IMAGES = 3000
 CHAIN_STARTS = ("prior", "p_hat")
 KERNEL_DESCRIPTION = ("IMQ, multi-scale: sum over C = 2*D*s, s in {" + ", ".join(f"{s:g}" for s in IMQ_SCALES)
                       + "} of C / (C + ||a-b||^2) (prior variance 1); unbiased MMD^2")
@@ -220,84 +219,7 @@ def _rgb(values: Sequence[float] | None) -> str:
     return "-" if not values else "/".join(f"{v:.3f}" for v in values)
 
 
-# ----------------------------------------------------------------------------------- helpers
-
-
-@torch.no_grad()
-def posterior_means(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
-    """E[z | x] of images (an ImageDataset, or float [N, C, H, W] in [0, 1]), float32 [N, D].
-
-    The model is used in eval mode and left in the mode it was in.
-    """
-    return _map_batches(model, images, lambda x: model.encode(x).mean, batch_size)
-
-
-@torch.no_grad()
-def reconstructions(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
-    """decode(E[z | x]).mean of images, float32 [N, C, H, W] (no corruption: a denoising model's
-    encoder is given the clean image, as `reconstruct` does)."""
-    return _map_batches(model, images, lambda x: model.decode(model.encode(x).mean).mean, batch_size)
-
-
-def _map_batches(model: Any, images: Any, fn: Callable[[torch.Tensor], torch.Tensor], batch_size: int) -> np.ndarray:
-    """fn of every batch of images, in the chain's `eval_mode` (every submodule's mode restored after)."""
-    device = model_device(model)
-    count = len(images)
-    out = []
-    with eval_mode(model):
-        for start in range(0, count, batch_size):
-            stop = min(start + batch_size, count)
-            if hasattr(images, "batch"):
-                x = images.batch(np.arange(start, stop))
-            else:
-                x = torch.as_tensor(np.asarray(images[start:stop]), dtype=torch.float32)
-            out.append(fn(x.to(device)).to("cpu", torch.float32).numpy())
-    return np.concatenate(out)
-
-
-@torch.no_grad()
-def _decode_batches(model: Any, z: np.ndarray, batch_size: int = 250) -> np.ndarray:
-    """Decoder means E[x | z] of codes z [N, D], float32 [N, C, H, W] (eval mode, restored after)."""
-    return _map_batches(model, np.asarray(z, dtype=np.float32), lambda c: model.decode(c).mean, batch_size)
-
-
-def _images(images: Any, limit: int | None = None) -> np.ndarray:
-    """float32 [N, C, H, W] in [0, 1] from an ImageDataset or an array."""
-    if hasattr(images, "batch"):
-        count = len(images) if limit is None else min(limit, len(images))
-        return images.batch(np.arange(count)).numpy()
-    arr = np.asarray(images, dtype=np.float32)
-    return arr if limit is None else arr[:limit]
-
-
-def atlas_codes(model: Any, name: str = "atlas_codes") -> np.ndarray | None:
-    """The model's bundled atlas (posterior means of training images; name="atlas_std" for their
-    posterior standard deviations), or None."""
-    extras = getattr(model, "checkpoint_extras", None) or {}
-    codes = extras.get(name)
-    return None if codes is None else codes.detach().to(torch.float32).cpu().numpy()
-
-
-def model_p_hat(model: Any, train: Any = None, gap_codes: np.ndarray | None = None, batch_size: int = 250,
-                ) -> tuple[GaussianMixture | None, str | None, np.ndarray | None]:
-    """(P̂(Z), its description, the training codes it was fitted to) for a model, as the explorer
-    estimates it (`analysis.density.fit_p_hat`): from `gap_codes` (posterior means) when given,
-    else the model's atlas (means and standard deviations, so the fit is to draws z ~ Q(z|x)), else
-    the posterior means of the first 3000 images of `train`; (None, None, None) without any."""
-    codes, stds = gap_codes, None
-    source = "given"
-    if codes is None:
-        codes, stds, source = atlas_codes(model), atlas_codes(model, "atlas_std"), "the model's atlas"
-    if codes is None and train is not None and callable(getattr(model, "encode", None)) \
-            and getattr(model, "has_encoder", True):
-        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
-        source = f"first {len(codes)} of the training data"
-    if codes is None:
-        return None, None, None
-    density = fit_p_hat(np.asarray(codes), stds)
-    described = (f"{P_HAT.describe()} of {len(codes)} training images ({source}"
-                 f"{'' if stds is not None or P_HAT.source == 'means' else '; means only, no spread known'})")
-    return density, described, codes
+# ----------------------------------------------------------------------------------- figures
 
 
 def _image_figures(x: np.ndarray) -> dict[str, Any]:
@@ -375,7 +297,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
 
     # Held-out data: images, features, codes.
     say("encoding the held-out images")
-    held_images = _images(held_out)
+    held_images = image_array(held_out)
     if len(held_images) < 2:
         raise ValueError(f"need at least 2 held-out images, got {len(held_images)}")
     held_features = np.asarray(features(held_images), dtype=np.float64)
@@ -409,7 +331,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
                                      "fd_mean": _mean_term(recon_features, held_features),
                                      "latent_mmd": None, **_image_figures(recon)}
     if train is not None:
-        train_images = _images(train, n)
+        train_images = image_array(train, n)
         if len(train_images) >= 2:
             train_codes = posterior_means(model, train_images, batch_size)
             train_features = features(train_images)
@@ -423,7 +345,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     p_hat_z = None if density is None else sample_p_hat(density, n, seed)
     if p_hat_z is not None:
         say("P^ samples")
-        p_hat_x = _decode_batches(model, p_hat_z, batch_size)
+        p_hat_x = decode_means(model, p_hat_z, batch_size)
         p_hat_features = features(p_hat_x)
         references["p_hat"] = {
             "n": n, "fd": fid_against(p_hat_features, held_features),
@@ -474,10 +396,6 @@ __all__ = [
     "REPORT_MODES",
     "ChainReport",
     "StepFigures",
-    "atlas_codes",
     "chain_report",
     "chain_states",
-    "model_p_hat",
-    "posterior_means",
-    "reconstructions",
 ]
