@@ -4,7 +4,6 @@ latentlab.models.gan.SuAnchoredGenerator) in the MLP GAN trained by the DCGAN's 
 and `python -m latentlab.bench modes` end to end."""
 
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch

@@ -74,7 +74,14 @@ from latentlab.analysis.density import StandardNormal, gap_score, sample_p_hat
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
 from latentlab.models.mmd import IMQ_SCALES
-from latentlab.sampling.chain import CHAIN_MODES, TRANSITION_MODES, latent_chain, model_device, prior_start, transition_bias
+from latentlab.sampling.chain import (
+    CHAIN_MODES,
+    TRANSITION_MODES,
+    latent_chain,
+    model_device,
+    prior_start,
+    transition_bias,
+)
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10)
 DEFAULT_MODES = CHAIN_MODES
