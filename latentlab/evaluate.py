@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(model, "has_encoder", True):
             rows.append(model.reconstruct(originals))
             names.append("reconstructions")
-        rows.append(model.sample_images(n, generator=generator))  # pixel by pixel for autoregressive models
+        if getattr(model, "is_autoregressive", False):
+            from latentlab.sampling.pixels import sample_images
+
+            rows.append(sample_images(model, n, generator=generator))  # pixel by pixel
+        else:
+            rows.append(model.sample_images(n, generator=generator))  # decoder means of prior draws
         names.append("samples")
         print(f"grid: {save_grid(args.grid, rows, scale=args.scale)} (rows: {' / '.join(names)})")
     return 0

@@ -147,7 +147,8 @@ def test_discriminator_lr_comes_from_the_model_config():
 
 
 def direct_mmd(a: np.ndarray, b: np.ndarray, k) -> float:
-    """The brief's estimator written out with loops over pairs."""
+    """The unbiased MMD² estimator (Gretton et al. 2012, "A Kernel Two-Sample Test", eq. 3; the WAE-MMD
+    penalty of Tolstikhin et al. 2018, arXiv:1711.01558) written out with loops over pairs."""
     n, m = len(a), len(b)
     aa = sum(k(a[i], a[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
     bb = sum(k(b[i], b[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))

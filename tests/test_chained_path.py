@@ -1,4 +1,5 @@
-"""The interpolation path after k latent-chain steps (Qt-free), and its figure command."""
+"""The interpolation path after k latent-chain steps (Qt-free), and its figure command
+(`python -m latentlab.bench chained-path`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from latentlab.data import parse_spec, preprocessing_for
 from latentlab.images import to_uint8
 from latentlab.models import build_model
 from latentlab.sampling import interpolation_path
-from latentlab.sampling.chained_path import chained_path, main
+from latentlab.bench.chained_path import main
+from latentlab.sampling.chained_path import chained_path
 
 CONFIG = {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8}
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from latentlab.data import load_dataset, load_image_file, parse_spec
-from latentlab.data.source import open_source
+from latentlab.data.openers import open_source
 from latentlab.errors import DataError
 
 pytestmark = pytest.mark.usefixtures("isolated_cache")

@@ -1,14 +1,14 @@
-"""The 2-D ring toy (latentlab.analysis.mode_coverage): ring sampler, VEEGAN mode metrics, the shared
-Su regulariser and schedule (latentlab.models.gan: su_drift, SuAnchoredGenerator) in the MLP GAN trained
-by the DCGAN's alternating scheme, and `python -m latentlab.bench modes` end to end."""
+"""The 2-D ring toy (latentlab.studies.mode_coverage): ring sampler, VEEGAN mode metrics, the shared
+Su regulariser and schedule (latentlab.models.adversarial_losses.su_drift,
+latentlab.models.gan.SuAnchoredGenerator) in the MLP GAN trained by the DCGAN's alternating scheme,
+and `python -m latentlab.bench modes` end to end."""
 
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 
-from latentlab.analysis.mode_coverage import (
+from latentlab.studies.mode_coverage import (
     RING_RADIUS,
     RING_STD,
     ToyGAN,
@@ -20,7 +20,8 @@ from latentlab.analysis.mode_coverage import (
     scatter_image,
     train_toy_gan,
 )
-from latentlab.models.gan import GAN, GANConfig, SuAnchoredGenerator, su_drift
+from latentlab.models.adversarial_losses import su_drift
+from latentlab.models.gan import GAN, GANConfig, SuAnchoredGenerator
 from trainers.config import TrainConfig
 from trainers.schemes import AlternatingAdversarial
 

@@ -176,7 +176,7 @@ def test_registry_json_round_trip(name):
 def test_naive_and_cached_sampling_agree(name):
     shape = (3, 4, 4)
     model = tiny(name, shape)
-    steps = list(model.sample_steps(2, mode="naive", generator=torch.Generator().manual_seed(5)))
+    steps = list(sample_steps(model, 2, mode="naive", generator=torch.Generator().manual_seed(5)))
     cached = sample(model, 2, mode="cached", generator=torch.Generator().manual_seed(5))
     assert len(steps) == 3 * 4 * 4
     assert [s.position for s in steps[:4]] == [(0, 0, 0), (0, 0, 1), (0, 0, 2), (0, 1, 0)]
@@ -212,6 +212,18 @@ def test_a_pixel_model_trains_through_the_trainer_and_reports_bits_per_dim(tmp_p
     assert 0 < held["bits_per_dim"] < 9
     model = latentlab.load(tmp_path / "pix" / "last.ckpt")
     assert model.image_shape == (3, 8, 8)
+
+    # evaluate's grid draws its samples pixel by pixel through sampling.pixels (the models layer has
+    # no sampler of its own): sample_images is `sample` as floats in [0, 1]
+    from latentlab.evaluate import main as evaluate
+    from latentlab.sampling.pixels import sample_images
+
+    drawn = sample_images(model, 2, generator=torch.Generator().manual_seed(3))
+    assert drawn.dtype == torch.float32 and drawn.shape == (2, 3, 8, 8)
+    assert torch.equal(drawn, sample(model, 2, generator=torch.Generator().manual_seed(3)).float() / 255)
+    assert evaluate([str(tmp_path / "pix" / "last.ckpt"), "--limit", "4", "--columns", "2",
+                     "--grid", str(tmp_path / "grid.png")]) == 0
+    assert (tmp_path / "grid.png").is_file()
 
 
 def test_pixel_models_bench_trains_every_family_on_one_budget_and_scores_the_test_split(tmp_path, isolated_cache,

@@ -86,7 +86,6 @@ def test_fast_cached_and_naive_draw_the_same_samples(case):
 def test_fast_is_the_default_mode_and_checks_the_conditioning():
     assert inspect.signature(sample_steps).parameters["mode"].default == "fast"
     model, cond = case_model("gated-rgb-cond")
-    assert inspect.signature(model.sample_steps).parameters["mode"].default == "fast"
     with pytest.raises(ValueError, match="conditioning"):
         next(sample_steps(model, BATCH))
     with pytest.raises(ValueError, match="shape"):

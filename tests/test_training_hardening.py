@@ -266,6 +266,50 @@ def test_image_shape_in_set_is_refused_not_dropped(tmp_path, capsys):
         error_line(capsys)
 
 
+def test_train_config_from_dict_refuses_an_unknown_key_as_model_configs_do():
+    from latentlab.errors import ConfigError
+    from latentlab.models import config_from_dict
+
+    stored = config("runs/x").to_dict()
+    assert TrainConfig.from_dict(stored) == config("runs/x")  # the round trip (betas: list -> tuple)
+    with pytest.raises(ConfigError, match=r"training config has no setting warmup_steps; settings: .*batch_size"):
+        TrainConfig.from_dict({**stored, "warmup_steps": 10})
+    with pytest.raises(ConfigError, match="has no setting warmup_steps"):  # the model configs' rule
+        config_from_dict("vae", {"warmup_steps": 10})
+    with pytest.raises(ConfigError, match="training config lacks the setting model"):
+        TrainConfig.from_dict({k: v for k, v in stored.items() if k != "model"})
+
+
+def test_resume_names_an_unknown_key_of_the_stored_training_config(short_run, capsys):
+    from latentlab.checkpoints import write_checkpoint
+
+    path = short_run / "last.ckpt"
+    checkpoint = read_checkpoint(path)
+    checkpoint.meta["train_config"]["warmup_steps"] = 10
+    write_checkpoint(path, checkpoint)
+    capsys.readouterr()
+    assert cli_main(["--resume", "--out", str(short_run), "--quiet"]) == 2
+    assert "training config has no setting warmup_steps" in error_line(capsys)
+
+
+def test_the_cli_takes_its_defaults_from_train_config(tmp_path, capsys):
+    defaults = TrainConfig.defaults()
+    assert cli.DEFAULTS == defaults
+    assert set(defaults) == {f for f in TrainConfig.__dataclass_fields__} - {"model", "data", "out"}
+    made = cli.config_from_args(cli.build_parser().parse_args(["vae", "--data", DATA, "--out", str(tmp_path)]))
+    assert {name: getattr(made, name) for name in defaults if name != "model_config"} == \
+        {name: value for name, value in defaults.items() if name != "model_config"}
+    with pytest.raises(SystemExit):
+        cli_main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option, name in (("--epochs", "epochs"), ("--batch", "batch_size"), ("--seed", "seed"),
+                         ("--checkpoint-every", "checkpoint_every"), ("--preview-every", "preview_every"),
+                         ("--eval-limit", "eval_limit"), ("--device", "device")):
+        shown = text[text.rindex(f"{option} {option.lstrip('-').replace('-', '_').upper()}"):]
+        assert f"(default {defaults[name]})" in shown[:120], option
+    assert f"(default {defaults['lr']:g})" in text and "(default 0.5 0.999)" in text
+
+
 # ---------------------------------------------------------------- non-finite weights
 
 

@@ -27,7 +27,7 @@ from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview
 from trainers.loop import Trainer, checkpoint_path
 
 SHOWN_TERMS = ("loss", "recon", "kl", "mse")
-DEFAULTS = TrainConfig(model="", data="", out="")  # the defaults --help shows and a new run gets
+DEFAULTS = TrainConfig.defaults()  # what --help shows; a new run gets TrainConfig's own defaults
 #: options a resumed run may change (the rest are the stored run's: they decide what the updates are)
 RESUME_MAY_CHANGE = ("--epochs", "--max-steps", "--lr", "--device", "--checkpoint-every", "--keep-every",
                      "--preview-every", "--eval-limit", "--quiet")
@@ -56,27 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other model setting, e.g. --set beta=0.5 --set corruption=dropout")
     # Run-defining options default to None here, so that --resume can tell a given value from a default.
-    parser.add_argument("--epochs", type=int, help=f"passes over the training set, >= 1 (default {DEFAULTS.epochs})")
-    parser.add_argument("--batch", type=int, help=f"batch size (default {DEFAULTS.batch_size})")
-    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {DEFAULTS.lr:g})")
+    parser.add_argument("--epochs", type=int, help=f"passes over the training set, >= 1 (default {DEFAULTS['epochs']})")
+    parser.add_argument("--batch", type=int, help=f"batch size (default {DEFAULTS['batch_size']})")
+    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {DEFAULTS['lr']:g})")
     parser.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"),
-                        help=f"Adam betas (default {' '.join(map(str, DEFAULTS.betas))})")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help=f"(default {DEFAULTS.lr_schedule})")
-    parser.add_argument("--seed", type=int, help=f"(default {DEFAULTS.seed})")
+                        help=f"Adam betas (default {' '.join(map(str, DEFAULTS['betas']))})")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help=f"(default {DEFAULTS['lr_schedule']})")
+    parser.add_argument("--seed", type=int, help=f"(default {DEFAULTS['seed']})")
     parser.add_argument("--limit", type=int, help="use only the first N training examples")
     parser.add_argument("--max-steps", type=int, help="stop after N optimisation steps")
     parser.add_argument("--strict", action="store_true",
                         help="refuse an image folder holding files that cannot be decoded (default: leave them out, "
                              "list them on the terminal and in skipped-images.txt)")
     parser.add_argument("--checkpoint-every", type=int, help=f"steps between checkpoints (default "
-                                                             f"{DEFAULTS.checkpoint_every})")
+                                                             f"{DEFAULTS['checkpoint_every']})")
     parser.add_argument("--keep-every", type=int, metavar="STEPS",
                         help="also keep the checkpoint every STEPS steps as step-NNNNNN.ckpt (to score a run over training)")
     parser.add_argument("--preview-every", type=int, help=f"steps between preview.png updates (default "
-                                                          f"{DEFAULTS.preview_every})")
+                                                          f"{DEFAULTS['preview_every']})")
     parser.add_argument("--eval-limit", type=int, help=f"held-out images evaluated per epoch (default "
-                                                       f"{DEFAULTS.eval_limit})")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+                                                       f"{DEFAULTS['eval_limit']})")
+    parser.add_argument("--device", default=DEFAULTS["device"],
+                        help=f"auto, cpu, cuda or cuda:N (default {DEFAULTS['device']})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -95,8 +96,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         model_config["likelihood"] = args.likelihood
     model_config.update(_settings(args.set))
     given = {k: v for k, v in _run_options(args).items() if v is not None}
-    return TrainConfig(model=args.model, data=spec.to_string(), out=args.out, model_config=model_config,
-                       **{**_defaults(), **given})
+    return TrainConfig(model=args.model, data=spec.to_string(), out=args.out, model_config=model_config, **given)
 
 
 def _settings(items: list[str]) -> dict[str, str]:
@@ -120,12 +120,6 @@ def _run_options(args: argparse.Namespace) -> dict[str, object]:
             "seed": args.seed, "limit": args.limit, "max_steps": args.max_steps, "checkpoint_every": args.checkpoint_every,
             "keep_every": args.keep_every, "preview_every": args.preview_every, "eval_limit": args.eval_limit,
             "device": args.device, "strict": args.strict or None}
-
-
-def _defaults() -> dict[str, object]:
-    names = ("epochs", "batch_size", "lr", "betas", "lr_schedule", "seed", "checkpoint_every", "preview_every",
-             "eval_limit")
-    return {name: getattr(DEFAULTS, name) for name in names}
 
 
 def resume_config(args: argparse.Namespace) -> TrainConfig:

@@ -73,8 +73,33 @@ class TrainConfig:
         return values
 
     @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """{field: default} for every field that has one (all but model, data and out): the one
+        place a run's defaults are written, which the command line shows and uses."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                values[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                values[f.name] = f.default_factory()
+        return values
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in values.items() if k in known}
-        values["betas"] = tuple(values.get("betas", (0.5, 0.999)))
+        """The config `to_dict` wrote (a checkpoint's "train_config"). As for model configs
+        (`latentlab.models.registry.config_from_dict`), a key that is not a setting is refused
+        with a ConfigError naming it rather than dropped; so is a missing model, data or out."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(f"training config has no setting {', '.join(unknown)}; "
+                              f"settings: {', '.join(sorted(fields))}")
+        required = [name for name, f in fields.items()
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise ConfigError(f"training config lacks the setting {', '.join(missing)}")
+        values = dict(values)
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])  # JSON stores the pair as a list
         return cls(**values)

@@ -2,10 +2,11 @@
 
 P̂(Z) = ∫ Q_phi(Z|X) P(X) dX is the aggregate posterior: the distribution of the codes of the
 training data. A generative autoencoder trains it toward P(Z) = N(0, I) but never matches exactly
-(BRIEF §1); where the prior has mass and P̂ has little, decoded prior samples look wrong. We
-estimate P̂ from a set of encoded codes, non-parametrically (`GaussianKDE`) or with a Gaussian
-mixture fitted by EM (`GaussianMixture`; seed 002 derives EM as the alternating optimisation of
-the variational objective), and score
+(Creswell, Arulkumaran & Bharath 2016, "Improving Sampling from Generative Autoencoders with Markov
+Chains", arXiv:1610.09296); where the prior has mass and P̂ has little, decoded prior samples look
+wrong. We estimate P̂ from a set of encoded codes, non-parametrically (`GaussianKDE`) or with a
+Gaussian mixture fitted by EM (`GaussianMixture`; Su 2018, arXiv:1807.05936, derives EM as the
+alternating optimisation of the variational objective), and score
 
     gap(z) = log P(z) - log P̂(z)          (nats; high = prior mass where no data was encoded)
 
@@ -106,7 +107,8 @@ def projected_prior(projection: Any) -> Gaussian:
 class GaussianMixture:
     """p(z) = Σ_k π_k N(z; μ_k, Σ_k), fitted to codes by EM (Dempster, Laird & Rubin 1977).
 
-    Seed 002 obtains EM from the variational framework as alternating optimisation: with the
+    Su (2018, "Variational Inference: A Unified Framework of Generative Models and Some Revelations",
+    arXiv:1807.05936) obtains EM from the variational framework as alternating optimisation: with the
     posterior over the latent left free, the optimal posterior is the exact one (E-step) and then
     the model maximises the expected complete-data log-likelihood (M-step). For a mixture the
     latent is the component k:

@@ -10,8 +10,9 @@ Images are [N, C, H, W] in [0, 1] (numpy arrays or torch tensors); results are n
 
       MMD²_u = 1/(n(n-1)) Σ_{i≠j} k(a_i, a_j) + 1/(m(m-1)) Σ_{i≠j} k(b_i, b_j) - 2/(nm) Σ_{i,j} k(a_i, b_j)
 
-  with the kernels of WAE (Tolstikhin et al. 2018; BRIEF §3): RBF exp(-||a-b||² / (2 σ_k²)) with
-  σ_k² the median pairwise squared distance of the pooled samples, or IMQ Σ_s C_s / (C_s + ||a-b||²)
+  with the kernels of WAE (Tolstikhin et al. 2018, "Wasserstein Auto-Encoders", arXiv:1711.01558):
+  RBF exp(-||a-b||² / (2 σ_k²)) with σ_k² the median pairwise squared distance of the pooled
+  samples, or IMQ Σ_s C_s / (C_s + ||a-b||²)
   over C_s = 2 · D · σ_p² · s, s ∈ {.1, .2, .5, 1, 2, 5, 10}, σ_p² the prior variance (1 for N(0, I)).
   Unbiased: its expectation is the population MMD², so it is 0 on average (and can be negative) for
   equal distributions.

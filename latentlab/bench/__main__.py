@@ -13,6 +13,8 @@ BENCHES = {
     "heartbeat": ("latentlab.bench.heartbeat", "event-loop stalls (10 ms heartbeat) while training runs"),
     "launch": ("latentlab.bench.launch", "time from launch to the first painted window"),
     "chain": ("latentlab.bench.chain", "the latent chain's effect on sample quality, per step and mode"),
+    "chained-path": ("latentlab.bench.chained_path",
+                     "an interpolation before / after k chain steps on every point, as a two-strip PNG"),
     "modes": ("latentlab.bench.modes", "2-D ring of 8 Gaussians: modes covered by the GAN with vs without Su's regulariser"),
     "pixels": ("latentlab.bench.pixels", "pixel-model sampling: naive vs fast (activation caching) speedup"),
     "pixel-models": ("latentlab.bench.pixel_models", "test bits/dim of PixelCNN, Gated PixelCNN, Row LSTM on one budget"),

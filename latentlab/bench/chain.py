@@ -11,7 +11,7 @@ project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent
 between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
 and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
 of their reconstructions, and a "P^ samples" row: n decoded draws of the model's P̂(Z) (the
-explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/sampling/chain_metrics.py,
+explorer's `analysis.density.fit_p_hat`), no chain at all. Details: latentlab/studies/chain_study.py,
 docs/chain-study.md, docs/p-hat-sampling.md.
 """
 
@@ -20,25 +20,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latentlab.sampling.chain_metrics import DEFAULT_MODES, DEFAULT_STEPS, GAP_TRAIN_IMAGES, REPORT_MODES
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
-    return values
-
-
-def _modes(text: str) -> list[str]:
-    modes = [m.strip() for m in text.split(",") if m.strip()]
-    bad = [m for m in modes if m not in REPORT_MODES]
-    if not modes or bad:
-        raise argparse.ArgumentTypeError(f"modes must be among {', '.join(REPORT_MODES)}, got {text!r}")
-    return modes
+from latentlab.bench.arguments import choice_list, non_negative_ints
+from latentlab.analysis.codes import GAP_TRAIN_IMAGES
+from latentlab.studies.chain_study import DEFAULT_MODES, DEFAULT_STEPS, REPORT_MODES
 
 
 def main(argv: list[str]) -> int:
@@ -49,8 +33,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--split", default="test", help="the held-out split to compare with (default test)")
     parser.add_argument("--n", type=int, default=1000, help="chains (samples) per mode (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=_int_list, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
-    parser.add_argument("--modes", type=_modes, default=list(DEFAULT_MODES),
+    parser.add_argument("--steps", type=non_negative_ints, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
+    parser.add_argument("--modes", type=choice_list(REPORT_MODES, "modes"), default=list(DEFAULT_MODES),
                         help=f"comma-separated, among {', '.join(REPORT_MODES)} (default mean,stochastic)")
     parser.add_argument("--debias", action="store_true",
                         help="run the debiased chain z_(t+1) = T(z_t) - b, with b the mean move of training "
@@ -67,7 +51,7 @@ def main(argv: list[str]) -> int:
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
-    from latentlab.sampling.chain_metrics import chain_report
+    from latentlab.studies.chain_study import chain_report
 
     def progress(message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)

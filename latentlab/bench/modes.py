@@ -1,6 +1,6 @@
 """Mode coverage of the GAN with and without Su's regulariser on the 2-D ring of 8 Gaussians.
 
-For each seed, two MLP GANs (latentlab.analysis.mode_coverage.ToyGAN) are trained with identical
+For each seed, two MLP GANs (latentlab.studies.mode_coverage.ToyGAN) are trained with identical
 architecture, optimiser, schedule, batch and seed (so identical initial weights and batches) by the
 DCGAN trainer's own scheme (trainers.schemes.AlternatingAdversarial) and generator phase
 (latentlab.models.gan.SuAnchoredGenerator): the plain non-saturating GAN (lambda = 0) and the GAN with
@@ -57,7 +57,7 @@ class SeedResult:
 
 def _score(samples: torch.Tensor) -> tuple[int, int, float]:
     """(modes captured as VEEGAN, modes with >= 1 % of the samples high quality, high-quality fraction)."""
-    from latentlab.analysis.mode_coverage import mode_coverage
+    from latentlab.studies.mode_coverage import mode_coverage
 
     strict = max(1, round(STRICT_FRACTION * len(samples)))
     loose = mode_coverage(samples)
@@ -69,7 +69,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> SeedResult:
     otherwise identical settings; score 2500 samples of each."""
     import torch
 
-    from latentlab.analysis.mode_coverage import EVAL_SAMPLES, ToyGANConfig, ToyRun, train_toy_gan
+    from latentlab.studies.mode_coverage import EVAL_SAMPLES, ToyGANConfig, ToyRun, train_toy_gan
 
     run = ToyRun(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=seed)
     scores, samples = {}, {}
@@ -133,7 +133,7 @@ def main(argv: list[str]) -> int:
     print(f"modes (VEEGAN): regulariser more on {wins}, fewer on {losses}, equal on "
           f"{len(results) - wins - losses} of {len(results)} seeds; {time.perf_counter() - start:.0f} s")
     if args.png:
-        from latentlab.analysis.mode_coverage import save_scatter
+        from latentlab.studies.mode_coverage import save_scatter
 
         first = results[0]
         save_scatter(args.png, [(f"plain GAN (lambda = 0), seed {first.seed}", first.samples["plain"]),

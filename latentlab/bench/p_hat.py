@@ -61,16 +61,15 @@ def score_candidates(model: Any, name: str, candidates: list[Any], ref_features:
                      n: int, seeds: list[int]) -> list[CandidateRow]:
     import torch
 
+    from latentlab.analysis.codes import atlas_codes, decode_means
     from latentlab.analysis.density import fit_p_hat, sample_p_hat
     from latentlab.analysis.frechet import fid_against
-    from latentlab.bench.quality import _decode_means
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import atlas_codes
 
     model.eval()
 
     def fd(codes: np.ndarray) -> float:
-        return fid_against(features(_decode_means(model, codes)), ref_features)
+        return fid_against(features(decode_means(model, codes)), ref_features)
 
     prior = [fd(prior_start(model, n, generator=torch.Generator().manual_seed(s))) for s in seeds]
     rows = [CandidateRow(name, "prior", float(np.mean(prior)), prior, None, None)]

@@ -26,17 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from latentlab.bench.arguments import choice_list
+
 DEFAULT_MODELS = ("pixelcnn", "gated_pixelcnn", "row_lstm")
-
-
-def _models(text: str) -> list[str]:
-    from latentlab.models import available_models
-
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    bad = [m for m in names if m not in available_models() or m not in DEFAULT_MODELS]
-    if not names or bad:
-        raise argparse.ArgumentTypeError(f"models must be among {', '.join(DEFAULT_MODELS)}, got {text!r}")
-    return names
 
 
 def _setting(text: str) -> tuple[str, Any]:
@@ -109,7 +101,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench pixel-models", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="fashion-mnist", help="dataset spec (default fashion-mnist)")
-    parser.add_argument("--models", type=_models, default=list(DEFAULT_MODELS))
+    parser.add_argument("--models", type=choice_list(DEFAULT_MODELS, "models"), default=list(DEFAULT_MODELS))
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)

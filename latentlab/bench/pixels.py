@@ -30,6 +30,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from latentlab.bench.arguments import choice_list
+
 FAMILIES = ("pixelcnn", "gated_pixelcnn", "row_lstm")
 TARGET_SPEEDUP = 10.0
 MIN_ROWS = 2  # rows a naive timing always covers (see `time_naive_within_budget`)
@@ -143,14 +145,6 @@ def load_models(args) -> dict | None:
     return {getattr(model, "registry_name", type(model).__name__): model}
 
 
-def _models_list(text: str) -> list[str]:
-    names = [name for name in text.split(",") if name]
-    bad = [name for name in names if name not in FAMILIES]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"models must be among {', '.join(FAMILIES)}, got {text!r}")
-    return names
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench pixels", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,7 +152,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--size", type=int, default=28, help="image side without --checkpoint (default 28)")
     parser.add_argument("--batch", type=int, default=16, help="images in the batch timing (default 16)")
     parser.add_argument("--repeats", type=int, default=1, help="alternating rounds; medians reported (default 1)")
-    parser.add_argument("--models", type=_models_list, default=list(FAMILIES),
+    parser.add_argument("--models", type=choice_list(FAMILIES, "models"), default=list(FAMILIES),
                         help=f"without --checkpoint: comma-separated, among {','.join(FAMILIES)} (default all)")
     parser.add_argument("--naive-budget", type=float, default=30.0,
                         help="seconds a naive timing may take before it stops at a whole row (default 30)")

@@ -79,20 +79,6 @@ def _has_encoder(model: Any) -> bool:
     return bool(getattr(model, "has_encoder", True)) and callable(getattr(model, "encode", None))
 
 
-def _decode_means(model: Any, z: np.ndarray, batch_size: int = 250) -> np.ndarray:
-    import torch
-
-    from latentlab.sampling.chain import model_device
-
-    device = model_device(model)
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(z), batch_size):
-            chunk = torch.from_numpy(z[start:start + batch_size]).to(device)
-            out.append(model.decode(chunk).mean.float().cpu().numpy())
-    return np.concatenate(out)
-
-
 def _after_chain(model: Any, z: np.ndarray, steps: int, mode: str, seed: int) -> np.ndarray:
     """Decoder means after `steps` chain transitions from z."""
     import torch
@@ -113,7 +99,7 @@ def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float
 
     from latentlab.analysis.image_stats import mmd_unbiased
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import posterior_means
+    from latentlab.analysis.codes import posterior_means
 
     codes = posterior_means(model, train)
     prior = prior_start(model, len(codes), generator=torch.Generator().manual_seed(seed + 1))
@@ -122,10 +108,10 @@ def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float
 
 def p_hat_codes(model: Any, n: int, seed: int, train: np.ndarray | None = None,
                 density: Any = None) -> np.ndarray | None:
-    """n codes drawn from the model's P̂(Z) (`sampling.chain_metrics.model_p_hat`: its atlas, else the
+    """n codes drawn from the model's P̂(Z) (`analysis.codes.model_p_hat`: its atlas, else the
     posterior means of `train`; `density` skips the fit), float32 [n, D]; None when neither exists."""
+    from latentlab.analysis.codes import model_p_hat
     from latentlab.analysis.density import sample_p_hat
-    from latentlab.sampling.chain_metrics import model_p_hat
 
     if density is None:
         density = model_p_hat(model, train)[0]
@@ -140,13 +126,13 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
     sample seeds for the prior and P̂ columns (which then hold the means over all seeds)."""
     import torch
 
+    from latentlab.analysis.codes import decode_means, model_p_hat, reconstructions
     from latentlab.analysis.frechet import fid_against
     from latentlab.sampling.chain import prior_start
-    from latentlab.sampling.chain_metrics import model_p_hat, reconstructions
 
     model.eval()
     z = prior_start(model, n, generator=torch.Generator().manual_seed(seed))
-    prior_features = features(_decode_means(model, z))
+    prior_features = features(decode_means(model, z))
     fd_prior = fid_against(prior_features, held_out_features)
     spread = diversity.score(prior_features) if diversity is not None else None
     fd_chain = fd_recon = norm = code_mmd = None
@@ -161,10 +147,10 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
     for s in seeds:
         if s != seed:
             z_s = prior_start(model, n, generator=torch.Generator().manual_seed(s))
-            prior_fds.append(fid_against(features(_decode_means(model, z_s)), held_out_features))
+            prior_fds.append(fid_against(features(decode_means(model, z_s)), held_out_features))
         codes = p_hat_codes(model, n, s, density=density) if density is not None else None
         if codes is not None:
-            p_hat_features = features(_decode_means(model, codes))
+            p_hat_features = features(decode_means(model, codes))
             p_hat_fds.append(fid_against(p_hat_features, held_out_features))
             if s == seed and diversity is not None:
                 p_hat_spread = diversity.score(p_hat_features)

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from latentlab.data.cache import build_entry, cache_key, cache_root, load_entry
-from latentlab.data.source import READABLE, Source, open_source
+from latentlab.data.openers import open_source
+from latentlab.data.source import READABLE, Source
 from latentlab.data.spec import DatasetSpec, parse_spec
 from latentlab.errors import DataError
 

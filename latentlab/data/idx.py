@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.data.source import check_regular_file
 from latentlab.errors import DataError
 
 _TYPES = {
@@ -26,8 +27,6 @@ _TYPES = {
 
 
 def _read_bytes(path: Path) -> bytes:
-    from latentlab.data.source import check_regular_file
-
     check_regular_file(path)
     try:
         raw = path.read_bytes()

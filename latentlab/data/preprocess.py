@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from latentlab.data.source import check_regular_file
 from latentlab.data.spec import DatasetSpec
 from latentlab.errors import DataError
 
@@ -106,8 +107,6 @@ def load_image_file(path: str | Path, preprocessing: dict[str, Any]) -> np.ndarr
 
     Raises :class:`DataError` naming the file when it is missing or cannot be decoded.
     """
-    from latentlab.data.source import check_regular_file
-
     check_regular_file(Path(path))  # a named pipe would block Image.open for ever
     try:
         with Image.open(path) as img:

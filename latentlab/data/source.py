@@ -3,6 +3,8 @@
 Every kind's reader (``image_files`` for celeba/folder, ``array_sources`` for the rest) turns a
 spec + split + limit into a :class:`Source`.  Opening a source only lists and checks its files;
 the expensive decoding happens in :meth:`Source.read`, chunk by chunk, and only on a cache miss.
+This module holds what the readers share and imports none of them; `openers.open_source` picks a
+kind's reader.
 """
 
 from __future__ import annotations
@@ -79,24 +81,3 @@ def check_split(spec: DatasetSpec, split: str) -> None:
             f"dataset spec '{spec}': unknown split '{split}' (valid: {', '.join(SPLITS[spec.kind])})"
         )
 
-
-def open_source(spec: DatasetSpec, split: str, limit: int | None) -> Source:
-    """The :class:`Source` for ``spec`` restricted to ``split`` and its first ``limit`` examples."""
-    from latentlab.data import array_sources, image_files
-
-    check_split(spec, split)
-    if limit is not None and (isinstance(limit, bool) or int(limit) < 1):
-        raise DataError(f"dataset spec '{spec}': limit must be a positive number, got {limit}")
-    openers = {
-        "celeba": image_files.open_celeba,
-        "folder": image_files.open_folder,
-        "idx": array_sources.open_idx,
-        "fashion-mnist": array_sources.open_fashion_mnist,
-        "svhn": array_sources.open_svhn,
-        "lfw-subset": array_sources.open_lfw_subset,
-        "synthetic-faces": array_sources.open_synthetic_faces,
-    }
-    source = openers[spec.kind](spec, split, None if limit is None else int(limit))
-    if source.count == 0:
-        raise DataError(f"dataset spec '{spec}': split '{split}' has no examples")
-    return source

@@ -159,7 +159,7 @@ class ExplorerSession:
 
     def chain_bias(self, mode: str, seed: int = 0) -> np.ndarray | None:
         """b [D], the mean move of the atlas codes in one chain transition of `mode`
-        (`sampling.chain_metrics.transition_bias`, generator seeded with `seed`): the debiased chain
+        (`sampling.chain.transition_bias`, generator seeded with `seed`): the debiased chain
         runs z_{t+1} = T(z_t) - b (docs/chain-study.md). Computed once per mode and cached (one
         decode and encode of every atlas code: seconds; call it from a worker). None without an
         atlas or an encoder."""
@@ -167,7 +167,7 @@ class ExplorerSession:
             return None
         key = f"{mode}:{seed}"
         if key not in self._biases:
-            from latentlab.sampling.chain_metrics import transition_bias
+            from latentlab.sampling.chain import transition_bias
 
             self._biases[key] = transition_bias(self.model, self.atlas_codes, mode, torch.Generator().manual_seed(seed))
         return self._biases[key]

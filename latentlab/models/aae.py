@@ -1,12 +1,15 @@
-"""Adversarial autoencoder (Makhzani et al. 2016), trained by the alternating adversarial scheme.
+"""Adversarial autoencoder (Makhzani et al. 2016, "Adversarial Autoencoders", arXiv:1511.05644), trained by
+the alternating adversarial scheme.
 
 Deterministic encoder z = E(x), decoder G, and a latent discriminator D(z) (an MLP giving the
 probability that z was drawn from the prior P(Z) = N(0, I)). Alternating updates:
     discriminator:        min_D  -E_{z~P(Z)} log D(z) - E_x log(1 - D(E(x)))
     encoder + decoder:    min_{G,E}  E_x[ -w_adv log D(E(x)) + lambda * (-log P(x | G(E(x)))) ]
-With the Gaussian likelihood the reconstruction term is ||x - G(E(x))||² / (2 sigma²) + const, the
-brief's lambda ||x - G(E(x))||²; with the Bernoulli likelihood it is the cross-entropy. Su (seed 002)
-derives the same pair from variational inference. Past 2 latent dimensions the AAE is hard to train.
+With the Gaussian likelihood the reconstruction term is ||x - G(E(x))||² / (2 sigma²) + const, a
+squared error lambda ||x - G(E(x))||²; with the Bernoulli likelihood it is the cross-entropy. Su 2018
+("Variational Inference: A Unified Framework of Generative Models and Some Revelations",
+arXiv:1807.05936, the AAE section) derives the same pair from variational inference. Past 2 latent
+dimensions the AAE is hard to train.
 
 With `encoder_phase` the encoder also takes a step of its own on -log D(E(x)) between the two (and
 the encoder/decoder step is reconstruction only), as in Creswell et al.'s DAAE code; with
@@ -21,10 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from latentlab.models.base import AdversarialModel, ConvModelConfig, mse_per_pixel
+from latentlab.models.adversarial_losses import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.base import AdversarialModel, ConvModelConfig, check_discriminator_lr, mse_per_pixel
 from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.distributions import PointMass
 from latentlab.models.registry import register
@@ -45,7 +48,8 @@ class LatentAdversaryConfig(ConvModelConfig):
         stopping once that loss is below 0.1); 0: none.
     discriminator_steps: discriminator updates per iteration (each on fresh prior draws).
     encoder_batchnorm: batch-norm (affine) on the encoder output, so the codes' batch mean and scale are
-        64 + 64 parameters of their own (seed 002's remark: helps the AAE past 2 latent dimensions).
+        64 + 64 parameters of their own (Su's advice for the AAE past 2 latent dimensions, in the comments
+        of the Chinese version of Su 2018, arXiv:1807.05936: https://www.spaces.ac.cn/archives/5716).
     """
 
     disc_hidden: int = 256
@@ -63,8 +67,7 @@ class LatentAdversaryConfig(ConvModelConfig):
             raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
         if not 1 <= self.disc_layers <= 8:
             raise ValueError(f"disc_layers must be between 1 and 8, got {self.disc_layers}")
-        if self.discriminator_lr < 0:
-            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+        check_discriminator_lr(self.discriminator_lr)
         if not 0 <= self.input_noise <= 1:
             raise ValueError(f"input_noise must be between 0 and 1, got {self.input_noise}")
         if not 0 <= self.encoder_pretrain_steps <= 10_000:
@@ -117,16 +120,6 @@ class LatentDiscriminator(nn.Module):
         if self.prior is not None:
             logit = logit + self.prior.log_prob(z) - self.prior.expected_log_prob()
         return logit
-
-
-def neg_log_sigmoid(logits: torch.Tensor) -> torch.Tensor:
-    """-log D with D = sigmoid(logits), computed stably (softplus(-l)), averaged over the batch."""
-    return F.softplus(-logits).mean()
-
-
-def neg_log_one_minus_sigmoid(logits: torch.Tensor) -> torch.Tensor:
-    """-log(1 - D) with D = sigmoid(logits) (softplus(l)), averaged over the batch."""
-    return F.softplus(logits).mean()
 
 
 def moment_matching_loss(codes: torch.Tensor, prior_draws: torch.Tensor) -> torch.Tensor:

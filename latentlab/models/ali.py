@@ -7,10 +7,11 @@ probability that a pair is an "encoder" pair (x, E(x)), x ~ data, rather than a 
 Generator + encoder, by `loss`:
     "standard"       the minimax game: min_{G,E} E_x log D(x, E(x)) + E_z log(1 - D(G(z), z))
     "nonsaturating"  swapped labels:  -E_x log(1 - D(x, E(x))) - E_z log D(G(z), z)
-    "nonminimax"     Su's loss derived from variational inference (seed 002):
+    "nonminimax"     Su's loss derived from variational inference (Su 2018, "Variational Inference:
+                     A Unified Framework of Generative Models and Some Revelations", arXiv:1807.05936):
                      -E_x log D(x, E(x)) - E_z log D(G(z), z)
-Seed 002 reports the non-minimax loss performs like the standard one. ALI has an encoder, so the
-latent chain applies.
+Su reports the non-minimax loss performs like the standard one. ALI has an encoder, so the latent
+chain applies.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
-from latentlab.models.base import AdversarialModel, ConvModelConfig, mse_per_pixel
+from latentlab.models.adversarial_losses import neg_log_one_minus_sigmoid, neg_log_sigmoid
+from latentlab.models.base import (
+    AdversarialModel,
+    ConvModelConfig,
+    check_discriminator_lr,
+    check_generator_steps,
+    mse_per_pixel,
+)
 from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.distributions import DiagonalGaussian, PointMass
 from latentlab.models.registry import register
@@ -59,12 +66,10 @@ class ALIConfig(ConvModelConfig):
             raise ValueError(f"loss must be one of {', '.join(ALI_LOSSES)}, got {self.loss!r}")
         if not 8 <= self.disc_hidden <= 4096:
             raise ValueError(f"disc_hidden must be between 8 and 4096, got {self.disc_hidden}")
-        if self.discriminator_lr < 0:
-            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+        check_discriminator_lr(self.discriminator_lr)
         if not 0 <= self.disc_dropout < 1:
             raise ValueError(f"disc_dropout must be in [0, 1), got {self.disc_dropout}")
-        if not 1 <= self.generator_steps <= 20:
-            raise ValueError(f"generator_steps must be between 1 and 20, got {self.generator_steps}")
+        check_generator_steps(self.generator_steps)
 
 
 def spectrally_normalise(module: nn.Module) -> nn.Module:

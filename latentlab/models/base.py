@@ -176,6 +176,20 @@ class AdversarialModel(AlternatingUpdates, LatentVariableModel):
     """Base of the latent-variable models fitted by alternating updates (AAE, WAE-GAN, GAN, ALI)."""
 
 
+def check_discriminator_lr(discriminator_lr: float) -> None:
+    """ValueError unless `discriminator_lr` (the `discriminator_lr()` of the configs that have one)
+    is >= 0; 0 means the run's lr."""
+    if discriminator_lr < 0:
+        raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {discriminator_lr}")
+
+
+def check_generator_steps(generator_steps: int) -> None:
+    """ValueError unless `generator_steps` (the generator's updates per discriminator update,
+    `phase_repeats("generator")` of the GAN and ALI) is between 1 and 20."""
+    if not 1 <= generator_steps <= 20:
+        raise ValueError(f"generator_steps must be between 1 and 20, got {generator_steps}")
+
+
 def mse_per_pixel(x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
     """Mean squared error per pixel value, averaged over the batch (a display metric, not a loss)."""
     return (x - mean.detach()).pow(2).mean()

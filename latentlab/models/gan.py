@@ -24,20 +24,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
-from latentlab.models.base import AdversarialModel, ConvModelConfig
+from latentlab.models.adversarial_losses import neg_log_one_minus_sigmoid, neg_log_sigmoid, su_drift
+from latentlab.models.base import AdversarialModel, ConvModelConfig, check_discriminator_lr, check_generator_steps
 from latentlab.models.conv import ConvDecoder, ConvEncoder
 from latentlab.models.registry import register
-
-
-def su_drift(fake: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
-    """Su's regulariser without its weight: the mean over every element of (G(z) - G_old(z))².
-
-    Su (2018), "the regulariser": KL(q(x) || q_old(x)) ~ lambda ∫ q(z) ||G(z) - G_old(z)||² dz; the
-    reference code takes the per-element mean squared error, which is what lambda is quoted on.
-    `fake` = G(z) (carries the gradient), `anchor` = G_old(z) for the same z (no gradient).
-    """
-    return (fake - anchor).pow(2).mean()
 
 
 class SuAnchoredGenerator:
@@ -97,8 +87,7 @@ def validate_schedule(su_weight: float, generator_steps: int) -> None:
     """The checks every GAN config with Su's schedule shares."""
     if su_weight < 0:
         raise ValueError(f"su_weight must be >= 0, got {su_weight}")
-    if not 1 <= generator_steps <= 20:
-        raise ValueError(f"generator_steps must be between 1 and 20, got {generator_steps}")
+    check_generator_steps(generator_steps)
 
 
 @dataclass
@@ -115,8 +104,7 @@ class GANConfig(ConvModelConfig):
     def validate(self) -> None:
         super().validate()
         validate_schedule(self.su_weight, self.generator_steps)
-        if self.discriminator_lr < 0:
-            raise ValueError(f"discriminator_lr must be >= 0 (0: the run's lr), got {self.discriminator_lr}")
+        check_discriminator_lr(self.discriminator_lr)
 
 
 @register("gan", GANConfig, "DCGAN, optionally with Su's regulariser lambda ||G(z) - G_old(z)||² (no encoder)")

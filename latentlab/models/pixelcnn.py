@@ -30,7 +30,6 @@ Stacked masked convolutions have a *blind spot*: a region above-right of the pix
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -150,8 +149,9 @@ class AutoregressiveModel(nn.Module):
         log_prob(x) -> [B] nats per image;  bits_per_dim(x) -> [B]
         losses(x)   -> {"loss": mean NLL in nats per sub-pixel (dim), "nll": nats per image,
                         "bits_per_dim": ...};  forward(x) == losses(x)
-        sample_steps(n, cond=None, mode="fast"|"cached"|"naive", generator=None) -> Iterator[PixelStep]
-                    ("fast": per-layer activation caching, see `sampling/fast_pixels.py`)
+
+    Sampling is not a method: `latentlab.sampling.pixels` draws images pixel by pixel
+    (`sample_steps`, `sample`, `sample_images`), one layer above the models.
     """
 
     has_encoder: bool = False
@@ -209,26 +209,6 @@ class AutoregressiveModel(nn.Module):
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         return self.losses(x, cond)
-
-    def sample_steps(
-        self,
-        n: int,
-        cond: torch.Tensor | None = None,
-        mode: str = "fast",
-        generator: torch.Generator | None = None,
-    ) -> Iterator:
-        from latentlab.sampling.pixels import sample_steps
-
-        return sample_steps(self, n, cond=cond, mode=mode, generator=generator)
-
-    @torch.no_grad()
-    def sample_images(
-        self, n: int, generator: torch.Generator | None = None, cond: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """n samples as floats in [0, 1] (one full autoregressive pass; slow for big images)."""
-        from latentlab.sampling.pixels import sample
-
-        return sample(self, n, cond=cond, generator=generator).float() / (LEVELS - 1)
 
 
 def output_head(hidden: int, colours: int) -> nn.Sequential:

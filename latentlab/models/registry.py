@@ -2,6 +2,10 @@
 
 Configs are plain dataclasses that round-trip through JSON (`config_to_dict` / `config_from_dict`),
 so a checkpoint stores the config and loading needs no code from the user.
+
+The registry is complete whenever this module can be used: it is a submodule of `latentlab.models`,
+so importing it first runs the package's `__init__`, which imports every family module and so runs
+their `@register` decorators. Nothing here imports the families back.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ def register(name: str, config_class: type, description: str) -> Callable[[type[
 
 
 def entry(name: str) -> ModelEntry:
-    _import_families()
     try:
         return MODELS[name]
     except KeyError:
@@ -49,7 +52,6 @@ def entry(name: str) -> ModelEntry:
 
 
 def available_models() -> dict[str, str]:
-    _import_families()
     return {name: e.description for name, e in sorted(MODELS.items())}
 
 
@@ -116,18 +118,3 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"setting {key}={value!r} is not a valid {getattr(hint, '__name__', hint)}") from None
     return value
 
-
-def _import_families() -> None:
-    """Importing the family modules runs their @register decorators."""
-    from latentlab.models import (  # noqa: F401
-        aae,
-        ali,
-        autoencoder,
-        dvae,
-        gan,
-        gated_pixelcnn,
-        pixelcnn,
-        pixelrnn,
-        vae,
-        wae,
-    )

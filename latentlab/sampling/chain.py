@@ -12,16 +12,21 @@ P̂(Z) = ∫ Q_phi(Z | X) P(X) dX, not the prior P(Z). So a start in a "gap" of 
 no training code was encoded near, a point on an interpolation path) drifts toward codes the
 decoder has learned, and its decodes become realistic.
 
-Two modes:
+Modes (`TRANSITIONS`: whether each half of a transition samples or takes the mean):
 
 - ``"stochastic"``: x ~ P(x|z_t), z_{t+1} ~ Q(z|x̃): the faithful chain above, whose stationary
   distribution is P̂(Z) (tested on a linear-Gaussian toy where P̂(Z) is known in closed form).
 - ``"mean"``: x = E[x|z_t] (decoder mean), z_{t+1} = E[z|x̃] (encoder mean): the deterministic
   variant the reference implementations use. It is a map, not a sampler of P̂(Z); it is
   deterministic except for the corruption of denoising models (seed the generator for repeats).
+- ``"mean-decode"`` (`MEAN_DECODE`): x = E[x|z_t], z_{t+1} ~ Q(z|x̃): the reference
+  implementations' re-encoding of the decoder's mean image, with the code sampled. A diagnostic
+  hybrid of the chain study (docs/chain-study.md: it differs from "stochastic" only in leaving out
+  the pixel sampling); the window offers `CHAIN_MODES`, the first two.
 
 Practical choices, following the reference implementations: batch-norm (and dropout) run in eval
-mode for the whole chain, and the corruption stays on for denoising models (``corrupt=True``).
+mode for the whole chain (`eval_mode`: every submodule's own train/eval flag is restored after),
+and the corruption stays on for denoising models (``corrupt=True``).
 
 Starting points z0 [N, D]:
 
@@ -37,13 +42,32 @@ Device: z0 is moved to the model's device; a ``torch.Generator`` must live on th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-CHAIN_MODES = ("mean", "stochastic")
+CHAIN_MODES = ("mean", "stochastic")   # the window's modes
+MEAN_DECODE = "mean-decode"              # the chain study's diagnostic hybrid
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One transition z_t -> z_{t+1} of a mode: sample_image: x ~ P(x | z_t) rather than the decoder
+    mean E[x | z_t]; sample_code: z_{t+1} ~ Q(z | x̃) rather than the encoder mean E[z | x̃]."""
+
+    sample_image: bool
+    sample_code: bool
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "mean": Transition(sample_image=False, sample_code=False),
+    "stochastic": Transition(sample_image=True, sample_code=True),
+    MEAN_DECODE: Transition(sample_image=False, sample_code=True),
+}
+TRANSITION_MODES = tuple(TRANSITIONS)    # every mode `latent_chain` runs: CHAIN_MODES + MEAN_DECODE
 
 
 @dataclass
@@ -54,7 +78,7 @@ class ChainStep:
     x: [N, C, H, W] float32, the decoder mean E[x | z_t] (what is displayed; in "stochastic" mode
        the chain itself moves through a sample of P(x | z_t), not this mean).
     change: [N] float32 RMS pixel change ||x_t - x_{t-1}|| / sqrt(#pixel values); 0 at step 0.
-    mode: "mean" or "stochastic".
+    mode: one of TRANSITION_MODES ("mean", "stochastic", "mean-decode").
     """
 
     step: int
@@ -71,6 +95,12 @@ def model_device(model: Any) -> torch.device:
         for p in params():
             return p.device
     return torch.device("cpu")
+
+
+def _check_mode(mode: str) -> Transition:
+    if mode not in TRANSITIONS:
+        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(TRANSITION_MODES)}")
+    return TRANSITIONS[mode]
 
 
 def _check_model(model: Any) -> None:
@@ -118,12 +148,11 @@ def latent_chain(
     same `batch_size`.
 
     bias [D]: the debiased chain z_{t+1} = T(z_t) - bias, with bias the mean one-step move of the
-    training codes (`sampling.chain_metrics.transition_bias`; docs/chain-study.md): it removes the
-    systematic drift one transition adds, which would be 0 if P̂(Z) were stationary.
+    training codes (`transition_bias`; docs/chain-study.md): it removes the systematic drift one
+    transition adds, which would be 0 if P̂(Z) were stationary.
     """
     _check_model(model)
-    if mode not in CHAIN_MODES:
-        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(CHAIN_MODES)}")
+    _check_mode(mode)
     if steps is not None and steps < 0:
         raise ValueError(f"steps must be >= 0 or None, got {steps}")
     if batch_size < 1:
@@ -136,20 +165,42 @@ def latent_chain(
     return _run(model, z, steps, mode, generator, corrupt, batch_size, bias)
 
 
-def _eval_mode(model: Any) -> list[tuple[Any, bool]]:
-    """Put the model in eval mode and return what is needed to restore every submodule's mode."""
+@contextmanager
+def eval_mode(model: Any) -> Iterator[None]:
+    """Run the body with `model` in eval mode (batch-norm uses its running statistics and does not
+    update them, dropout is off), then give every submodule back its own previous train/eval flag,
+    also when the body raises or a generator holding this context is closed. Restoring the flag
+    per module (not ``model.train(flag)``) keeps mixed modes as they were. Works for any object
+    with ``training`` and ``eval()`` (a toy model that is not an nn.Module)."""
     modules = list(model.modules()) if callable(getattr(model, "modules", None)) else [model]
     saved = [(m, bool(getattr(m, "training", False))) for m in modules]
     if callable(getattr(model, "eval", None)):
         model.eval()
-    return saved
+    try:
+        yield
+    finally:
+        for module, training in saved:
+            if hasattr(module, "training"):
+                module.training = training
 
 
-def _restore_mode(saved: list[tuple[Any, bool]]) -> None:
-    for module, training in saved:
-        # Set the flag per module (not model.train(flag), which would overwrite mixed modes).
-        if hasattr(module, "training"):
-            module.training = training
+def transition(model: Any, likelihoods: list[Any], mode: str, generator: torch.Generator | None,
+               corruption: Any = None) -> list[torch.Tensor]:
+    """One transition of every chunk, from the decoder likelihoods P(x | z_t) of its codes: x from
+    P(x | z_t) (a sample, or its mean, as `TRANSITIONS[mode]` says), corrupted x̃ ~ C(x̃ | x) when a
+    `corruption` is given (denoising models), then z_{t+1} from Q(z | x̃) (a sample, or its mean), as
+    float32. The random draws of each chunk come from `generator` in that order: image sample,
+    corruption, code sample. The caller holds `eval_mode` and `torch.no_grad`."""
+    how = _check_mode(mode)
+    codes = []
+    for likelihood in likelihoods:
+        x = likelihood.sample(generator=generator) if how.sample_image else likelihood.mean
+        if corruption is not None:
+            x = corruption(x, generator=generator)
+        posterior = model.encode(x)
+        z = posterior.sample(generator=generator) if how.sample_code else posterior.mean
+        codes.append(z.to(torch.float32))
+    return codes
 
 
 def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
@@ -158,9 +209,7 @@ def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
     device = model_device(model)
     shift = None if bias is None else torch.from_numpy(bias).to(device)
     corruption = getattr(model, "corruption", None) if corrupt else None
-    stochastic = mode == "stochastic"
-    saved = _eval_mode(model)
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             chunks = [c.to(device) for c in torch.split(z, batch_size)]
             # The likelihood P(x | z_t) of each chunk: its mean is displayed, and the next
@@ -171,14 +220,7 @@ def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
         t = 0
         while steps is None or t < steps:
             with torch.no_grad():
-                new_chunks = []
-                for lik in likelihoods:
-                    xs = lik.sample(generator=generator) if stochastic else lik.mean
-                    if corruption is not None:
-                        xs = corruption(xs, generator=generator)
-                    posterior = model.encode(xs)
-                    new_chunks.append(posterior.sample(generator=generator) if stochastic else posterior.mean)
-                chunks = [c.to(torch.float32) for c in new_chunks]
+                chunks = transition(model, likelihoods, mode, generator, corruption)
                 if shift is not None:
                     chunks = [c - shift for c in chunks]
                 likelihoods = [model.decode(c) for c in chunks]
@@ -186,8 +228,30 @@ def _run(model: Any, z: torch.Tensor, steps: int | None, mode: str,
             t += 1
             yield ChainStep(t, _to_numpy(torch.cat(chunks)), new_x, _rms_change(new_x, x), mode)
             x = new_x
-    finally:
-        _restore_mode(saved)
+
+
+def transition_bias(model: Any, codes: np.ndarray, mode: str, generator: torch.Generator | None = None,
+                    batch_size: int = 250, corrupt: bool = True) -> np.ndarray:
+    """b = mean over codes z of (T(z) - z), one `transition` in `mode`, float32 [D].
+
+    With codes of training images (samples of P̂(Z)) this measures how far one transition moves
+    the mean of P̂(Z); for a chain whose stationary distribution is P̂(Z) it is 0 up to sampling
+    noise. The debiased chain z_{t+1} = T(z_t) - b (`latent_chain(..., bias=b)`) keeps that mean in
+    place (docs/chain-study.md measures what it does to the samples). The transition is the
+    chain's own, under the same `eval_mode`, so b is exactly the mean first move of `latent_chain`
+    from these codes with the same generator and `batch_size`.
+    """
+    _check_model(model)
+    _check_mode(mode)
+    z = torch.from_numpy(np.array(codes, dtype=np.float32)).to(model_device(model))
+    if z.ndim != 2 or len(z) == 0:
+        raise ValueError(f"codes must be a non-empty [N, D] array, got shape {tuple(z.shape)}")
+    corruption = getattr(model, "corruption", None) if corrupt else None
+    with eval_mode(model), torch.no_grad():
+        chunks = list(torch.split(z, batch_size))
+        moved = transition(model, [model.decode(c) for c in chunks], mode, generator, corruption)
+        shift = torch.cat(moved) - z
+    return shift.mean(dim=0).to("cpu", torch.float32).numpy()
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -208,4 +272,18 @@ def run_chain(model: Any, z0: np.ndarray | torch.Tensor, steps: int, **kwargs: A
     return list(latent_chain(model, z0, steps, **kwargs))
 
 
-__all__ = ["CHAIN_MODES", "ChainStep", "latent_chain", "prior_start", "run_chain"]
+__all__ = [
+    "CHAIN_MODES",
+    "MEAN_DECODE",
+    "TRANSITIONS",
+    "TRANSITION_MODES",
+    "ChainStep",
+    "Transition",
+    "eval_mode",
+    "latent_chain",
+    "model_device",
+    "prior_start",
+    "run_chain",
+    "transition",
+    "transition_bias",
+]

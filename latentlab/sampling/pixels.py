@@ -141,6 +141,15 @@ def sample(
     return step.image
 
 
+def sample_images(
+    model, n: int, generator: torch.Generator | None = None, cond: torch.Tensor | None = None
+) -> torch.Tensor:
+    """n samples as floats in [0, 1], [n, C, H, W]: `sample` in its default mode, levels / 255
+    (one full autoregressive pass; slow for big images). The counterpart of the latent-variable
+    models' `sample_images` method (decoder means of prior draws)."""
+    return sample(model, n, cond=cond, generator=generator).float() / 255.0
+
+
 # ------------------------------------------------------------------ completion (known / start)
 def _start_image(
     n: int, shape: tuple[int, int, int], device: torch.device, known: torch.Tensor | None, start: int

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from latentlab.models.aae import neg_log_one_minus_sigmoid, neg_log_sigmoid
 from latentlab.models.base import AlternatingUpdates
 from latentlab.models.distributions import StandardNormalPrior
 from latentlab.models.gan import SuAnchoredGenerator, validate_schedule

@@ -15,9 +15,9 @@ at each requested step t, measures:
   of the held-out images, with the WAE multi-scale IMQ kernel Σ_s C_s / (C_s + ||a - b||²),
   C_s = 2 · D · s, s ∈ {.1, .2, .5, 1, 2, 5, 10} (prior variance 1).
 - ``gap``: the mean gap score log P(z_t) - log P̂(z_t) in nats, with P̂(Z) the explorer's estimate
-  (`model_p_hat`: `analysis.density.fit_p_hat`, a 10-component full-covariance Gaussian mixture fitted
-  by EM, seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the posterior means of the first
-  3000 training images); and
+  (`analysis.codes.model_p_hat`: `analysis.density.fit_p_hat`, a 10-component full-covariance
+  Gaussian mixture fitted by EM, seed 0, to draws z ~ Q(z|x) of the model's atlas, else to the
+  posterior means of the first 3000 training images); and
   ``log_p_hat``, its second term alone, mean log P̂(z_t). Read them together: the gap also falls
   when codes move out to where the prior is small (large ||z||), which is no improvement; a code
   that lands where the data's codes lie has a log P̂ near the held-out codes' own.
@@ -34,13 +34,16 @@ n training images against the held-out ones (FD and latent MMD of two real sampl
 finite sample sizes allow); and, when P̂(Z) is known, n decoded draws of it (seed `seed`): sampling the
 fitted density instead of running a chain (ex-post density estimation, Ghosh et al. 2020).
 
-Modes: the chain's own "mean" and "stochastic" (`CHAIN_MODES`), plus a diagnostic hybrid,
-"mean-decode" (x = E[x | z_t], z_{t+1} ~ Q(z | x̃)): re-encode the decoder's mean image, as the
-reference implementations do, but sample the code. It differs from "stochastic" only in leaving
-out the Bernoulli pixel sampling, which is what darkens the bundled VAE's stochastic chain
-(docs/chain-study.md); it is not better than no chain at all.
+Modes: every mode of the chain itself (`latentlab.sampling.chain.TRANSITION_MODES`): the window's
+"mean" and "stochastic" (`CHAIN_MODES`), plus the diagnostic hybrid "mean-decode" (`MEAN_DECODE`:
+x = E[x | z_t], z_{t+1} ~ Q(z | x̃)): re-encode the decoder's mean image, as the reference
+implementations do, but sample the code. It differs from "stochastic" only in leaving out the
+Bernoulli pixel sampling, which is what darkens the bundled VAE's stochastic chain
+(docs/chain-study.md); it is not better than no chain at all. Every chain here is
+`sampling.chain.latent_chain`, the window's chain: the same transition, eval mode and draw order,
+so the same seed and mode give the same codes in both.
 
-Debiased chain (``debias=True``; `transition_bias`): z_{t+1} = T(z_t) - b with
+Debiased chain (``debias=True``; `sampling.chain.transition_bias`): z_{t+1} = T(z_t) - b with
 b = mean over training codes z of (T(z) - z), measured once per mode. If P̂(Z) were the chain's
 stationary distribution b would be 0; for the bundled CelebA VAE one stochastic transition moves
 the codes' mean by ||b|| ≈ 1.1 toward darker faces, and subtracting it turns that chain from the
@@ -59,17 +62,31 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.analysis.density import P_HAT, GaussianMixture, StandardNormal, fit_p_hat, gap_score, sample_p_hat
+from latentlab.analysis.codes import (
+    atlas_codes,
+    decode_means,
+    image_array,
+    model_p_hat,
+    posterior_means,
+    reconstructions,
+)
+from latentlab.analysis.density import StandardNormal, gap_score, sample_p_hat
 from latentlab.analysis.frechet import fid_against
 from latentlab.analysis.image_stats import mean_intensity, mmd_unbiased, sharpness
 from latentlab.models.mmd import IMQ_SCALES
-from latentlab.sampling.chain import CHAIN_MODES, latent_chain, model_device, prior_start
+from latentlab.sampling.chain import (
+    CHAIN_MODES,
+    TRANSITION_MODES,
+    latent_chain,
+    model_device,
+    prior_start,
+    transition_bias,
+)
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10)
 DEFAULT_MODES = CHAIN_MODES
-HYBRID_MODE = "mean-decode"
-REPORT_MODES = (*CHAIN_MODES, HYBRID_MODE)
-GAP_TRAIN_IMAGES = 3000
+#: the modes a report may hold; their order fixes each mode's generator seed (see `chain_report`)
+REPORT_MODES = TRANSITION_MODES
 CHAIN_STARTS = ("prior", "p_hat")
 KERNEL_DESCRIPTION = ("IMQ, multi-scale: sum over C = 2*D*s, s in {" + ", ".join(f"{s:g}" for s in IMQ_SCALES)
                       + "} of C / (C + ||a-b||^2) (prior variance 1); unbiased MMD^2")
@@ -209,87 +226,7 @@ def _rgb(values: Sequence[float] | None) -> str:
     return "-" if not values else "/".join(f"{v:.3f}" for v in values)
 
 
-# ----------------------------------------------------------------------------------- helpers
-
-
-@torch.no_grad()
-def posterior_means(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
-    """E[z | x] of images (an ImageDataset, or float [N, C, H, W] in [0, 1]), float32 [N, D].
-
-    The model is used in eval mode and left in the mode it was in.
-    """
-    return _map_batches(model, images, lambda x: model.encode(x).mean, batch_size)
-
-
-@torch.no_grad()
-def reconstructions(model: Any, images: Any, batch_size: int = 250) -> np.ndarray:
-    """decode(E[z | x]).mean of images, float32 [N, C, H, W] (no corruption: a denoising model's
-    encoder is given the clean image, as `reconstruct` does)."""
-    return _map_batches(model, images, lambda x: model.decode(model.encode(x).mean).mean, batch_size)
-
-
-def _map_batches(model: Any, images: Any, fn: Callable[[torch.Tensor], torch.Tensor], batch_size: int) -> np.ndarray:
-    device = model_device(model)
-    count = len(images)
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        for start in range(0, count, batch_size):
-            stop = min(start + batch_size, count)
-            if hasattr(images, "batch"):
-                x = images.batch(np.arange(start, stop))
-            else:
-                x = torch.as_tensor(np.asarray(images[start:stop]), dtype=torch.float32)
-            out.append(fn(x.to(device)).to("cpu", torch.float32).numpy())
-    finally:
-        model.train(was_training)
-    return np.concatenate(out)
-
-
-@torch.no_grad()
-def _decode_batches(model: Any, z: np.ndarray, batch_size: int = 250) -> np.ndarray:
-    """Decoder means E[x | z] of codes z [N, D], float32 [N, C, H, W] (eval mode, restored after)."""
-    return _map_batches(model, np.asarray(z, dtype=np.float32), lambda c: model.decode(c).mean, batch_size)
-
-
-def _images(images: Any, limit: int | None = None) -> np.ndarray:
-    """float32 [N, C, H, W] in [0, 1] from an ImageDataset or an array."""
-    if hasattr(images, "batch"):
-        count = len(images) if limit is None else min(limit, len(images))
-        return images.batch(np.arange(count)).numpy()
-    arr = np.asarray(images, dtype=np.float32)
-    return arr if limit is None else arr[:limit]
-
-
-def atlas_codes(model: Any, name: str = "atlas_codes") -> np.ndarray | None:
-    """The model's bundled atlas (posterior means of training images; name="atlas_std" for their
-    posterior standard deviations), or None."""
-    extras = getattr(model, "checkpoint_extras", None) or {}
-    codes = extras.get(name)
-    return None if codes is None else codes.detach().to(torch.float32).cpu().numpy()
-
-
-def model_p_hat(model: Any, train: Any = None, gap_codes: np.ndarray | None = None, batch_size: int = 250,
-                ) -> tuple[GaussianMixture | None, str | None, np.ndarray | None]:
-    """(P̂(Z), its description, the training codes it was fitted to) for a model, as the explorer
-    estimates it (`analysis.density.fit_p_hat`): from `gap_codes` (posterior means) when given,
-    else the model's atlas (means and standard deviations, so the fit is to draws z ~ Q(z|x)), else
-    the posterior means of the first 3000 images of `train`; (None, None, None) without any."""
-    codes, stds = gap_codes, None
-    source = "given"
-    if codes is None:
-        codes, stds, source = atlas_codes(model), atlas_codes(model, "atlas_std"), "the model's atlas"
-    if codes is None and train is not None and callable(getattr(model, "encode", None)) \
-            and getattr(model, "has_encoder", True):
-        codes = posterior_means(model, _images(train, GAP_TRAIN_IMAGES), batch_size)
-        source = f"first {len(codes)} of the training data"
-    if codes is None:
-        return None, None, None
-    density = fit_p_hat(np.asarray(codes), stds)
-    described = (f"{P_HAT.describe()} of {len(codes)} training images ({source}"
-                 f"{'' if stds is not None or P_HAT.source == 'means' else '; means only, no spread known'})")
-    return density, described, codes
+# ----------------------------------------------------------------------------------- figures
 
 
 def _image_figures(x: np.ndarray) -> dict[str, Any]:
@@ -314,100 +251,11 @@ def _z_figures(z: np.ndarray) -> dict[str, float]:
 def chain_states(model: Any, z0: np.ndarray, max_step: int, mode: str, generator: torch.Generator | None,
                  batch_size: int = 250, bias: np.ndarray | None = None,
                  ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-    """(step, z_t, decoder means x_t, RMS change) for steps 0..max_step of the chain in `mode`.
-
-    "mean" and "stochastic" are `latent_chain`'s modes; "mean-decode" (the hybrid) decodes the
-    mean image, corrupts it for denoising models, and samples z_{t+1} ~ Q(z | x̃).
-    bias [D]: subtracted from every new code, z_{t+1} = T(z_t) - bias (see `transition_bias`).
-    "mean" and "stochastic" run `latent_chain` itself (with its `bias`); the hybrid's loop here
-    draws from `generator` in the same order.
-    """
-    if mode not in REPORT_MODES:
-        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
-    if mode in CHAIN_MODES:
-        for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size,
-                                  bias=bias):
-            yield state.step, state.z, state.x, state.change
-        return
-    yield from _own_chain(model, z0, max_step, mode, generator, batch_size, bias)
-
-
-def _check_encoder(model: Any) -> None:
-    if not callable(getattr(model, "encode", None)) or not getattr(model, "has_encoder", True):
-        raise ValueError(f"{type(model).__name__} has no encoder, so the latent Markov chain does not apply")
-
-
-def _transition(model: Any, likelihoods: list[Any], mode: str, generator: torch.Generator | None,
-                bias: torch.Tensor | None) -> list[torch.Tensor]:
-    """One transition per chunk, as latentlab.sampling.chain does it: x from P(x | z_t) (its mean,
-    or a sample in "stochastic" mode), corrupted for denoising models, then z from Q(z | x̃) (its
-    mean in "mean" mode, a sample otherwise); minus `bias`."""
-    corruption = getattr(model, "corruption", None)
-    out = []
-    for lik in likelihoods:
-        xs = lik.sample(generator=generator) if mode == "stochastic" else lik.mean
-        if corruption is not None:
-            xs = corruption(xs, generator=generator)
-        posterior = model.encode(xs)
-        z = (posterior.mean if mode == "mean" else posterior.sample(generator=generator)).to(torch.float32)
-        out.append(z if bias is None else z - bias)
-    return out
-
-
-@torch.no_grad()
-def _own_chain(model: Any, z0: np.ndarray, max_step: int, mode: str, generator: torch.Generator | None,
-               batch_size: int, bias: np.ndarray | None) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-    # The conventions of latentlab.sampling.chain: eval mode throughout, corruption on.
-    _check_encoder(model)
-    device = model_device(model)
-    b = None if bias is None else torch.as_tensor(np.asarray(bias, dtype=np.float32), device=device)
-    was_training = model.training
-    model.eval()
-    try:
-        chunks = list(torch.split(torch.from_numpy(np.array(z0, dtype=np.float32)).to(device), batch_size))
-        likelihoods = [model.decode(c) for c in chunks]
-        x = torch.cat([lik.mean for lik in likelihoods])
-        yield 0, _np(torch.cat(chunks)), _np(x), np.zeros(len(x), np.float32)
-        for t in range(1, max_step + 1):
-            chunks = _transition(model, likelihoods, mode, generator, b)
-            likelihoods = [model.decode(c) for c in chunks]
-            new_x = torch.cat([lik.mean for lik in likelihoods])
-            change = (new_x - x).flatten(1).pow(2).mean(dim=1).sqrt()
-            x = new_x
-            yield t, _np(torch.cat(chunks)), _np(x), _np(change)
-    finally:
-        model.train(was_training)
-
-
-@torch.no_grad()
-def transition_bias(model: Any, codes: np.ndarray, mode: str, generator: torch.Generator | None = None,
-                    batch_size: int = 250) -> np.ndarray:
-    """b = mean over codes z of (T(z) - z), one transition of the chain in `mode`, float32 [D].
-
-    With codes of training images (samples of P̂(Z)) this measures how far one transition moves
-    the mean of P̂(Z); for a chain whose stationary distribution is P̂(Z) it is 0 up to sampling
-    noise. The "debiased" chain z_{t+1} = T(z_t) - b keeps that mean in place (docs/chain-study.md
-    measures what it does to the samples).
-    """
-    if mode not in REPORT_MODES:
-        raise ValueError(f"unknown chain mode {mode!r}; choose one of {', '.join(REPORT_MODES)}")
-    _check_encoder(model)
-    z = torch.from_numpy(np.array(codes, dtype=np.float32)).to(model_device(model))
-    if z.ndim != 2 or len(z) == 0:
-        raise ValueError(f"codes must be a non-empty [N, D] array, got shape {tuple(z.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
-        chunks = list(torch.split(z, batch_size))
-        moved = _transition(model, [model.decode(c) for c in chunks], mode, generator, None)
-        shift = torch.cat(moved) - z
-    finally:
-        model.train(was_training)
-    return shift.mean(dim=0).to("cpu", torch.float32).numpy()
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float32).numpy().copy()
+    """(step, z_t, decoder means x_t, RMS change) for steps 0..max_step of `latent_chain` in `mode`
+    (any of `REPORT_MODES`), with its `bias` subtracted after every transition,
+    z_{t+1} = T(z_t) - bias (see `sampling.chain.transition_bias`)."""
+    for state in latent_chain(model, z0, max_step, mode=mode, generator=generator, batch_size=batch_size, bias=bias):
+        yield state.step, state.z, state.x, state.change
 
 
 # ------------------------------------------------------------------------------------ report
@@ -456,7 +304,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
 
     # Held-out data: images, features, codes.
     say("encoding the held-out images")
-    held_images = _images(held_out)
+    held_images = image_array(held_out)
     if len(held_images) < 2:
         raise ValueError(f"need at least 2 held-out images, got {len(held_images)}")
     held_features = np.asarray(features(held_images), dtype=np.float64)
@@ -490,7 +338,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
                                      "fd_mean": _mean_term(recon_features, held_features),
                                      "latent_mmd": None, **_image_figures(recon)}
     if train is not None:
-        train_images = _images(train, n)
+        train_images = image_array(train, n)
         if len(train_images) >= 2:
             train_codes = posterior_means(model, train_images, batch_size)
             train_features = features(train_images)
@@ -504,7 +352,7 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
     p_hat_z = None if density is None else sample_p_hat(density, n, seed)
     if p_hat_z is not None:
         say("P^ samples")
-        p_hat_x = _decode_batches(model, p_hat_z, batch_size)
+        p_hat_x = decode_means(model, p_hat_z, batch_size)
         p_hat_features = features(p_hat_x)
         references["p_hat"] = {
             "n": n, "fd": fid_against(p_hat_features, held_features),
@@ -552,15 +400,9 @@ __all__ = [
     "CHAIN_STARTS",
     "DEFAULT_MODES",
     "DEFAULT_STEPS",
-    "HYBRID_MODE",
     "REPORT_MODES",
     "ChainReport",
     "StepFigures",
-    "atlas_codes",
     "chain_report",
     "chain_states",
-    "model_p_hat",
-    "posterior_means",
-    "reconstructions",
-    "transition_bias",
 ]

@@ -1,4 +1,5 @@
-"""The chain report: structure, both modes, reproducibility, reference rows; and the bench command."""
+"""The chain study (latentlab.studies.chain_study): the report's structure, its modes, reproducibility,
+reference rows, its chain being the window's; and the bench command."""
 
 import json
 
@@ -8,7 +9,8 @@ import torch
 
 from latentlab.analysis.frechet import fid_against
 from latentlab.models import build_model
-from latentlab.sampling.chain_metrics import HYBRID_MODE, chain_report, chain_states, transition_bias
+from latentlab.sampling.chain import MEAN_DECODE, transition_bias
+from latentlab.studies.chain_study import chain_report, chain_states
 
 SPEC = "synthetic-faces?size=16&n=300"
 
@@ -86,7 +88,7 @@ def test_report_structure_steps_modes_and_references(data):
 
 def test_same_seed_same_report_other_seed_other_starts(data):
     held_out, _ = data
-    kwargs = dict(n=16, steps=[0, 1, 3], modes=["stochastic", HYBRID_MODE])
+    kwargs = dict(n=16, steps=[0, 1, 3], modes=["stochastic", MEAN_DECODE])
     a = chain_report(_model("dvae"), held_out, PooledFeatures(), seed=1, **kwargs)
     b = chain_report(_model("dvae"), held_out, PooledFeatures(), seed=1, **kwargs)
     c = chain_report(_model("dvae"), held_out, PooledFeatures(), seed=2, **kwargs)
@@ -109,7 +111,7 @@ def test_gap_density_comes_from_the_atlas_when_there_is_one(data):
 def test_hybrid_chain_decodes_means_and_samples_codes(data):
     model = _model()
     z0 = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
-    states = list(chain_states(model, z0, 2, HYBRID_MODE, torch.Generator().manual_seed(0)))
+    states = list(chain_states(model, z0, 2, MEAN_DECODE, torch.Generator().manual_seed(0)))
     assert [s[0] for s in states] == [0, 1, 2]
     model.eval()
     with torch.no_grad():
@@ -120,12 +122,12 @@ def test_hybrid_chain_decodes_means_and_samples_codes(data):
         list(chain_states(model, z0, 1, "bogus", None))
 
 
-def test_own_chain_with_zero_bias_is_latent_chain_and_the_bias_is_subtracted():
+def test_study_chain_with_zero_bias_is_latent_chain_and_the_bias_is_subtracted():
     from latentlab.sampling.chain import latent_chain
 
     model = _model("dvae")  # with a corruption: every random draw must come in the same order
     z0 = np.random.default_rng(1).standard_normal((7, 4)).astype(np.float32)
-    for mode in ("mean", "stochastic"):
+    for mode in ("mean", "stochastic", MEAN_DECODE):
         ref = list(latent_chain(model, z0, 3, mode=mode, generator=torch.Generator().manual_seed(5), batch_size=3))
         own = list(chain_states(model, z0, 3, mode, torch.Generator().manual_seed(5), batch_size=3,
                                 bias=np.zeros(4, np.float32)))
@@ -138,6 +140,39 @@ def test_own_chain_with_zero_bias_is_latent_chain_and_the_bias_is_subtracted():
     plain = list(chain_states(vae, z0, 1, "mean", None))
     shifted = list(chain_states(vae, z0, 1, "mean", None, bias=bias))
     assert np.allclose(shifted[1][1], plain[1][1] - bias, atol=1e-5)
+
+
+@pytest.mark.parametrize("debias", [False, True])
+@pytest.mark.parametrize("mode", ["mean", "stochastic", MEAN_DECODE])
+def test_the_study_and_the_window_run_the_same_chain(mode, debias):
+    """One chain implementation: for the same start, mode and seed, the study's chain (`chain_states`,
+    debiased by `transition_bias` as `chain_report` does) gives exactly the codes and decodes of the
+    window's chain (`latent_chain` as the chain panel runs it, debiased by `ExplorerSession.chain_bias`).
+    Up to 250 chains both draw in one batch, so the random draws come in the same order."""
+    from latentlab.explorer.session import ExplorerSession
+    from latentlab.sampling.chain import latent_chain
+
+    model = _model("dvae")  # a corruption: every transition draws from the generator, in every mode
+    model.train()           # both must switch to eval mode and back in the same way
+    atlas = np.random.default_rng(4).standard_normal((40, 4)).astype(np.float32)
+    session = ExplorerSession(model=model, path=None, meta={}, atlas_codes=atlas)
+    z0 = session.prior_samples(12, seed=3)
+    window_bias = session.chain_bias(mode) if debias else None
+    study_bias = transition_bias(model, atlas, mode, torch.Generator().manual_seed(0)) if debias else None
+    if debias:
+        np.testing.assert_array_equal(window_bias, study_bias)
+
+    window = latent_chain(session.model, z0, None, mode, torch.Generator().manual_seed(11), bias=window_bias)
+    window_states = [next(window) for _ in range(4)]
+    window.close()
+    study_states = list(chain_states(model, z0, 3, mode, torch.Generator().manual_seed(11), bias=study_bias))
+    assert [s[0] for s in study_states] == [w.step for w in window_states] == [0, 1, 2, 3]
+    for (_, z, x, change), state in zip(study_states, window_states):
+        np.testing.assert_array_equal(z, state.z)
+        np.testing.assert_array_equal(x, state.x)
+        np.testing.assert_array_equal(change, state.change)
+    assert not np.array_equal(study_states[3][1], z0)
+    assert model.training and all(m.training for m in model.modules())
 
 
 def test_transition_bias_is_the_mean_move_of_one_step(data):
@@ -190,7 +225,7 @@ def test_p_hat_reference_row_and_chains_started_from_p_hat(data, tmp_path, isola
     """The "P^ samples" row decodes seeded draws of the fitted P̂(Z); start="p_hat" starts the chains
     from exactly those draws (step 0 = that row), and the bench exposes it as --start p-hat."""
     from latentlab.analysis.density import sample_p_hat
-    from latentlab.sampling.chain_metrics import model_p_hat
+    from latentlab.analysis.codes import model_p_hat
 
     held_out, train = data
     model = _model()

@@ -1,0 +1,39 @@
+"""Command-line argument types the benches share (argparse `type=` callables)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+
+def _items(text: str) -> list[str]:
+    """The non-empty, stripped items of a comma-separated list."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def choice_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]:
+    """A `type` for ``--OPTION a,b,c``: a non-empty comma-separated list, every item one of `choices`
+    (order kept); otherwise ``argparse.ArgumentTypeError("<what> must be among ..., got '...'")``."""
+    allowed = tuple(choices)
+
+    def parse(text: str) -> list[str]:
+        items = _items(text)
+        if not items or any(item not in allowed for item in items):
+            raise argparse.ArgumentTypeError(f"{what} must be among {', '.join(allowed)}, got {text!r}")
+        return items
+
+    return parse
+
+
+def non_negative_ints(text: str) -> list[int]:
+    """A `type` for ``--OPTION 0,1,2``: a non-empty comma-separated list of integers >= 0."""
+    try:
+        values = [int(item) for item in _items(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return values
+
+
+__all__ = ["choice_list", "non_negative_ints"]

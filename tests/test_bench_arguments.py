@@ -1,0 +1,35 @@
+"""The list-argument types the benches share (latentlab.bench.arguments)."""
+
+import argparse
+
+import pytest
+
+from latentlab.bench.arguments import choice_list, non_negative_ints
+
+
+def test_choice_list_keeps_order_strips_blanks_and_names_the_choices():
+    models = choice_list(("pixelcnn", "gated_pixelcnn", "row_lstm"), "models")
+    assert models("row_lstm,pixelcnn") == ["row_lstm", "pixelcnn"]
+    assert models(" pixelcnn , gated_pixelcnn,") == ["pixelcnn", "gated_pixelcnn"]
+    for bad in ("pixelcnn,wavenet", "", ","):
+        with pytest.raises(argparse.ArgumentTypeError, match="models must be among pixelcnn, gated_pixelcnn, row_lstm"):
+            models(bad)
+
+
+def test_non_negative_ints():
+    assert non_negative_ints("0,1,2,5,10") == [0, 1, 2, 5, 10]
+    assert non_negative_ints("3, 1") == [3, 1]
+    with pytest.raises(argparse.ArgumentTypeError, match="comma-separated integers"):
+        non_negative_ints("1,two")
+    for bad in ("1,-2", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="non-negative"):
+            non_negative_ints(bad)
+
+
+def test_the_benches_use_them():
+    from latentlab.bench import chain, pixel_models, pixels
+
+    for module in (chain, pixel_models, pixels):
+        assert "choice_list" in vars(module)
+    with pytest.raises(SystemExit):
+        pixels.main(["--models", "pixelcnn,wavenet"])
