@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -50,6 +50,7 @@ from latentlab.images import save_png
 from latentlab.resources import bundled_models
 from latentlab.services.decode import LatestRequestWorker, one_torch_thread
 from latentlab.services.jobs import GeneratorJob
+from latentlab.services.memory import release_freed_memory
 from latentlab.ui.bridge import JobBridge
 from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
@@ -64,6 +65,7 @@ from latentlab.ui.widgets.latent_map import LatentMap
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
+RELEASE_DELAY_MS = 2000  # after a model switch, when the old model's jobs have finished with it
 CHECKPOINT_SUFFIXES = (".ckpt", ".pt", ".pth")
 HELP_TEXT = """<h3>LatentLab</h3>
 <p><b>Latent map</b> (left): blue dots are training faces encoded by the model — samples of the
@@ -382,6 +384,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loaded {session.path}")
         self._start_atlas_images_job()
         self.session_changed.emit(session)
+        # Once the previous model's jobs have let go of it, give its memory back (services/memory.py).
+        QTimer.singleShot(RELEASE_DELAY_MS, release_freed_memory)
 
     def _render(self, request):
         """Worker thread: decode, and scale for the face view there too (off the latency path)."""
