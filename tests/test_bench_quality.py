@@ -127,3 +127,34 @@ def test_p_hat_bench_scores_each_candidate_density_against_the_prior(tmp_path, i
     assert main(args) == 0 and "vs prior" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(args[:-5] + ["--candidates", "10:spherical:draws"])
+
+
+def test_two_feature_spaces_are_scored_side_by_side(tmp_path, isolated_cache, capsys):
+    from latentlab.bench.quality import main
+    from latentlab.checkpoints import save_model
+
+    vae, _ = _save(tmp_path, "a-vae", "vae")
+    first = _features(tmp_path)
+    torch.manual_seed(2)
+    second = save_model(tmp_path / "g.ckpt", build_model("contrastive", {"image_shape": [3, 16, 16], "latent_dim": 6,
+                                                                          "projection_dim": 4, "base_channels": 4}))
+    args = ["--checkpoints", str(vae), "--features", str(first), str(second), "--n", "16", "--chain-steps", "1"]
+    assert main(args + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    spaces = report["feature_spaces"]
+    assert [s["features"].split(" ")[0] for s in spaces] == ["f.ckpt", "g.ckpt"]
+    assert report["rows"] == spaces[0]["rows"] and report["floor"] == spaces[0]["floor"]
+    assert spaces[0]["rows"][0]["fd_prior"] != spaces[1]["rows"][0]["fd_prior"]  # two spaces, two figures
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("training images (floor)") == 2 and "side by side, each FD divided by its space's floor" in out
+    ratio = spaces[1]["rows"][0]["fd_prior"] / spaces[1]["floor"]
+    assert f"{ratio:8.1f}" in out.split("side by side")[1]
+
+
+def test_every_shipped_feature_network_is_listed_default_first():
+    from latentlab.analysis.frechet import DEFAULT_FEATURE_NETWORK, shipped_feature_networks
+
+    shipped = shipped_feature_networks()
+    assert shipped and shipped[0] == DEFAULT_FEATURE_NETWORK
+    assert all(p.suffix == ".ckpt" for p in shipped)

@@ -161,4 +161,12 @@ class FeatureNetwork:
         return self.features(images)
 
 
-__all__ = ["DEFAULT_FEATURE_NETWORK", "FeatureNetwork", "fid_against", "frechet_distance", "gaussian_stats"]
+def shipped_feature_networks() -> list[Path]:
+    """Every feature network in resources/features/, the default (celeba-ae128) first: the quality
+    benches score in each of them, side by side."""
+    found = sorted(FEATURES.glob("*.ckpt")) if FEATURES.is_dir() else []
+    return sorted(found, key=lambda p: p != DEFAULT_FEATURE_NETWORK)
+
+
+__all__ = ["DEFAULT_FEATURE_NETWORK", "FeatureNetwork", "fid_against", "frechet_distance", "gaussian_stats",
+           "shipped_feature_networks"]

@@ -1,7 +1,7 @@
 """Sample quality of every bundled CelebA model: Fréchet distance of prior samples to held-out faces.
 
     python -m latentlab.bench quality [--checkpoints PATH ...] [--data SPEC] [--split test] [--n 1000]
-                                      [--seeds 0 [1 2]] [--chain-steps 5] [--mode mean] [--features PATH]
+                                      [--seeds 0 [1 2]] [--chain-steps 5] [--mode mean] [--features PATH ...]
                                       [--json]
 
 For each model: n codes z ~ P(Z) = N(0, I) (the same seeded draw for every model of one latent
@@ -9,9 +9,11 @@ size), decoded to their decoder means x = E[P(x | z)], then the Fréchet distanc
 
     FD = ||μ_s - μ_h||² + Tr(Σ_s + Σ_h - 2 (Σ_s Σ_h)^{1/2})
 
-between Gaussians fitted to the features of the samples (s) and of the held-out images (h), in the
-feature space of the project's CelebA autoencoder (latentlab.analysis.frechet; not Inception, so
-the numbers are not comparable with published FIDs). Then the same codes after `--chain-steps`
+between Gaussians fitted to the features of the samples (s) and of the held-out images (h), in
+each feature space shipped in resources/features/ (or given with --features), one table each and a
+side-by-side summary in multiples of each space's floor: the project's CelebA autoencoder code,
+nearly blind to blur, and a contrastive network trained to notice it (latentlab.analysis.frechet,
+models/contrastive.py; not Inception, so the numbers are not comparable with published FIDs). Then the same codes after `--chain-steps`
 transitions of the latent Markov chain (Creswell et al. 2016; decode, re-encode, in `--mode`), for
 models with an encoder. Two reference rows put the numbers on a scale: the held-out images'
 reconstructions by each model (how far the decoder alone is from the data) and a sample of n
@@ -279,6 +281,72 @@ def prepare(checkpoints: list[str] | None, data: str | None, split: str, n: int,
     return models, spec, features, load_reference(spec, split, n, features)
 
 
+@dataclass
+class FeatureSpaceReport:
+    """Every model's row in one feature space, with that space's floor and diversity reference."""
+
+    features: str
+    floor: float
+    floor_spread: Any
+    reference: Any
+    rows: list[QualityRow]
+    held_count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"features": self.features, "floor": self.floor,
+                "floor_clusters": self.floor_spread.clusters if self.floor_spread else None,
+                "floor_near_duplicates": self.floor_spread.near_duplicates if self.floor_spread else None,
+                "rows": [asdict(r) for r in self.rows]}
+
+
+def score_in_space(models: list[tuple[Path, Any]], features: Any, ref: Reference, args: Any, seeds: list[int],
+                   say: Any) -> FeatureSpaceReport:
+    """Score every model in the feature space of `features` against the faces of `ref`."""
+    from latentlab.analysis.diversity import DEFAULT_CLUSTERS, DiversityReference
+
+    # k-means needs several faces per cluster; tiny held-out sets get fewer clusters, or none
+    k = min(DEFAULT_CLUSTERS, len(ref.held_features) // 5)
+    reference = DiversityReference.fit(ref.held_features, k=k, seed=args.seed) if k >= 2 else None
+    floor_spread = reference.score(ref.train_features) if reference else None
+    rows = []
+    stems = [path.stem for path, _ in models]
+    for path, model in models:
+        # checkpoints kept over training share their names (step-000280): say whose run they are
+        name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
+        if tuple(model.image_shape) != tuple(features.image_shape):
+            say(f"skipping {path.name}: images {tuple(model.image_shape)}, not {features.image_shape}")
+            continue
+        say(f"scoring {path.name}")
+        rows.append(score_model(model, name, ref.held_features, ref.held, features, args.n, args.seed,
+                                args.chain_steps, args.mode, train=ref.train_images, diversity=reference,
+                                more_seeds=seeds[1:]))
+    return FeatureSpaceReport(features.name, ref.floor, floor_spread, reference, rows, len(ref.held))
+
+
+def side_by_side(spaces: list[FeatureSpaceReport]) -> str:
+    """Prior, P̂ and reconstruction FD of every model in each feature space, as multiples of that
+    space's floor (FD of training images against the compared faces), so spaces of different scale
+    read side by side."""
+    names = [row.model for row in spaces[0].rows]
+    head = f"{'model':28s}" + "".join(f" | {'space ' + str(i + 1):^26s}" for i in range(len(spaces)))
+    sub = f"{'(FD / floor)':28s}" + "".join(f" | {'prior':>8s} {'P̂(Z)':>8s} {'recon':>8s}" for _ in spaces)
+    lines = ["side by side, each FD divided by its space's floor:", head, sub, "-" * len(sub)]
+
+    def ratio(value: float | None, floor: float) -> str:
+        return f"{value / floor:8.1f}" if value is not None and floor > 0 else f"{'—':>8s}"
+
+    for name in names:
+        line = f"{name:28s}"
+        for space in spaces:
+            row = next((r for r in space.rows if r.model == name), None)
+            line += (f" | {ratio(row.fd_prior, space.floor)} {ratio(row.fd_p_hat, space.floor)} "
+                     f"{ratio(row.fd_reconstruction, space.floor)}" if row else f" | {'':26s}")
+        lines.append(line)
+    lines.append(f"{'floor (FD)':28s}" + "".join(f" | {space.floor:8.2f} {'':17s}" for space in spaces))
+    lines += [f"space {i + 1}: {space.features}" for i, space in enumerate(spaces)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench quality", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,7 +362,8 @@ def main(argv: list[str]) -> int:
                              "columns use the first); replaces --seed")
     parser.add_argument("--chain-steps", type=int, default=5, help="chain transitions (default 5)")
     parser.add_argument("--mode", default="mean", choices=("mean", "stochastic"), help="chain mode (default mean)")
-    parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
+    parser.add_argument("--features", nargs="+",
+                        help="feature network checkpoints (default: every one in resources/features/, side by side)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     if args.n < 2 or args.chain_steps < 0:
@@ -303,58 +372,56 @@ def main(argv: list[str]) -> int:
     args.seed = seeds[0]
 
     from latentlab.analysis.density import P_HAT, expected_norm
-    from latentlab.analysis.diversity import DEFAULT_CLUSTERS, DiversityReference
     from latentlab.errors import LatentLabError
 
     def say(message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
+    from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
+
     try:
-        models, spec, features, ref = prepare(args.checkpoints, args.data, args.split, args.n,
-                                              args.features, say, ", and training images for the floor")
-        held, held_features, train_images, train_features, floor = (
-            ref.held, ref.held_features, ref.train_images, ref.train_features, ref.floor)
-        # k-means needs several faces per cluster; tiny held-out sets get fewer clusters, or none
-        k = min(DEFAULT_CLUSTERS, len(held_features) // 5)
-        reference = DiversityReference.fit(held_features, k=k, seed=args.seed) if k >= 2 else None
-        floor_spread = reference.score(train_features) if reference else None
-        rows = []
-        stems = [path.stem for path, _ in models]
-        for path, model in models:
-            # checkpoints kept over training share their names (step-000280): say whose run they are
-            name = path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}"
-            if tuple(model.image_shape) != tuple(features.image_shape):
-                say(f"skipping {path.name}: images {tuple(model.image_shape)}, not {features.image_shape}")
-                continue
-            say(f"scoring {path.name}")
-            rows.append(score_model(model, name, held_features, held, features, args.n, args.seed,
-                                    args.chain_steps, args.mode, train=train_images, diversity=reference,
-                                    more_seeds=seeds[1:]))
+        models = load_models(args.checkpoints, say)
+        if not models:
+            raise LatentLabError(f"no {'CelebA ' if args.checkpoints is None else ''}model to score")
+        spec = args.data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
+        if not spec:
+            raise LatentLabError("the checkpoints record no dataset; pass --data")
+        paths = args.features or shipped_feature_networks() or [None]  # None: FeatureNetwork.load says it is missing
+        spaces = []
+        for path in paths:
+            features = FeatureNetwork.load(path)
+            say(f"loading {spec} ({args.split} split, and training images for the floor); features: {features.name}")
+            spaces.append(score_in_space(models, features, load_reference(spec, args.split, args.n, features),
+                                         args, seeds, say))
     except LatentLabError as err:
         print(f"quality: error: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"data": spec, "split": args.split, "n": args.n, "seed": args.seed, "seeds": seeds,
-                          "chain_steps": args.chain_steps, "p_hat": P_HAT.describe(),
-                          "mode": args.mode, "features": features.name, "floor": floor,
-                          "floor_clusters": floor_spread.clusters if floor_spread else None,
-                          "floor_near_duplicates": floor_spread.near_duplicates if floor_spread else None,
-                          "rows": [asdict(r) for r in rows]}, indent=1))
+        common = {"data": spec, "split": args.split, "n": args.n, "seed": args.seed, "seeds": seeds,
+                  "chain_steps": args.chain_steps, "p_hat": P_HAT.describe(), "mode": args.mode}
+        # the first feature space's figures at the top level, as before; all of them in feature_spaces
+        print(json.dumps({**common, **spaces[0].as_json(), "feature_spaces": [sp.as_json() for sp in spaces]},
+                         indent=1))
         return 0
-    print(f"Fréchet distance to {spec} {args.split} split ({len(held)} images), features: {features.name}")
     seed_text = f"seed {args.seed}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))} (prior, P̂: means)"
-    print(f"{args.n} samples per model, {seed_text}; chain: {args.chain_steps} steps, {args.mode} mode, first seed; "
-          "lower is better")
-    print(f"P̂(Z): each model's own {P_HAT.describe()} of its atlas (analysis.density.fit_p_hat)")
-    print(format_table(rows, floor, args.chain_steps, args.mode, floor_spread))
-    print(f"|E[z|x]|: mean norm of the codes of the {args.n} training images (a {rows[0].latent_dim if rows else 0}-d "
-          f"N(0, I) draw has {expected_norm(rows[0].latent_dim if rows else 1):.2f}); MMD² P: unbiased MMD² (IMQ) of "
-          "those codes to as many prior draws")
-    if reference is not None:
-        print(f"clusters: of {len(reference.centres)} k-means clusters of the compared faces' features, how many the "
-              "prior samples reach; dup %: samples whose nearest other sample is closer than the 1 % quantile of the "
-              "compared faces' own nearest-neighbour distances (latentlab.analysis.diversity)")
+    for space in spaces:
+        rows, reference = space.rows, space.reference
+        print(f"Fréchet distance to {spec} {args.split} split ({space.held_count} images), features: {space.features}")
+        print(f"{args.n} samples per model, {seed_text}; chain: {args.chain_steps} steps, {args.mode} mode, first "
+              "seed; lower is better")
+        print(f"P̂(Z): each model's own {P_HAT.describe()} of its atlas (analysis.density.fit_p_hat)")
+        print(format_table(rows, space.floor, args.chain_steps, args.mode, space.floor_spread))
+        print(f"|E[z|x]|: mean norm of the codes of the {args.n} training images (a "
+              f"{rows[0].latent_dim if rows else 0}-d N(0, I) draw has {expected_norm(rows[0].latent_dim if rows else 1):.2f}); "
+              "MMD² P: unbiased MMD² (IMQ) of those codes to as many prior draws")
+        if reference is not None:
+            print(f"clusters: of {len(reference.centres)} k-means clusters of the compared faces' features, how many the "
+                  "prior samples reach; dup %: samples whose nearest other sample is closer than the 1 % quantile of "
+                  "the compared faces' own nearest-neighbour distances (latentlab.analysis.diversity)")
+        print()
+    if len(spaces) > 1:
+        print(side_by_side(spaces))
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0
 
