@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from pathlib import Path
 
 from latentlab.errors import CheckpointError, ConfigError
 from latentlab.models import build_model
@@ -62,7 +63,7 @@ def test_it_trains_with_a_falling_loss_without_previews_and_is_refused_by_the_ex
 
     config = TrainConfig.from_dict({
         "model": "contrastive", "data": "synthetic-faces?size=16", "out": str(tmp_path / "run"),
-        "model_config": {k: v for k, v in SMALL.items() if k != "image_shape"}, "epochs": 6, "batch_size": 32,
+        "model_config": {**{k: v for k, v in SMALL.items() if k != "image_shape"}, "blur_sigma": [1.0, 2.0]}, "epochs": 6, "batch_size": 32,
         "limit": 64, "eval_limit": 0, "preview_every": 1, "checkpoint_every": 1000, "lr": 3e-3, "seed": 0})
     events = list(Trainer(config).run())
     assert not any(isinstance(e, Preview) for e in events)
@@ -74,3 +75,31 @@ def test_it_trains_with_a_falling_loss_without_previews_and_is_refused_by_the_ex
     assert bundle([str(tmp_path / "run" / "last.ckpt"), "--out", str(tmp_path / "f.ckpt"), "--atlas", "0"]) in (0, None)
     with pytest.raises(CheckpointError, match="feature network"):
         ExplorerSession.from_checkpoint(tmp_path / "f.ckpt")
+
+
+CELEBA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba_10k"
+
+
+@pytest.mark.skipif(not CELEBA.is_dir(), reason="needs ../shared/data/celeba_10k (the CelebA sample)")
+def test_the_shipped_contrastive_space_sees_blur_that_the_autoencoder_space_misses():
+    """FD / floor of blurred held-out faces and of the default VAE's reconstructions: the contrastive
+    space rates them far above the floor, the autoencoder's space barely (resources/features/README.md)."""
+    from latentlab.analysis.codes import reconstructions
+    from latentlab.analysis.frechet import FeatureNetwork, fid_against
+    from latentlab.checkpoints import load_model
+    from latentlab.data import load_dataset
+    from latentlab.resources import FEATURES, default_model
+
+    spec = f"celeba:{CELEBA}?size=64"
+    held = load_dataset(spec, split="test", limit=500).as_tensor().float().div(255)
+    train = load_dataset(spec, split="train", limit=500).as_tensor().float().div(255)
+    recon = torch.as_tensor(reconstructions(load_model(default_model()), held.numpy()))
+    ratios = {}
+    for name in ("celeba-ae128", "celeba-simclr128"):
+        features = FeatureNetwork.load(FEATURES / f"{name}.ckpt")
+        ref = features(held)
+        floor = fid_against(features(train), ref)
+        ratios[name] = {"blur2": fid_against(features(gaussian_blur(held, 2.0)), ref) / floor,
+                        "recon": fid_against(features(recon), ref) / floor}
+    assert ratios["celeba-simclr128"]["recon"] > 10 > 2 > ratios["celeba-ae128"]["recon"]
+    assert ratios["celeba-simclr128"]["blur2"] > 3 * ratios["celeba-ae128"]["blur2"]
