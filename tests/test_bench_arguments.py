@@ -33,3 +33,14 @@ def test_the_benches_use_them():
         assert "choice_list" in vars(module)
     with pytest.raises(SystemExit):
         pixels.main(["--models", "pixelcnn,wavenet"])
+
+
+def test_number_list_takes_finite_numbers_only():
+    import argparse
+
+    from latentlab.bench.arguments import number_list
+
+    assert number_list("0.5, 1,2") == [0.5, 1.0, 2.0]
+    for bad in ("", "a,1", "nan", "1,inf"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            number_list(bad)

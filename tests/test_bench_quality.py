@@ -158,3 +158,16 @@ def test_every_shipped_feature_network_is_listed_default_first():
     shipped = shipped_feature_networks()
     assert shipped and shipped[0] == DEFAULT_FEATURE_NETWORK
     assert all(p.suffix == ".ckpt" for p in shipped)
+
+
+def test_feature_spaces_bench_prints_blur_and_reconstructions_against_each_floor(tmp_path, isolated_cache, capsys):
+    from latentlab.bench.feature_spaces import main
+
+    vae, _ = _save(tmp_path, "a-vae", "vae")
+    assert main(["--checkpoint", str(vae), "--features", str(_features(tmp_path)), "--n", "12",
+                 "--sigmas", "0.5,2"]) == 0
+    out = capsys.readouterr().out
+    assert "training faces (floor)" in out and "(   1.0x)" in out
+    assert "blurred, σ = 0.5 px" in out and "blurred, σ = 2 px" in out and "reconstructions (vae)" in out
+    with pytest.raises(SystemExit):  # a σ of 0 is refused by argparse
+        main(["--checkpoint", str(vae), "--sigmas", "0"])

@@ -22,6 +22,8 @@ BENCHES = {
               "which density for P̂(Z): FD of decoded samples of candidate mixtures vs the prior"),
     "quality": ("latentlab.bench.quality",
                 "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
+    "feature-spaces": ("latentlab.bench.feature_spaces",
+                       "how each FD feature space sees blur: blurred faces and reconstructions vs its floor"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 
 
@@ -36,4 +37,15 @@ def non_negative_ints(text: str) -> list[int]:
     return values
 
 
-__all__ = ["choice_list", "non_negative_ints"]
+def number_list(text: str) -> list[float]:
+    """A `type` for ``--OPTION 0.5,1,2``: a non-empty comma-separated list of finite numbers."""
+    try:
+        values = [float(item) for item in _items(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+    return values
+
+
+__all__ = ["choice_list", "non_negative_ints", "number_list"]
