@@ -361,3 +361,29 @@ def test_the_gap_map_is_fitted_off_the_gui_thread_and_appears_with_its_legend(qt
     assert not window.map.gap_map_shown and window.gap_map_pending
     qtbot.waitUntil(lambda: window.map.gap_map_shown, timeout=10000)
     assert len(fits) == 2 and threading.main_thread() not in fits
+
+
+def test_switching_models_many_times_keeps_only_the_shown_model_alive(qtbot, window, tiny_checkpoint, tmp_path):
+    """Nothing holds on to a replaced model (the soak's RSS creep across switches is the allocator's,
+    not a leak): after six switches between two models with the chain playing, one session lives."""
+    import gc
+
+    from latentlab.explorer.session import ExplorerSession
+
+    torch.manual_seed(1)
+    other = build_model("ae", {"image_shape": [1, 28, 28], "latent_dim": 2, "base_channels": 8}).eval()
+    save_model(tmp_path / "other.ckpt", other)
+    del other
+    window.tabs.setCurrentIndex(window.chain_tab)
+    for i in range(6):
+        shown = window.face_panel.last_shown_at
+        assert window.open_checkpoint(tiny_checkpoint if i % 2 == 0 else tmp_path / "other.ckpt")
+        wait_for_face(qtbot, window, shown)
+        window.chain.play()
+        qtbot.waitUntil(lambda: window.chain.step_count >= 1, timeout=10000)
+    window.chain.pause()
+    qtbot.wait(300)
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, ExplorerSession)]
+    assert alive == [window.session]
+    assert sum(isinstance(o, torch.nn.Module) and hasattr(o, "registry_name") for o in gc.get_objects()) == 1

@@ -79,5 +79,10 @@ class LatestRequestWorker:
                 if self._on_error is not None:
                     self._on_error(request_id, str(err) or type(err).__name__)
                 continue
+            finally:
+                # While it waits for the next request, the thread must not keep this one (and the model
+                # it names) alive: a replaced model's memory is freed at once.
+                request = None
             self.rendered += 1
             self._on_result(request_id, result)
+            result = None
