@@ -90,3 +90,35 @@ def test_from_model_refuses_what_does_not_fit():
     gan = build_model("gan", {"image_shape": [1, 16, 16], "latent_dim": 3, "base_channels": 4})
     with pytest.raises(LatentLabError, match="no encoder"):
         ExplorerSession.from_model(gan, np.zeros((2, 1, 16, 16), np.uint8))
+
+
+def test_a_dataset_spec_gives_the_atlas_its_labels_and_preprocessing(isolated_cache):
+    torch.manual_seed(0)
+    model = build_model("vae", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 4})
+    spec = "synthetic-faces?size=16&n=120"
+    session = ExplorerSession.from_model(model, spec, atlas_size=30)
+    assert session.atlas_codes.shape == (30, 4) and session.atlas_images.shape == (30, 3, 16, 16)
+    assert session.dataset_spec == spec and session.preprocessing and session.atlas_labels
+    assert all(len(values) == 30 for values in session.atlas_labels.values())
+    assert session.name == "vae" and session.model_name == "vae"
+
+
+def test_explore_blocks_until_the_window_is_closed(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab.ui.main_window import MainWindow
+
+    closed = []
+
+    def close_it():
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible() and widget.windowTitle() == "LatentLab — blocking":
+                closed.append(widget.session.name)
+                widget.close()  # what the user's click does: closeEvent stops the workers, the window goes
+                return
+        QTimer.singleShot(100, close_it)  # not shown yet
+
+    QTimer.singleShot(100, close_it)
+    assert latentlab.explore(TinyLinear(TinyConfig()), name="blocking") is None
+    assert closed == ["blocking"]
