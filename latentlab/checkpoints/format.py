@@ -38,9 +38,9 @@ class Checkpoint:
 def library_versions() -> dict[str, str]:
     import numpy
 
-    import latentlab
+    from latentlab.version import __version__
 
-    return {"latentlab": latentlab.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+    return {"latentlab": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}
 
 

@@ -6,6 +6,7 @@ tensors and worker threads can hand results across without sharing memory with t
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ import torch
 
 from latentlab.checkpoints import read_checkpoint
 from latentlab.checkpoints.model_io import model_from_checkpoint
-from latentlab.data import load_image_file
-from latentlab.errors import CheckpointError, DataError
+from latentlab.data import load_dataset, load_image_file
+from latentlab.errors import CheckpointError, DataError, LatentLabError
 
 ATLAS_PREFIX = "atlas_label:"
 
@@ -33,6 +34,10 @@ class ExplorerSession:
     atlas_codes: np.ndarray | None = None
     atlas_labels: dict[str, np.ndarray] = field(default_factory=dict)
     atlas_std: np.ndarray | None = None
+    #: the atlas's images, uint8 [N, C, H, W], when they came with the model (`from_model`)
+    atlas_images: np.ndarray | None = None
+    #: what the window calls an in-memory model (`from_model`); a checkpoint is called by its file name
+    display_name: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _density_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _density: Any = field(default=None, repr=False)
@@ -54,10 +59,76 @@ class ExplorerSession:
                    atlas_codes=None if codes is None else codes.float().numpy(), atlas_labels=labels,
                    atlas_std=None if std is None else std.float().numpy())
 
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, data: Any = None, name: str | None = None,
+                   atlas_size: int = 3000) -> ExplorerSession:
+        """A session on an in-memory model (what `latentlab.explore` opens).
+
+        `model` follows the model protocol (latentlab/models/base.py, docs/plugins.md); the session
+        works on a copy in eval mode on the CPU, so the caller's model is left as it was. `data`
+        gives the atlas, the encoded images the map shows as P̂(Z): None (no atlas), a dataset spec
+        string (its first `atlas_size` training images), an ImageDataset, or an image array or
+        tensor [N, C, H, W] (uint8, or floats in [0, 1]) of the model's image shape. A model
+        without an encoder gets no atlas. LatentLabError names whatever does not fit."""
+        missing = [attr for attr in ("latent_dim", "image_shape", "decode", "prior") if not hasattr(model, attr)]
+        if not isinstance(model, torch.nn.Module) or missing:
+            raise LatentLabError(f"{type(model).__name__} is not a LatentLab model: it needs to be a torch.nn.Module with "
+                                 f"latent_dim, image_shape, decode and prior (missing: {', '.join(missing) or 'nn.Module'}); "
+                                 "see docs/plugins.md")
+        if getattr(model, "is_autoregressive", False) or getattr(model, "is_feature_network", False):
+            raise LatentLabError(f"{type(model).__name__} has no latent space to explore (an autoregressive model or a "
+                                 "feature network)")
+        model = copy.deepcopy(model).cpu().eval()
+        family = getattr(model, "registry_name", None) or type(model).__name__
+        meta: dict[str, Any] = dict(getattr(model, "checkpoint_meta", None) or {})
+        meta.setdefault("model", family)
+        session = cls(model=model, path=None, meta=meta)
+        session.display_name = name or family
+        if data is None:
+            return session
+        if not session.has_encoder:
+            raise LatentLabError(f"{family} has no encoder, so it cannot encode images into an atlas; "
+                                 "call explore without data")
+        if atlas_size < 1:
+            raise LatentLabError(f"the atlas size must be at least 1, got {atlas_size}")
+        if isinstance(data, (str, os.PathLike)):
+            dataset = load_dataset(str(data), split="train", limit=atlas_size)
+            meta["dataset"] = {"spec": str(data)}
+            meta["preprocessing"] = dataset.preprocessing
+            meta["atlas"] = {"count": len(dataset), "split": "train", "data": str(data), "statistic": "posterior mean"}
+            images, labels = np.asarray(dataset.images), dataset.labels
+        elif hasattr(data, "images") and hasattr(data, "labels"):  # an ImageDataset
+            images, labels = np.asarray(data.images[:atlas_size]), {k: v[:atlas_size] for k, v in data.labels.items()}
+            if getattr(data, "preprocessing", None):
+                meta["preprocessing"] = data.preprocessing
+        else:
+            images, labels = _uint8_images(data)[:atlas_size], {}
+        if images.ndim != 4 or tuple(images.shape[1:]) != session.image_shape:
+            raise DataError(f"the atlas images have shape {tuple(images.shape[1:])}, the model's images "
+                            f"{session.image_shape} (channels, height, width)")
+        if len(images) == 0:
+            raise DataError("no images given for the atlas")
+        means, stds = [], []
+        with torch.no_grad():
+            for start in range(0, len(images), 250):
+                x = torch.from_numpy(np.ascontiguousarray(images[start:start + 250])).float().div_(255.0)
+                posterior = model.encode(x)
+                means.append(posterior.mean.float().numpy())
+                if hasattr(posterior, "std"):
+                    stds.append(posterior.std.float().numpy())
+        session.atlas_codes = np.concatenate(means)
+        session.atlas_std = np.concatenate(stds) if stds else None
+        session.atlas_labels = {k: np.asarray(v) for k, v in labels.items()
+                                if np.asarray(v).ndim == 1 and np.issubdtype(np.asarray(v).dtype, np.number)}
+        session.atlas_images = np.ascontiguousarray(images)
+        return session
+
     # ---------------------------------------------------------------- description
     @property
     def name(self) -> str:
-        return self.path.stem if self.path else self.meta.get("model", "model")
+        if self.path:
+            return self.path.stem
+        return self.display_name or self.meta.get("model", "model")
 
     @property
     def model_name(self) -> str:
@@ -193,3 +264,20 @@ class ExplorerSession:
         from latentlab.analysis.density import StandardNormal, gap_score
 
         return gap_score(np.atleast_2d(z), StandardNormal(self.latent_dim), density)
+
+
+def _uint8_images(data: Any) -> np.ndarray:
+    """uint8 [N, C, H, W] from an array or tensor of uint8 images or of floats in [0, 1]."""
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().numpy()
+    try:
+        array = np.asarray(data)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"cannot use {type(data).__name__} as atlas images: {err}") from None
+    if array.dtype == np.uint8:
+        return array
+    if not np.issubdtype(array.dtype, np.number):
+        raise DataError(f"atlas images must be numbers (uint8, or floats in [0, 1]), got {array.dtype}")
+    if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
+        raise DataError("float atlas images must lie in [0, 1] (or pass uint8 images in 0..255)")
+    return (np.nan_to_num(array.astype(np.float32)) * 255).round().astype(np.uint8)

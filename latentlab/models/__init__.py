@@ -1,4 +1,5 @@
-"""Model families (one file each) sharing the protocol in `base.py`, found by name in the registry."""
+"""Model families (one file each) sharing the protocol in `base.py`, found by name in the registry;
+installed packages add their own through the `latentlab.models` entry points (docs/plugins.md)."""
 
 from latentlab.models.aae import AAE, AAEConfig
 from latentlab.models.ali import ALI, ALIConfig
@@ -12,11 +13,15 @@ from latentlab.models.pixelcnn import AutoregressiveModel, MaskedConv2d, PixelCN
 from latentlab.models.pixelrnn import RowLSTMConfig, RowLSTMPixelRNN
 from latentlab.models.registry import (
     MODELS,
+    PLUGIN_GROUP,
     available_models,
     build_model,
     config_from_dict,
     config_to_dict,
     entry,
+    load_plugins,
+    plugin_errors,
+    register,
 )
 from latentlab.models.vae import VAE, VAEConfig
 from latentlab.models.wae import WAE, WAEGAN, WAEConfig, WAEGANConfig
@@ -26,6 +31,7 @@ __all__ = [
     "ALI",
     "GAN",
     "MODELS",
+    "PLUGIN_GROUP",
     "VAE",
     "WAE",
     "WAEGAN",
@@ -57,4 +63,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "entry",
+    "load_plugins",
+    "plugin_errors",
+    "register",
 ]

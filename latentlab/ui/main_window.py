@@ -377,11 +377,14 @@ class MainWindow(QMainWindow):
         self.interpolation.set_session(session)
         self.chain.shutdown()
         self.chain.set_session(session)
-        self._select_in_model_combo(session.path)
+        if session.path is not None:
+            self._select_in_model_combo(session.path)
+        else:  # an in-memory model (latentlab.explore): none of the listed files
+            self.model_combo.setCurrentIndex(-1)
         self._update_projection()
         start = session.atlas_codes[0] if session.atlas_codes is not None else self.prior_codes[0]
         self._go_to(start, caption="first encoded training face" if session.atlas_codes is not None else "prior sample")
-        self.statusBar().showMessage(f"Loaded {session.path}")
+        self.statusBar().showMessage(f"Loaded {session.path or session.name}")
         self._start_atlas_images_job()
         self.session_changed.emit(session)
         # Once the previous model's jobs have let go of it, give its memory back (services/memory.py).
@@ -614,6 +617,10 @@ class MainWindow(QMainWindow):
         """Find the atlas's training images on disk (if the user has the dataset) for hover previews."""
         session = self.session
         atlas = session.meta.get("atlas")
+        if session.atlas_codes is not None and session.atlas_images is not None:  # they came with the model
+            self.atlas_images = session.atlas_images
+            self._atlas_images_state = "found"
+            return
         if session.atlas_codes is None or not atlas:
             self._atlas_images_state = "absent"
             return
@@ -647,7 +654,7 @@ class MainWindow(QMainWindow):
         if session is self.session:
             self.atlas_images = images
             self._atlas_images_state = "found"
-            self.statusBar().showMessage(f"Loaded {session.path}; training images found on disk for hover previews")
+            self.statusBar().showMessage(f"Loaded {session.path or session.name}; training images found on disk for hover previews")
 
     def _atlas_search_finished(self, session) -> None:
         if session is self.session and self.atlas_images is None:
