@@ -1,6 +1,7 @@
 """`python -m latentlab.bundle RUN.ckpt --out MODEL.ckpt`: a small, shippable copy of a trained model.
 
-The bundle keeps the weights (float16 storage), config, dataset description, preprocessing, history
+The bundle keeps the weights (float16 storage; an adversarial model's discriminator is left out,
+since exploring only encodes and decodes), config, dataset description, preprocessing, history
 and metrics, drops the optimiser / RNG state, and adds a *latent atlas*: the posterior means
 E[z|x] of the first N training images (codes only, never the images), their posterior standard
 deviations for Gaussian encoders (so P̂(Z) = E_x Q(z|x) can be estimated from draws, not only
@@ -39,6 +40,14 @@ def encode_atlas(model: torch.nn.Module, dataset, batch_size: int = ATLAS_BATCH)
     return torch.cat(means), (torch.cat(stds) if stds else None)
 
 
+def explorable_weights(model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """The state dict without the modules that exploring never runs (an adversarial model's
+    discriminator: the window only encodes and decodes), and the names of those left out."""
+    omitted = ["discriminator"] if isinstance(getattr(model, "discriminator", None), torch.nn.Module) else []
+    state = {k: v for k, v in model.state_dict().items() if not any(k.startswith(f"{m}.") for m in omitted)}
+    return state, omitted
+
+
 def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: str | None = None,
            progress=None) -> Path:
     """Write the bundled copy of checkpoint `source` to `out` and return its path.
@@ -51,8 +60,11 @@ def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: st
     checkpoint = read_checkpoint(source)
     model = model_from_checkpoint(checkpoint).eval()
     meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype", "atlas")}
+    weights, omitted = explorable_weights(model)
+    if omitted:
+        meta["omitted_modules"] = omitted
     if atlas_size == 0 or not getattr(model, "has_encoder", True):  # a GAN encodes nothing: no atlas
-        return write_checkpoint(out, Checkpoint(meta=meta, state_dict=model.state_dict()), half=True)
+        return write_checkpoint(out, Checkpoint(meta=meta, state_dict=weights), half=True)
     spec = data or checkpoint.meta.get("dataset", {}).get("spec")
     if not spec:
         raise LatentLabError(f"{source}: no dataset recorded; pass --data to encode the atlas")
@@ -67,7 +79,7 @@ def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: st
         if np.issubdtype(values.dtype, np.number) and values.ndim == 1:
             extras[f"atlas_label:{name}"] = torch.from_numpy(np.ascontiguousarray(values))
     meta["atlas"] = {"count": len(dataset), "split": "train", "data": spec, "statistic": "posterior mean"}
-    return write_checkpoint(out, Checkpoint(meta=meta, state_dict=model.state_dict(), extras=extras), half=True)
+    return write_checkpoint(out, Checkpoint(meta=meta, state_dict=weights, extras=extras), half=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from latentlab.explorer.session import ExplorerSession
 from latentlab.resources import bundled_models
 
 LATENT = [p for p in bundled_models() if not holds_autoregressive_model(p)]
-MAX_BYTES = 10 * 1024 * 1024  # ALI carries its joint discriminator D(x, z) (9.1 MB)
+MAX_BYTES = 8 * 1024 * 1024
 
 
 @pytest.mark.parametrize("path", LATENT, ids=lambda p: p.stem)

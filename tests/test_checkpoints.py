@@ -166,3 +166,24 @@ def test_written_files_get_normal_permissions(tmp_path, model):
 
     path = save_model(tmp_path / "m.ckpt", model)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~fileio._UMASK
+
+
+def test_a_bundle_leaves_out_the_discriminator_and_loads_strictly_otherwise(tmp_path, isolated_cache):
+    from latentlab.bundle import bundle
+
+    torch.manual_seed(0)
+    model = build_model("ali", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8,
+                                "disc_hidden": 16}).eval()
+    source = save_model(tmp_path / "ali.ckpt", model, dataset={"spec": "synthetic-faces?size=16&n=40"})
+    small = bundle(source, tmp_path / "small.ckpt", atlas_size=20)
+    stored = read_checkpoint(small)
+    assert stored.meta["omitted_modules"] == ["discriminator"]
+    assert not any(k.startswith("discriminator.") for k in stored.state_dict)
+    loaded = latentlab.load(small)
+    z = torch.randn(3, 4)
+    assert torch.allclose(loaded.decode(z).mean, model.decode(z).mean, atol=1e-2)
+    # only the named modules may be missing: a bundle that also lacks part of the generator is refused
+    broken = {k: v for k, v in stored.state_dict.items() if not k.startswith("generator.project")}
+    write_checkpoint(tmp_path / "broken.ckpt", Checkpoint(meta=stored.meta, state_dict=broken))
+    with pytest.raises(CheckpointError, match="generator.project"):
+        latentlab.load(tmp_path / "broken.ckpt")

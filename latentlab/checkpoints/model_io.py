@@ -28,19 +28,28 @@ def save_model(path: str | os.PathLike, model: nn.Module, half: bool = False,
 
 
 def model_from_checkpoint(checkpoint: Checkpoint) -> nn.Module:
-    """Build the model the checkpoint describes and load its weights (strict: every tensor must fit)."""
+    """Build the model the checkpoint describes and load its weights (strict: every tensor must fit,
+    except the modules a bundle records in meta["omitted_modules"], which stay untrained)."""
     where = checkpoint.path or "checkpoint"
     try:
         model = build_model(checkpoint.model_name, checkpoint.meta.get("config", {}))
     except ConfigError as err:
         raise CheckpointError(f"{where}: {err}") from None
+    omitted = [str(name) for name in checkpoint.meta.get("omitted_modules", [])]
     try:
-        model.load_state_dict(checkpoint.state_dict, strict=True)
+        result = model.load_state_dict(checkpoint.state_dict, strict=not omitted)
     except RuntimeError as err:
         detail = " ".join(str(err).split())[:300]
         raise CheckpointError(
             f"{where}: the weights do not fit model {checkpoint.model_name!r} with the stored config ({detail})"
         ) from None
+    if omitted:  # a bundle left out modules exploring never runs (a discriminator): only those may be missing
+        stray = [k for k in result.missing_keys if not any(k.startswith(f"{name}.") for name in omitted)]
+        if stray or result.unexpected_keys:
+            raise CheckpointError(f"{where}: the weights do not fit model {checkpoint.model_name!r} with the stored "
+                                  f"config (missing {', '.join(stray[:5]) or 'none'}; unexpected "
+                                  f"{', '.join(result.unexpected_keys[:5]) or 'none'})")
+    model.omitted_modules = omitted
     model.checkpoint_meta = checkpoint.meta
     model.checkpoint_extras = checkpoint.extras
     return model
