@@ -187,3 +187,17 @@ def test_a_bundle_leaves_out_the_discriminator_and_loads_strictly_otherwise(tmp_
     write_checkpoint(tmp_path / "broken.ckpt", Checkpoint(meta=stored.meta, state_dict=broken))
     with pytest.raises(CheckpointError, match="generator.project"):
         latentlab.load(tmp_path / "broken.ckpt")
+
+
+def test_held_out_metrics_of_a_bundle_without_its_discriminator_report_only_reconstruction(tmp_path, isolated_cache):
+    from latentlab.analysis.metrics import held_out_metrics
+    from latentlab.bundle import bundle
+    from latentlab.data import load_dataset
+
+    torch.manual_seed(0)
+    model = build_model("ali", {"image_shape": [3, 16, 16], "latent_dim": 4, "base_channels": 8,
+                                "disc_hidden": 16}).eval()
+    source = save_model(tmp_path / "ali.ckpt", model, dataset={"spec": "synthetic-faces?size=16&n=40"})
+    data = load_dataset("synthetic-faces?size=16&n=40", split="test")
+    assert "d_loss" in held_out_metrics(latentlab.load(source), data)
+    assert set(held_out_metrics(latentlab.load(bundle(source, tmp_path / "b.ckpt", atlas_size=10)), data)) == {"recon_mse"}

@@ -34,7 +34,10 @@ def held_out_metrics(model: nn.Module, dataset, device: torch.device | str = "cp
             torch.manual_seed(seed)
             for start in range(0, count, batch_size):
                 x = dataset.batch(np.arange(start, min(start + batch_size, count))).to(device)
-                terms = {k: float(v) for k, v in model.losses(x).items()}
+                # A bundle without its discriminator (checkpoints.model_io) has no meaningful adversarial
+                # terms: they would score an untrained network. Only the reconstruction is reported then.
+                omitted = getattr(model, "omitted_modules", None)
+                terms = {} if omitted else {k: float(v) for k, v in model.losses(x).items()}
                 # a GAN, a pixel model or a feature network (no decoder) reconstructs nothing
                 if getattr(model, "has_encoder", True) and getattr(model, "has_decoder", True):
                     terms["recon_mse"] = float((model.reconstruct(x) - x).pow(2).mean())
