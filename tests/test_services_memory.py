@@ -25,3 +25,10 @@ def test_freed_blocks_go_back_to_the_system():
     after = _rss_kb()
     assert after < before - 100_000, (before, after)  # at least 100 MB handed back
     assert len(survivors) == 80
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's (Linux)")
+def test_the_arena_cap_is_accepted():
+    from latentlab.services.memory import limit_malloc_arenas
+
+    assert limit_malloc_arenas(2) is True

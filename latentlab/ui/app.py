@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from latentlab.services.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the window's worker threads take arenas of their own
+
     from latentlab.resources import default_model
     from latentlab.ui.main_window import MainWindow
 
