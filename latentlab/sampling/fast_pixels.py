@@ -46,6 +46,8 @@ built, one per sampling run), so they match the full forward pass up to float ro
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -73,9 +75,14 @@ class ActivationCache:
         height, width = shape
         self.top, self.side, self.height, self.width, self.channels = top, side, height, width, channels
         self.values = like.new_zeros(n, top + height, width + 2 * side, channels)
-        # cells[top + r][c]: [N, C] at (r, c); rows -top .. -1 are the zero padding
-        self.cells = [row.unbind(1) for row in self.values[:, :, side : side + width].unbind(1)]
         self._windows: dict[int, list[tuple[torch.Tensor, ...]]] = {}
+
+    @functools.cached_property
+    def cells(self) -> list[tuple[torch.Tensor, ...]]:
+        """cells[top + r][c]: [N, C] view at (r, c); rows -top .. -1 are the zero padding. Made on
+        first use: a view costs about as much as a small operation, so caches that are written a
+        row at a time (`write_row`) never make them."""
+        return [row.unbind(1) for row in self.values[:, :, self.side : self.side + self.width].unbind(1)]
 
     def at(self, r: int, c: int) -> torch.Tensor:
         """[N, C] view at (r, c); r may be -1 .. -top (the zero padding above the image)."""
@@ -105,6 +112,10 @@ class ActivationCache:
         """Store row [N, C, W] as row r."""
         self.values[:, self.top + r, self.side : self.side + self.width] = row.transpose(1, 2)
 
+    def write_positions(self, r: int, positions: list[torch.Tensor]) -> None:
+        """Store W tensors [N, C], one per column, as row r."""
+        torch.stack(positions, dim=1, out=self.values[:, self.top + r, self.side : self.side + self.width])
+
 
 class CentreRowKernel:
     """A `MaskedConv2d` at one position, split by rows of its (masked) kernel.
@@ -128,14 +139,15 @@ class CentreRowKernel:
         self.bias = conv.bias.detach() if conv.bias is not None else weight.new_zeros(out_channels)
 
     def row_terms(self, cache: ActivationCache, r: int, n: int, extra: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        """Per column c of row r: [N, C_out], bias + the rows above (+ extra [N, C_out, W] if given)."""
+        """Per column c of row r: [N, C_out], bias + the rows above (+ extra [N, C_out, W] if given),
+        each contiguous (the matrix products read it as their added term)."""
         if self.above:
             terms = F.conv2d(cache.strip(r - 1, self.above), self.above_weight, self.bias)[:, :, 0]  # [N, C_out, W]
         else:
             terms = self.bias[None, :, None].expand(n, -1, cache.width)
         if extra is not None:
             terms = terms + extra
-        return terms.permute(2, 0, 1).unbind(0)
+        return terms.permute(2, 0, 1).contiguous().unbind(0)
 
 
 def with_bias_row(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -165,11 +177,13 @@ class Head:
         )
         self.inputs = BiasInput(like, n, first.in_channels)
         self.hidden = BiasInput(like, n, first.out_channels)
+        self.last_per_colour = [block.contiguous() for block in self.last.split(LEVELS, dim=1)]
 
-    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+    def __call__(self, features: torch.Tensor, colour: int | None = None) -> torch.Tensor:
+        """[N, C * 256] logits, or [N, 256] those of one colour (its block of the last 1x1 only)."""
         _elu_into(features, out=self.inputs.values)
         _elu_into(self.inputs.augmented @ self.first, out=self.hidden.values)
-        return self.hidden.augmented @ self.last
+        return self.hidden.augmented @ (self.last if colour is None else self.last_per_colour[colour])
 
 
 class IncrementalEvaluator:
@@ -208,14 +222,22 @@ class IncrementalEvaluator:
 
     def logits_at(self, image: torch.Tensor, r: int, c: int) -> torch.Tensor:
         """[N, 256, C] logits at (r, c); those of colour k are exact once colours < k are drawn."""
-        # The network input of (r, c - 1) (complete: its last colour may be new) and (r, c) (its
-        # undrawn colours are masked out), as `levels_to_input`: v / 127.5 - 1 == v / 255 * 2 - 1
-        # exactly in binary floating point (127.5 and the factor 2 are exact).
+        self.update_inputs(image, r, c)
+        return self.head(self.position_features(r, c)).view(self.n, self.colours, LEVELS).transpose(1, 2)
+
+    def colour_logits(self, image: torch.Tensor, r: int, c: int, k: int) -> torch.Tensor:
+        """[N, 256]: `logits_at`'s colour k, computing only that colour's block of the head's last layer."""
+        self.update_inputs(image, r, c)
+        return self.head(self.position_features(r, c), k)
+
+    def update_inputs(self, image: torch.Tensor, r: int, c: int) -> None:
+        """Before a pass at (r, c): the network input of (r, c - 1) (complete: its last colour may be
+        new) and (r, c) (its undrawn colours are masked out), as `levels_to_input`: v / 127.5 - 1 is
+        v / 255 * 2 - 1 exactly in binary floating point (127.5 and the factor 2 are exact)."""
         if c:
             torch.div(image[:, :, r, c - 1 : c + 1], 127.5, out=self.input_pairs[r][c - 1]).sub_(1.0)
         else:
             torch.div(image[:, :, r, 0], 127.5, out=self.inputs.at(r, 0)).sub_(1.0)
-        return self.head(self.position_features(r, c)).view(self.n, self.colours, LEVELS).transpose(1, 2)
 
     def row_started(self, r: int) -> None:
         """Row-wise work that needs rows < r complete (none by default)."""
@@ -226,8 +248,10 @@ class IncrementalEvaluator:
 
 class PixelCNNEvaluator(IncrementalEvaluator):
     """PixelCNN: mask-A k x k input convolution, residual blocks x + 1x1_B(ELU(k x k_B(ELU(x)))), the
-    1x1 head. Cached per block: ELU(x), the input of its k x k convolution; per row, each k x k
-    convolution's rows-above term (`CentreRowKernel.row_terms`)."""
+    1x1 head. Cached per block: ELU(x), the input of its k x k convolution. Row r's values are kept
+    as a Python list of per-position tensors (left-padded with k//2 zeros), whose centre-row window
+    is one `torch.cat`; when the row is complete it is stacked into the block's cache, which the
+    next rows' rows-above terms (`CentreRowKernel.row_terms`) convolve."""
 
     def __init__(self, model: PixelCNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
@@ -236,26 +260,30 @@ class PixelCNNEvaluator(IncrementalEvaluator):
         self.input_windows = self.inputs.windows(self.first.before)
         self.convs = [CentreRowKernel(b.conv) for b in model.blocks]
         self.mixes = [with_bias_row(b.mix.weight * b.mix.mask, b.mix.bias) for b in model.blocks]
-        side = model.config.kernel_size // 2
-        self.block_inputs = [self.cache(hidden, side, side) for _ in self.convs]
-        self.block_windows = [cache.windows(side) for cache in self.block_inputs]
+        self.pad = model.config.kernel_size // 2
+        self.block_inputs = [self.cache(hidden, self.pad, self.pad) for _ in self.convs]
+        self.zero = self.like.new_zeros(n, hidden)
         self.mixed = BiasInput(self.like, n, hidden)
         self.first_terms: tuple[torch.Tensor, ...] = ()
         self.block_terms: list[tuple[torch.Tensor, ...]] = []
+        self.block_rows: list[list[torch.Tensor]] = []  # per block: ELU(x) along row r, after `pad` zeros
 
     def row_started(self, r: int) -> None:
+        if r > 0:
+            for cache, row in zip(self.block_inputs, self.block_rows):
+                cache.write_positions(r - 1, row[self.pad :])
         self.first_terms = self.first.row_terms(self.inputs, r, self.n)
         self.block_terms = [conv.row_terms(cache, r, self.n) for conv, cache in zip(self.convs, self.block_inputs)]
+        self.block_rows = [[self.zero] * (self.pad + self.shape[1]) for _ in self.convs]
 
     def position_features(self, r: int, c: int) -> torch.Tensor:
         x = torch.addmm(self.first_terms[c], self.input_windows[r][c], self.first.matrix)
-        for conv, mix, cache, windows, terms in zip(
-            self.convs, self.mixes, self.block_inputs, self.block_windows, self.block_terms
-        ):
-            # Written before the k x k conv reads its window: mask B lets it see q's own earlier
+        end = c + self.pad + 1
+        for conv, mix, row, terms in zip(self.convs, self.mixes, self.block_rows, self.block_terms):
+            # Stored before the k x k conv reads its window: mask B lets it see q's own earlier
             # colour groups; every other offset it keeps lies before q, final since its last pass.
-            _elu_into(x, out=cache.cells[cache.top + r][c])
-            _elu_into(torch.addmm(terms[c], windows[r][c], conv.matrix), out=self.mixed.values)
+            row[end - 1] = _elu_into(x)
+            _elu_into(torch.addmm(terms[c], torch.cat(row[c:end], 1), conv.matrix), out=self.mixed.values)
             x = torch.addmm(x, self.mixed.augmented, mix)  # x + 1x1 conv (weight and bias)
         return x
 
@@ -283,6 +311,9 @@ class GatedPixelCNNEvaluator(IncrementalEvaluator):
         self.cond_v = [None if cond is None else layer.cond_v(cond) for layer in self.layers]
         self.cond_h = [None if cond is None else layer.cond_h(cond)[:, :, None] for layer in self.layers]
         self.gated = BiasInput(self.like, n, hidden)
+        # reused buffer of the horizontal pre-activations, its (f, g) halves as views made once
+        self.pre = self.like.new_zeros(n, 2 * hidden)
+        self.pre_f, self.pre_g = self.pre.chunk(2, dim=1)
         self.row_terms: list[tuple[torch.Tensor, ...]] = []  # per layer, per column: [N, 2 * hidden]
 
     def row_started(self, r: int) -> None:
@@ -310,8 +341,8 @@ class GatedPixelCNNEvaluator(IncrementalEvaluator):
         for i, (kernel, windows, terms, out) in enumerate(
             zip(self.horizontal, self.horizontal_windows, self.row_terms, self.out)
         ):
-            f, g = torch.addmm(terms[c], windows[r][c], kernel.matrix).chunk(2, 1)
-            torch.mul(torch.tanh(f), torch.sigmoid(g), out=self.gated.values)
+            torch.addmm(terms[c], windows[r][c], kernel.matrix, out=self.pre)
+            torch.mul(torch.tanh(self.pre_f), torch.sigmoid(self.pre_g), out=self.gated.values)  # gate()
             # h_out (weight and bias in one product), residual after the first layer, written where
             # the next layer's 1 x k kernel reads it (mask B: q itself and the final positions left of it)
             target = None if i == last else self.horizontal_inputs[i + 1].cells[r][c]
@@ -323,52 +354,62 @@ class GatedPixelCNNEvaluator(IncrementalEvaluator):
 
 
 class RowLSTMEvaluator(IncrementalEvaluator):
-    """Row LSTM. Per layer: its input x (cached for the 1 x 3 mask-B input-to-state kernel), the hidden
-    and cell states (cached with a zero row on top: the states "above" row 0), and, per row, the
-    input-to-state bias plus the previous row's state-to-state term, computed once per row since
-    that row is complete."""
+    """Row LSTM. Per layer, along row r, as Python lists of per-position tensors: its input x (after
+    one zero: the 1 x 3 mask-B input-to-state kernel reads the left neighbour and q), and the hidden
+    and cell states; the previous row's cell states (zeros above row 0); per row, the input-to-state
+    bias plus the state-to-state term of the previous row's hidden states, computed once per row
+    since that row is complete."""
 
     def __init__(self, model: RowLSTMPixelRNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
         hidden = model.config.hidden_channels
-        self.hidden = hidden
         self.layers = list(model.layers)
         self.first = CentreRowKernel(model.input_conv)
         self.input_windows = self.inputs.windows(self.first.before)
         self.input_to_state = [CentreRowKernel(layer.input_to_state) for layer in self.layers]
-        self.layer_inputs = [self.cache(hidden, 0, 1) for _ in self.layers]
-        self.layer_windows = [
-            cache.windows(kernel.before) for cache, kernel in zip(self.layer_inputs, self.input_to_state)
-        ]
-        self.hidden_states = [self.cache(hidden, 1, 0) for _ in self.layers]
-        self.cell_states = [self.cache(hidden, 1, 0) for _ in self.layers]
+        if any(kernel.before != 1 for kernel in self.input_to_state):
+            raise ValueError("the Row LSTM evaluator expects 1 x 3 input-to-state kernels")
+        self.zero = self.like.new_zeros(n, hidden)
+        width = self.shape[1]
+        self.hidden_rows = [[self.zero] * width for _ in self.layers]  # row r - 1, then row r
+        self.cell_rows = [[self.zero] * width for _ in self.layers]
+        self.previous_cells: list[list[torch.Tensor]] = []
+        self.input_rows: list[list[torch.Tensor]] = []
         self.first_terms: tuple[torch.Tensor, ...] = ()
         self.state_terms: list[tuple[torch.Tensor, ...]] = []  # per layer, per column: [N, 4 * hidden]
+        # Reused buffers with views made once: the gate pre-activations [i, f, o, g] and sigmoid(i, f, o)
+        self.pre = self.like.new_zeros(n, 4 * hidden)
+        self.pre_ifo, self.pre_g = self.pre.split([3 * hidden, hidden], dim=1)
+        self.sigmoids = self.like.new_zeros(n, 3 * hidden)
+        self.in_gate, self.forget, self.out_gate = self.sigmoids.chunk(3, dim=1)
 
     def row_started(self, r: int) -> None:
-        """The mask-A input convolution's rows above, and K_ss ⊛ h_{r-1} for every layer (h_{-1} = 0,
-        the zero row on top of the cache)."""
+        """The mask-A input convolution's rows above, and K_ss ⊛ h_{r-1} for every layer (h_{-1} = 0:
+        the lists start as zeros)."""
         self.first_terms = self.first.row_terms(self.inputs, r, self.n)
         self.state_terms = [
-            kernel.row_terms(inputs, r, self.n, layer.state_to_state(states.strip(r - 1, 1)[:, :, 0, :]))
-            for layer, kernel, inputs, states in zip(
-                self.layers, self.input_to_state, self.layer_inputs, self.hidden_states
-            )
+            kernel.row_terms(self.inputs, r, self.n, layer.state_to_state(torch.stack(states, dim=2)))
+            for layer, kernel, states in zip(self.layers, self.input_to_state, self.hidden_rows)
         ]
+        width = self.shape[1]
+        self.previous_cells = self.cell_rows
+        self.cell_rows = [[self.zero] * width for _ in self.layers]
+        self.hidden_rows = [[self.zero] * width for _ in self.layers]
+        self.input_rows = [[self.zero] * (width + 1) for _ in self.layers]
 
     def position_features(self, r: int, c: int) -> torch.Tensor:
-        x = torch.addmm(self.first_terms[c], self.input_windows[r][c], self.first.matrix,
-                        out=self.layer_inputs[0].cells[r][c])
-        last = len(self.layers) - 1
-        for i, (kernel, windows, terms) in enumerate(zip(self.input_to_state, self.layer_windows, self.state_terms)):
-            pre = torch.addmm(terms[c], windows[r][c], kernel.matrix)
-            in_gate, forget, out_gate, _ = torch.sigmoid(pre).chunk(4, 1)
-            previous_cell = self.cell_states[i].cells[r][c]  # row r - 1 (top = 1): complete, so final
-            cell = torch.addcmul(forget * previous_cell, in_gate, torch.tanh(pre.narrow(1, 3 * self.hidden, self.hidden)),
-                                 out=self.cell_states[i].cells[r + 1][c])
-            state = torch.mul(out_gate, torch.tanh(cell), out=self.hidden_states[i].cells[r + 1][c])
-            # the residual x + h, written where the next layer's 1 x 3 kernel reads it
-            x = torch.add(x, state, out=None if i == last else self.layer_inputs[i + 1].cells[r][c])
+        x = torch.addmm(self.first_terms[c], self.input_windows[r][c], self.first.matrix)
+        for kernel, terms, inputs, previous_cells, cells, states in zip(
+            self.input_to_state, self.state_terms, self.input_rows, self.previous_cells, self.cell_rows,
+            self.hidden_rows,
+        ):
+            inputs[c + 1] = x  # the 1 x 3 mask-B kernel reads q and its final left neighbour
+            torch.addmm(terms[c], torch.cat(inputs[c : c + 2], 1), kernel.matrix, out=self.pre)
+            torch.sigmoid(self.pre_ifo, out=self.sigmoids)
+            cell = torch.addcmul(self.forget * previous_cells[c], self.in_gate, torch.tanh(self.pre_g))
+            state = self.out_gate * torch.tanh(cell)
+            cells[c], states[c] = cell, state
+            x = x + state  # residual
         return x
 
 
