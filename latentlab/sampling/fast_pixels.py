@@ -88,6 +88,12 @@ class ActivationCache:
         """[N, C] view at (r, c); r may be -1 .. -top (the zero padding above the image)."""
         return self.cells[self.top + r][c]
 
+    @functools.cached_property
+    def pairs(self) -> list[tuple[torch.Tensor, ...]]:
+        """pairs[r][c - 1]: [N, C, 2] view of (r, c - 1), (r, c), laid out like image[:, :, r, c-1:c+1]."""
+        pairs = self.values[:, self.top :, self.side : self.side + self.width].unfold(2, 2, 1)  # [N, H, W - 1, C, 2]
+        return [row.unbind(1) for row in pairs.unbind(1)]
+
     def windows(self, before: int) -> list[tuple[torch.Tensor, ...]]:
         """windows[r][c]: [N, (before + 1) * C] view of columns c - before .. c of row r (column-major
         over (column, channel), as `CentreRowKernel.matrix` expects); needs before <= side."""
@@ -115,6 +121,65 @@ class ActivationCache:
     def write_positions(self, r: int, positions: list[torch.Tensor]) -> None:
         """Store W tensors [N, C], one per column, as row r."""
         torch.stack(positions, dim=1, out=self.values[:, self.top + r, self.side : self.side + self.width])
+
+
+class RowWindowCache:
+    """The last k//2 + 1 rows of one layer's activations, for a masked k x k kernel that reads them:
+    values [N, side + W + side, k//2 + 1, C], the rows interleaved by column (slot k//2: row r, being
+    computed; slots above it: rows r - k//2 .. r - 1, final), zero padding around.
+
+    Interleaving puts the kernel's whole window at (r, c), columns c - side .. c + side of every
+    slot, in one contiguous run of memory: `windows[c]` is a 2-D view [N, k * (k//2 + 1) * C] made once
+    per run, and one matrix product with `window_matrix` applies the kernel, bias included. Its
+    offsets on row r right of c, and q's later colour groups, hold stale or provisional values (the
+    previous row's, or this pass's); the mask gives them zero weight. `next_row` shifts the slots
+    when a row is complete."""
+
+    def __init__(self, like: torch.Tensor, n: int, channels: int, width: int, rows: int, side: int) -> None:
+        self.rows, self.side, self.width = rows, side, width
+        self.values = like.new_zeros(n, width + 2 * side, rows, channels)
+        per_column = rows * channels
+        flat = self.values.view(n, -1)
+        self.windows = flat.unfold(1, (2 * side + 1) * per_column, per_column).unbind(1)  # W views
+        self.cells = self.values[:, side : side + width, rows - 1].unbind(1)  # [N, C] at (r, c)
+        # [N, C, 2] at (r, c - 1), (r, c), laid out like image[:, :, r, c-1:c+1]
+        self._pairs = self.values[:, side : side + width, rows - 1].unfold(1, 2, 1).unbind(1)
+
+    @property
+    def pairs(self) -> list[tuple[torch.Tensor, ...]]:
+        """pairs[r][c - 1] as `ActivationCache.pairs` (any r: row r is the one in the current slot)."""
+        return _AnyRow(self._pairs)
+
+    def at(self, r: int, c: int) -> torch.Tensor:
+        return self.cells[c]
+
+    def write_row(self, r: int, row: torch.Tensor) -> None:
+        """Store row [N, C, W] in the current slot (row r, now complete)."""
+        self.values[:, self.side : self.side + self.width, self.rows - 1] = row.transpose(1, 2)
+
+    def next_row(self) -> None:
+        """The current row is complete: every slot moves up one; the current slot keeps its values
+        (stale, at zero weight) until the new row overwrites them."""
+        if self.rows > 1:
+            self.values[:, :, :-1] = self.values[:, :, 1:].clone()
+
+    @staticmethod
+    def window_matrix(conv: MaskedConv2d) -> torch.Tensor:
+        """The masked kernel's rows 0 .. kh//2 as [kw * (kh//2 + 1) * C_in, C_out], ordered like a
+        window (column, row, channel)."""
+        kh, _ = conv.kernel_size
+        weight = (conv.weight * conv.mask).detach()[:, :, : kh // 2 + 1]
+        return weight.permute(3, 2, 1, 0).reshape(-1, weight.shape[0]).contiguous()
+
+
+class _AnyRow:
+    """[r] -> the same per-column views for every row r."""
+
+    def __init__(self, views) -> None:
+        self.views = views
+
+    def __getitem__(self, r: int):
+        return self.views
 
 
 class CentreRowKernel:
@@ -204,11 +269,13 @@ class IncrementalEvaluator:
         self.n = n
         self.like = next(model.parameters())  # device and dtype of the caches
         side = model.config.first_kernel // 2
-        self.inputs = self.cache(self.colours, side, side)
-        # input_pairs[r][c - 1]: [N, C, 2] view of the inputs at (r, c - 1), (r, c), laid out like image[:, :, r, c-1:c+1]
-        pairs = self.inputs.values[:, side:, side : side + width].unfold(2, 2, 1)  # [N, H, W - 1, C, 2]
-        self.input_pairs = [row.unbind(1) for row in pairs.unbind(1)]
+        self.inputs = self.input_cache(side)
+        self.input_pairs = self.inputs.pairs
         self.head = Head(model, self.like, n)
+
+    def input_cache(self, side: int) -> ActivationCache | RowWindowCache:
+        """The network input's cache (k = 2 * side + 1: the first kernel)."""
+        return self.cache(self.colours, side, side)
 
     def cache(self, channels: int, top: int, side: int) -> ActivationCache:
         return ActivationCache(self.like, self.n, channels, self.shape, top, side)
@@ -248,42 +315,36 @@ class IncrementalEvaluator:
 
 class PixelCNNEvaluator(IncrementalEvaluator):
     """PixelCNN: mask-A k x k input convolution, residual blocks x + 1x1_B(ELU(k x k_B(ELU(x)))), the
-    1x1 head. Cached per block: ELU(x), the input of its k x k convolution. Row r's values are kept
-    as a Python list of per-position tensors (left-padded with k//2 zeros), whose centre-row window
-    is one `torch.cat`; when the row is complete it is stacked into the block's cache, which the
-    next rows' rows-above terms (`CentreRowKernel.row_terms`) convolve."""
+    1x1 head. Cached (`RowWindowCache`: the rows its kernel reads): the network input, and per block
+    ELU(x), the input of its k x k convolution. Each k x k kernel is one product per position."""
 
     def __init__(self, model: PixelCNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
-        hidden = model.config.hidden_channels
-        self.first = CentreRowKernel(model.input_conv)
-        self.input_windows = self.inputs.windows(self.first.before)
-        self.convs = [CentreRowKernel(b.conv) for b in model.blocks]
-        self.mixes = [with_bias_row(b.mix.weight * b.mix.mask, b.mix.bias) for b in model.blocks]
-        self.pad = model.config.kernel_size // 2
-        self.block_inputs = [self.cache(hidden, self.pad, self.pad) for _ in self.convs]
-        self.zero = self.like.new_zeros(n, hidden)
+        hidden, width, side = model.config.hidden_channels, self.shape[1], model.config.kernel_size // 2
+        self.first = (RowWindowCache.window_matrix(model.input_conv), model.input_conv.bias.detach())
+        self.blocks = [
+            (RowWindowCache.window_matrix(b.conv), b.conv.bias.detach(), with_bias_row(b.mix.weight * b.mix.mask, b.mix.bias))
+            for b in model.blocks
+        ]
+        self.block_inputs = [RowWindowCache(self.like, n, hidden, width, side + 1, side) for _ in self.blocks]
         self.mixed = BiasInput(self.like, n, hidden)
-        self.first_terms: tuple[torch.Tensor, ...] = ()
-        self.block_terms: list[tuple[torch.Tensor, ...]] = []
-        self.block_rows: list[list[torch.Tensor]] = []  # per block: ELU(x) along row r, after `pad` zeros
+
+    def input_cache(self, side: int) -> RowWindowCache:
+        return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side)
 
     def row_started(self, r: int) -> None:
         if r > 0:
-            for cache, row in zip(self.block_inputs, self.block_rows):
-                cache.write_positions(r - 1, row[self.pad :])
-        self.first_terms = self.first.row_terms(self.inputs, r, self.n)
-        self.block_terms = [conv.row_terms(cache, r, self.n) for conv, cache in zip(self.convs, self.block_inputs)]
-        self.block_rows = [[self.zero] * (self.pad + self.shape[1]) for _ in self.convs]
+            for cache in [self.inputs, *self.block_inputs]:
+                cache.next_row()
 
     def position_features(self, r: int, c: int) -> torch.Tensor:
-        x = torch.addmm(self.first_terms[c], self.input_windows[r][c], self.first.matrix)
-        end = c + self.pad + 1
-        for conv, mix, row, terms in zip(self.convs, self.mixes, self.block_rows, self.block_terms):
-            # Stored before the k x k conv reads its window: mask B lets it see q's own earlier
+        matrix, bias = self.first
+        x = torch.addmm(bias, self.inputs.windows[c], matrix)
+        for (conv, bias, mix), cache in zip(self.blocks, self.block_inputs):
+            # Written before the k x k conv reads its window: mask B lets it see q's own earlier
             # colour groups; every other offset it keeps lies before q, final since its last pass.
-            row[end - 1] = _elu_into(x)
-            _elu_into(torch.addmm(terms[c], torch.cat(row[c:end], 1), conv.matrix), out=self.mixed.values)
+            _elu_into(x, out=cache.cells[c])
+            _elu_into(torch.addmm(bias, cache.windows[c], conv), out=self.mixed.values)
             x = torch.addmm(x, self.mixed.augmented, mix)  # x + 1x1 conv (weight and bias)
         return x
 
@@ -354,62 +415,72 @@ class GatedPixelCNNEvaluator(IncrementalEvaluator):
 
 
 class RowLSTMEvaluator(IncrementalEvaluator):
-    """Row LSTM. Per layer, along row r, as Python lists of per-position tensors: its input x (after
-    one zero: the 1 x 3 mask-B input-to-state kernel reads the left neighbour and q), and the hidden
-    and cell states; the previous row's cell states (zeros above row 0); per row, the input-to-state
-    bias plus the state-to-state term of the previous row's hidden states, computed once per row
-    since that row is complete."""
+    """Row LSTM. Per layer, one `RowWindowCache` of two slots interleaved by column: slot 0 the
+    previous row's hidden states h_{r-1} (final: that row is complete), slot 1 the layer's input x
+    along row r. The gate pre-activations K_ss ⊛ h_{r-1} + K_is ⊛ x at (r, c) then read columns
+    c - 1 .. c + 1 of both slots: one product with the two kernels stacked (`state_matrix`; the
+    mask-B K_is gives x right of c zero weight). Row r's hidden states go to a row buffer copied
+    into slot 0 when the next row starts; cell states are Python lists (row r - 1 and row r)."""
 
     def __init__(self, model: RowLSTMPixelRNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
-        hidden = model.config.hidden_channels
+        hidden, width = model.config.hidden_channels, self.shape[1]
         self.layers = list(model.layers)
-        self.first = CentreRowKernel(model.input_conv)
-        self.input_windows = self.inputs.windows(self.first.before)
-        self.input_to_state = [CentreRowKernel(layer.input_to_state) for layer in self.layers]
-        if any(kernel.before != 1 for kernel in self.input_to_state):
-            raise ValueError("the Row LSTM evaluator expects 1 x 3 input-to-state kernels")
+        self.first = (RowWindowCache.window_matrix(model.input_conv), model.input_conv.bias.detach())
+        for layer in self.layers:
+            if layer.input_to_state.kernel_size != (1, 3) or layer.state_to_state.kernel_size != (3,):
+                raise ValueError("the Row LSTM evaluator expects width-3 input-to-state and state-to-state kernels")
+        self.windows = [RowWindowCache(self.like, n, hidden, width, 2, 1) for _ in self.layers]
+        self.matrices = [self.state_matrix(layer) for layer in self.layers]
+        self.biases = [(layer.input_to_state.bias + layer.state_to_state.bias).detach() for layer in self.layers]
+        self.hidden_rows = [self.like.new_zeros(n, width, hidden) for _ in self.layers]  # h along row r
+        self.hidden_cells = [row.unbind(1) for row in self.hidden_rows]
+        # where each layer's output x + h goes: the next layer's input slot (the last one's: a new tensor)
+        self.outputs = [cache.cells for cache in self.windows[1:]] + [[None] * width]
         self.zero = self.like.new_zeros(n, hidden)
-        width = self.shape[1]
-        self.hidden_rows = [[self.zero] * width for _ in self.layers]  # row r - 1, then row r
-        self.cell_rows = [[self.zero] * width for _ in self.layers]
+        self.cell_rows = [[self.zero] * width for _ in self.layers]  # row r - 1 (zeros above row 0), then r
         self.previous_cells: list[list[torch.Tensor]] = []
-        self.input_rows: list[list[torch.Tensor]] = []
-        self.first_terms: tuple[torch.Tensor, ...] = ()
-        self.state_terms: list[tuple[torch.Tensor, ...]] = []  # per layer, per column: [N, 4 * hidden]
         # Reused buffers with views made once: the gate pre-activations [i, f, o, g] and sigmoid(i, f, o)
         self.pre = self.like.new_zeros(n, 4 * hidden)
         self.pre_ifo, self.pre_g = self.pre.split([3 * hidden, hidden], dim=1)
         self.sigmoids = self.like.new_zeros(n, 3 * hidden)
         self.in_gate, self.forget, self.out_gate = self.sigmoids.chunk(3, dim=1)
 
+    @staticmethod
+    def state_matrix(layer) -> torch.Tensor:
+        """K_ss and the masked K_is as one [3 * 2 * h, 4h] matrix, ordered like a window (column, slot,
+        channel)."""
+        state_to_state = layer.state_to_state.weight.detach()  # [4h, h, 3]
+        input_to_state = (layer.input_to_state.weight * layer.input_to_state.mask).detach()[:, :, 0]  # [4h, h, 3]
+        stacked = torch.stack([state_to_state, input_to_state])  # [slot, 4h, h, column]
+        return stacked.permute(3, 0, 2, 1).reshape(-1, stacked.shape[1]).contiguous()
+
+    def input_cache(self, side: int) -> RowWindowCache:
+        return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side)
+
     def row_started(self, r: int) -> None:
-        """The mask-A input convolution's rows above, and K_ss ⊛ h_{r-1} for every layer (h_{-1} = 0:
-        the lists start as zeros)."""
-        self.first_terms = self.first.row_terms(self.inputs, r, self.n)
-        self.state_terms = [
-            kernel.row_terms(self.inputs, r, self.n, layer.state_to_state(torch.stack(states, dim=2)))
-            for layer, kernel, states in zip(self.layers, self.input_to_state, self.hidden_rows)
-        ]
-        width = self.shape[1]
+        """h_{r-1} into slot 0 of every layer (zeros for r = 0), and the cell rows move down one."""
+        if r > 0:
+            self.inputs.next_row()
+        for cache, states in zip(self.windows, self.hidden_rows):
+            cache.values[:, 1 : 1 + self.shape[1], 0] = states
         self.previous_cells = self.cell_rows
-        self.cell_rows = [[self.zero] * width for _ in self.layers]
-        self.hidden_rows = [[self.zero] * width for _ in self.layers]
-        self.input_rows = [[self.zero] * (width + 1) for _ in self.layers]
+        self.cell_rows = [[self.zero] * self.shape[1] for _ in self.layers]
 
     def position_features(self, r: int, c: int) -> torch.Tensor:
-        x = torch.addmm(self.first_terms[c], self.input_windows[r][c], self.first.matrix)
-        for kernel, terms, inputs, previous_cells, cells, states in zip(
-            self.input_to_state, self.state_terms, self.input_rows, self.previous_cells, self.cell_rows,
-            self.hidden_rows,
+        matrix, bias = self.first
+        # the mask-A input convolution, written where the first layer's K_is reads it
+        x = torch.addmm(bias, self.inputs.windows[c], matrix, out=self.windows[0].cells[c])
+        for cache, matrix, bias, previous_cells, cells, states, outputs in zip(
+            self.windows, self.matrices, self.biases, self.previous_cells, self.cell_rows, self.hidden_cells,
+            self.outputs,
         ):
-            inputs[c + 1] = x  # the 1 x 3 mask-B kernel reads q and its final left neighbour
-            torch.addmm(terms[c], torch.cat(inputs[c : c + 2], 1), kernel.matrix, out=self.pre)
+            torch.addmm(bias, cache.windows[c], matrix, out=self.pre)
             torch.sigmoid(self.pre_ifo, out=self.sigmoids)
             cell = torch.addcmul(self.forget * previous_cells[c], self.in_gate, torch.tanh(self.pre_g))
-            state = self.out_gate * torch.tanh(cell)
-            cells[c], states[c] = cell, state
-            x = x + state  # residual
+            cells[c] = cell
+            state = torch.mul(self.out_gate, torch.tanh(cell), out=states[c])
+            x = torch.add(x, state, out=outputs[c])  # residual, written where the next layer reads it
         return x
 
 
