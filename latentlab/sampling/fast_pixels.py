@@ -328,6 +328,9 @@ class PixelCNNEvaluator(IncrementalEvaluator):
         ]
         self.block_inputs = [RowWindowCache(self.like, n, hidden, width, side + 1, side) for _ in self.blocks]
         self.mixed = BiasInput(self.like, n, hidden)
+        # reused buffers (no allocation per step): the k x k outputs, and x alternating between two
+        self.pre = self.like.new_zeros(n, hidden)
+        self.residual = (self.like.new_zeros(n, hidden), self.like.new_zeros(n, hidden))
 
     def input_cache(self, side: int) -> RowWindowCache:
         return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side)
@@ -338,14 +341,15 @@ class PixelCNNEvaluator(IncrementalEvaluator):
                 cache.next_row()
 
     def position_features(self, r: int, c: int) -> torch.Tensor:
+        """The last block's output at (r, c), in a buffer reused at the next call."""
         matrix, bias = self.first
-        x = torch.addmm(bias, self.inputs.windows[c], matrix)
-        for (conv, bias, mix), cache in zip(self.blocks, self.block_inputs):
+        x = torch.addmm(bias, self.inputs.windows[c], matrix, out=self.residual[0])
+        for i, ((conv, bias, mix), cache) in enumerate(zip(self.blocks, self.block_inputs), 1):
             # Written before the k x k conv reads its window: mask B lets it see q's own earlier
             # colour groups; every other offset it keeps lies before q, final since its last pass.
             _elu_into(x, out=cache.cells[c])
-            _elu_into(torch.addmm(bias, cache.windows[c], conv), out=self.mixed.values)
-            x = torch.addmm(x, self.mixed.augmented, mix)  # x + 1x1 conv (weight and bias)
+            _elu_into(torch.addmm(bias, cache.windows[c], conv, out=self.pre), out=self.mixed.values)
+            x = torch.addmm(x, self.mixed.augmented, mix, out=self.residual[i % 2])  # x + 1x1 conv (weight, bias)
         return x
 
 
