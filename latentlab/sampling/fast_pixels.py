@@ -22,23 +22,27 @@ activations at q is recomputed after each sub-pixel is drawn, three single-posit
 pixel. At the pass for colour k the features of colour groups > k at q read not-yet-drawn values;
 they are provisional and get overwritten by the later passes, and nothing before them reads them.
 
-Rows above q are final for the whole of row r, so the work splits in two (`CentreRowKernel`):
-* once per row, every masked k x k kernel's rows above the centre (and its bias) are convolved for
-  all W positions of the row at once: one small convolution per layer and row;
-* per position, only the centre row is left: one matrix product of the cached window of columns
-  c - k//2 .. c (a view of the channels-last cache, no copy) with the masked centre-row weights.
-The per-position loop does as few PyTorch calls as it can, since at 28x28 their fixed cost, not the
-arithmetic, is what a step costs: views of every cache position and window are made once per run,
-results are written straight into the caches with `out=`, and 1x1 convolutions fold their bias into
-the matrix (a product with [x, 1]). Each of these is the same sum as the convolution's, so the
-logits match the full forward pass up to float round-off (the order of the additions).
+At 28x28 a step's cost is the fixed cost of its PyTorch calls (a few microseconds each, views
+included), not its arithmetic, so the per-position loop makes as few as it can:
+* `RowWindowCache` (PixelCNN, the mask-A input layers, the Row LSTM) keeps only the k//2 + 1 rows a
+  k x k kernel reads, interleaved by column, so its whole window at (r, c) is one contiguous view
+  made once per run, and the kernel (bias included) is one matrix product; its slots shift up when
+  a row is complete. The Row LSTM stacks K_ss (over h_{r-1}) and K_is (over x_r) into one window
+  and one product the same way;
+* the Gated PixelCNN's 1 x k horizontal kernels (`CentreRowKernel`) read a channels-last cache of the
+  whole image through prebuilt window views; their per-row term (bias, link of the vertical stack,
+  conditioning) is computed once per row;
+* results go straight into the caches and reused buffers with `out=`; 1x1 convolutions fold their
+  bias into the matrix (a product with [x, 1]); the head computes only the drawn colour's block.
+Each is the convolution's own sum in another order, so the logits match the full forward pass up
+to float round-off, and the sampler draws the same values.
 
 Two more pieces are row-wise rather than position-wise, at the same cost per position:
 * the Gated PixelCNN's vertical stack: v at row r sees k//2 columns right of c on row r, so it is
   only final once row r is complete; the horizontal stack reads it shifted down a row, so row r - 1
   of every layer's vertical stack is computed (one row-strip convolution per layer) when row r starts;
-* the Row LSTM's state-to-state term: it convolves the whole previous row of hidden states, final
-  once that row is complete, so it is computed once at the start of each row.
+* the Row LSTM's h_{r-1}: final once row r - 1 is complete, so it is copied into the state-to-state
+  slot once at the start of each row.
 
 The per-position products use each module's own weights (masked on the fly when the evaluator is
 built, one per sampling run), so they match the full forward pass up to float round-off.
@@ -100,11 +104,11 @@ class ActivationCache:
         if before not in self._windows:
             n, rows, cols, channels = self.values.shape
             flat = self.values.view(n, rows, cols * channels)
-            first = (self.side - before) * channels
+            first = self.side - before  # the window of column 0 starts there
             self._windows[before] = [
-                flat[:, self.top + r].unfold(1, (before + 1) * channels, channels)[:, first // channels :][
-                    :, : self.width
-                ].unbind(1)
+                flat[:, self.top + r]
+                .unfold(1, (before + 1) * channels, channels)[:, first : first + self.width]
+                .unbind(1)
                 for r in range(self.height)
             ]
         return self._windows[before]
@@ -118,9 +122,6 @@ class ActivationCache:
         """Store row [N, C, W] as row r."""
         self.values[:, self.top + r, self.side : self.side + self.width] = row.transpose(1, 2)
 
-    def write_positions(self, r: int, positions: list[torch.Tensor]) -> None:
-        """Store W tensors [N, C], one per column, as row r."""
-        torch.stack(positions, dim=1, out=self.values[:, self.top + r, self.side : self.side + self.width])
 
 
 class RowWindowCache:
