@@ -61,12 +61,19 @@ class FullForwardPass:
         visible = image[:, :, : r + 1, :] if self.crop_rows else image
         return self.model.logits(visible, self.cond)[:, :, :, r, c]
 
+    def colour_logits(self, image: torch.Tensor, r: int, c: int, k: int) -> torch.Tensor:
+        """[N, 256]: `logits_at`'s colour k (what the sampler draws from)."""
+        return self.logits_at(image, r, c)[:, :, k]
+
 
 def _draw(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Inverse-CDF draw of one level per row of probs [N, 256]."""
+    """Inverse-CDF draw of one level per row of probs [N, 256]: the number of CDF entries below
+    u * total, found by binary search (the CDF of non-negative terms never decreases, so the count
+    is the first index whose entry is >= u * total). u < 1 makes u * total <= total = cdf[-1], so
+    the level is at most 255."""
     u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=probs.dtype)
     cdf = probs.cumsum(dim=1)
-    return (cdf < u * cdf[:, -1:]).sum(dim=1).clamp(max=probs.shape[1] - 1)
+    return torch.searchsorted(cdf, u * cdf[:, -1:]).view(-1)
 
 
 def _logit_source(model, mode: str, n: int, cond: torch.Tensor | None):
@@ -115,9 +122,9 @@ def sample_steps(
                     if (r * width + c) * channels + k < start:  # completion: copied, not drawn
                         _pass_known(source, image, r, c, k == channels - 1)
                         continue
-                    logits = source.logits_at(image, r, c)[:, :, k]  # [N, 256]
-                    probs = torch.softmax(logits.double(), dim=1)
-                    image[:, k, r, c] = _draw(probs, generator).to(torch.uint8)
+                    logits = source.colour_logits(image, r, c, k)  # [N, 256]
+                    probs = torch.softmax(logits, dim=1, dtype=torch.float64)  # cast first, then softmax
+                    image[:, k, r, c] = _draw(probs, generator)  # cast to uint8 by the assignment
                     yield PixelStep((r, c, k), image.clone(), probs.float())
     finally:
         model.train(was_training)
