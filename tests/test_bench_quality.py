@@ -127,6 +127,15 @@ def test_p_hat_bench_scores_each_candidate_density_against_the_prior(tmp_path, i
     assert main(args) == 0 and "vs prior" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(args[:-5] + ["--candidates", "10:spherical:draws"])
+    from latentlab.checkpoints import save_model
+
+    torch.manual_seed(2)
+    second = save_model(tmp_path / "g.ckpt", build_model("contrastive", {"image_shape": [3, 16, 16], "latent_dim": 6,
+                                                                          "projection_dim": 4, "base_channels": 4}))
+    assert main(args[:2] + ["--features", str(_features(tmp_path)), str(second)] + args[4:] + ["--json"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert len(both["feature_spaces"]) == 2 and both["rows"] == both["feature_spaces"][0]["rows"]
+    assert "g.ckpt" in both["feature_spaces"][1]["features"]
 
 
 def test_two_feature_spaces_are_scored_side_by_side(tmp_path, isolated_cache, capsys):

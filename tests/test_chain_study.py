@@ -219,6 +219,17 @@ def test_bench_command_prints_tables_and_json(tmp_path, isolated_cache, capsys):
     assert report["n"] == 12 and report["modes"] == ["mean"] and report["steps"] == [0, 1]
     assert main(["--checkpoint", str(path), "--features", str(tmp_path / "none.ckpt")]) == 2
     assert "feature network not found" in capsys.readouterr().err
+    # two feature spaces: one report each, the same chains scored twice
+    torch.manual_seed(3)
+    second = save_model(tmp_path / "g.ckpt", build_model("contrastive", {"image_shape": [3, 16, 16], "latent_dim": 6,
+                                                                          "projection_dim": 4, "base_channels": 4}))
+    assert main(args + ["--features", str(features), str(second), "--modes", "mean", "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    first, other = both["feature_spaces"]
+    assert "f.ckpt" in first["feature_network"] and "g.ckpt" in other["feature_network"]
+    assert both["rows"] == first["rows"]
+    assert [r["z_norm"] for r in first["rows"]] == [r["z_norm"] for r in other["rows"]]  # the same chains
+    assert [r["fd"] for r in first["rows"]] != [r["fd"] for r in other["rows"]]
 
 
 def test_p_hat_reference_row_and_chains_started_from_p_hat(data, tmp_path, isolated_cache, capsys):

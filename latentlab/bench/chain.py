@@ -2,12 +2,13 @@
 
     python -m latentlab.bench chain --checkpoint PATH [--data SPEC] [--split test] [--n 1000]
                                     [--seed 0] [--steps 0,1,2,5,10] [--modes mean,stochastic] [--debias]
-                                    [--start prior|p-hat] [--features PATH] [--json]
+                                    [--start prior|p-hat] [--features PATH ...] [--json]
 
 n chains start from the prior N(0, I) (seeded; `--start p-hat`: from seeded draws of the model's
 fitted P̂(Z)) and run the chain (Creswell et al. 2016); at each
-step: the Fréchet distance of the decodes to the held-out images in the feature space of the
-project's CelebA autoencoder (its 128-d encoder code; not Inception), the latent MMD (IMQ kernel)
+step: the Fréchet distance of the decodes to the held-out images in each shipped feature space
+(resources/features/: the project's CelebA autoencoder code and a contrastive network that sees
+blur; not Inception; one report each), the latent MMD (IMQ kernel)
 between z_t and the held-out images' posterior means, the mean gap score log P(z) - log P̂(z),
 and the decodes' mean intensity and sharpness, beside the held-out images' own figures and those
 of their reconstructions, and a "P^ samples" row: n decoded draws of the model's P̂(Z) (the
@@ -18,6 +19,7 @@ docs/chain-study.md, docs/p-hat-sampling.md.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from latentlab.bench.arguments import choice_list, non_negative_ints
@@ -41,13 +43,14 @@ def main(argv: list[str]) -> int:
                              "codes in one step")
     parser.add_argument("--start", default="prior", choices=("prior", "p-hat"),
                         help="where the chains start: prior samples (default) or draws of the model's P̂(Z)")
-    parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
+    parser.add_argument("--features", nargs="+",
+                        help="feature network checkpoints (default: every one in resources/features/, one report each)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     args = parser.parse_args(argv)
     if args.n < 2:
         parser.error("--n must be at least 2")
 
-    from latentlab.analysis.frechet import FeatureNetwork
+    from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
@@ -66,7 +69,7 @@ def main(argv: list[str]) -> int:
         if not spec:
             print(f"chain: error: {args.checkpoint} records no dataset; pass --data", file=sys.stderr)
             return 2
-        features = FeatureNetwork.load(args.features)
+        networks = [FeatureNetwork.load(path) for path in args.features or shipped_feature_networks() or [None]]
         progress(f"loading {spec} ({args.split} split)")
         held_out = load_dataset(spec, split=args.split)
         train = load_dataset(spec, split="train", limit=max(args.n, GAP_TRAIN_IMAGES))
@@ -75,18 +78,21 @@ def main(argv: list[str]) -> int:
                 print(f"chain: error: {spec} gives {name} images {data.image_shape}, the model expects "
                       f"{tuple(model.image_shape)}", file=sys.stderr)
                 return 2
-        report = chain_report(model, held_out, features, n=args.n, seed=args.seed, steps=args.steps,
-                              modes=args.modes, train=train, model_name=str(args.checkpoint), debias=args.debias,
-                              progress=progress, start=args.start.replace("-", "_"))
+        # one report per feature space; the chains are the same in each (same seed), only the scoring differs
+        reports = [chain_report(model, held_out, features, n=args.n, seed=args.seed, steps=args.steps,
+                                modes=args.modes, train=train, model_name=str(args.checkpoint), debias=args.debias,
+                                progress=progress, start=args.start.replace("-", "_"))
+                   for features in networks]
     except LatentLabError as err:
         print(f"chain: error: {err}", file=sys.stderr)
         return 2
-    if args.json:
-        print(report.to_json())
+    if args.json:  # the first feature space's report at the top level, as before; all in feature_spaces
+        print(json.dumps({**reports[0].to_dict(), "feature_spaces": [r.to_dict() for r in reports]}, indent=1))
     else:
-        print(f"data: {spec} ({args.split} split, {report.n_held_out} images)")
-        print(report.format())
-        print(f"({report.seconds:.0f} s)")
+        print(f"data: {spec} ({args.split} split, {reports[0].n_held_out} images)")
+        for report in reports:
+            print(report.format())
+            print(f"({report.seconds:.0f} s)\n")
     return 0
 
 

@@ -2,7 +2,7 @@
 model's atlas, against the prior's.
 
     python -m latentlab.bench p-hat [--checkpoints PATH ...] [--split train] [--n 1000] [--seeds 0]
-                                    [--candidates 1:diag:draws,10:diag:draws,...] [--features PATH] [--json]
+                                    [--candidates 1:diag:draws,10:diag:draws,...] [--features PATH ...] [--json]
 
 For each model with an atlas (posterior means μ_i and standard deviations σ_i of 3000 training
 faces) and each candidate "K:COV:SOURCE": a K-component Gaussian mixture with diagonal or full
@@ -111,7 +111,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="sample seeds (default 0)")
     parser.add_argument("--candidates", default=",".join(DEFAULT_CANDIDATES),
                         help=f"comma-separated K:COV:SOURCE (default {','.join(DEFAULT_CANDIDATES)})")
-    parser.add_argument("--features", help="feature network checkpoint (default: resources/features/celeba-ae128.ckpt)")
+    parser.add_argument("--features", nargs="+",
+                        help="feature network checkpoints (default: every one in resources/features/, a table each)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.n < 2:
@@ -121,33 +122,42 @@ def main(argv: list[str]) -> int:
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
 
-    from latentlab.bench.quality import prepare
+    from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
+    from latentlab.bench.quality import load_reference, models_and_spec
     from latentlab.errors import LatentLabError
 
     def say(message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
+    spaces = []  # (feature network, reference faces, rows) per feature space
     try:
-        models, spec, features, ref = prepare(args.checkpoints, args.data, args.split, args.n,
-                                              args.features, say)
-        rows: list[CandidateRow] = []
-        for path, model in models:
-            say(f"scoring {path.name}")
-            rows.extend(score_candidates(model, path.stem, candidates, ref.held_features, features, args.n, args.seeds))
+        models, spec = models_and_spec(args.checkpoints, args.data, say)
+        for features_path in args.features or shipped_feature_networks() or [None]:
+            features = FeatureNetwork.load(features_path)
+            say(f"loading {spec} ({args.split} split); features: {features.name}")
+            ref = load_reference(spec, args.split, args.n, features)
+            rows: list[CandidateRow] = []
+            for path, model in models:
+                say(f"scoring {path.name}")
+                rows.extend(score_candidates(model, path.stem, candidates, ref.held_features, features, args.n,
+                                             args.seeds))
+            spaces.append((features, ref, rows))
     except LatentLabError as err:
         print(f"p-hat: error: {err}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps({"data": spec, "split": args.split, "n": args.n, "seeds": args.seeds, "floor": ref.floor,
-                          "rows": [asdict(r) for r in rows]}, indent=1))
+    if args.json:  # the first feature space at the top level, as before; all of them in feature_spaces
+        dicts = [{"features": f.name, "floor": ref.floor, "rows": [asdict(r) for r in rows]} for f, ref, rows in spaces]
+        print(json.dumps({"data": spec, "split": args.split, "n": args.n, "seeds": args.seeds, **dicts[0],
+                          "feature_spaces": dicts}, indent=1))
         return 0
-    print(f"Fréchet distance of {args.n} decoded samples to {spec} {args.split} split ({len(ref.held)} images), "
-          f"features: {features.name}; seeds {', '.join(map(str, args.seeds))}; lower is better")
-    print(format_rows(rows, args.seeds))
-    print(f"floor ({args.n} training images): {ref.floor:.2f}   ({time.perf_counter() - started:.0f} s)")
+    for features, ref, rows in spaces:
+        print(f"Fréchet distance of {args.n} decoded samples to {spec} {args.split} split ({len(ref.held)} images), "
+              f"features: {features.name}; seeds {', '.join(map(str, args.seeds))}; lower is better")
+        print(format_rows(rows, args.seeds))
+        print(f"floor ({args.n} training images): {ref.floor:.2f}\n")
+    print(f"({time.perf_counter() - started:.0f} s)")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

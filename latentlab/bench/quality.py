@@ -262,12 +262,9 @@ def load_models(checkpoints: list[str] | None, say: Any) -> list[tuple[Path, Any
     return models
 
 
-def prepare(checkpoints: list[str] | None, data: str | None, split: str, n: int,
-            features_path: str | None, say: Any, what: str = "") -> tuple[list[tuple[Path, Any]], str, Any, Reference]:
-    """What `quality` and `p-hat` both start from: the models, the dataset spec (the first model's
-    unless given), the feature network and the compared faces. Raises LatentLabError when there is
-    nothing to score."""
-    from latentlab.analysis.frechet import FeatureNetwork
+def models_and_spec(checkpoints: list[str] | None, data: str | None, say: Any) -> tuple[list[tuple[Path, Any]], str]:
+    """What `quality`, `p-hat` start from: the models and the dataset spec (the first model's unless
+    given). Raises LatentLabError when there is nothing to score."""
     from latentlab.errors import LatentLabError
 
     models = load_models(checkpoints, say)
@@ -276,9 +273,7 @@ def prepare(checkpoints: list[str] | None, data: str | None, split: str, n: int,
     spec = data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
     if not spec:
         raise LatentLabError("the checkpoints record no dataset; pass --data")
-    features = FeatureNetwork.load(features_path)
-    say(f"loading {spec} ({split} split{what})")
-    return models, spec, features, load_reference(spec, split, n, features)
+    return models, spec
 
 
 @dataclass
@@ -381,12 +376,7 @@ def main(argv: list[str]) -> int:
     from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
 
     try:
-        models = load_models(args.checkpoints, say)
-        if not models:
-            raise LatentLabError(f"no {'CelebA ' if args.checkpoints is None else ''}model to score")
-        spec = args.data or (models[0][1].checkpoint_meta.get("dataset") or {}).get("spec")
-        if not spec:
-            raise LatentLabError("the checkpoints record no dataset; pass --data")
+        models, spec = models_and_spec(args.checkpoints, args.data, say)
         paths = args.features or shipped_feature_networks() or [None]  # None: FeatureNetwork.load says it is missing
         spaces = []
         for path in paths:
