@@ -168,5 +168,11 @@ def shipped_feature_networks() -> list[Path]:
     return sorted(found, key=lambda p: p != DEFAULT_FEATURE_NETWORK)
 
 
+def load_feature_networks(paths: list[str] | None = None) -> list[FeatureNetwork]:
+    """The feature networks at `paths`, or every shipped one; with none shipped, the default's load
+    raises LatentLabError saying it is missing."""
+    return [FeatureNetwork.load(path) for path in paths or shipped_feature_networks() or [None]]
+
+
 __all__ = ["DEFAULT_FEATURE_NETWORK", "FeatureNetwork", "fid_against", "frechet_distance", "gaussian_stats",
-           "shipped_feature_networks"]
+           "load_feature_networks", "shipped_feature_networks"]

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
     if args.n < 2:
         parser.error("--n must be at least 2")
 
-    from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
+    from latentlab.analysis.frechet import load_feature_networks
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
         if not spec:
             print(f"chain: error: {args.checkpoint} records no dataset; pass --data", file=sys.stderr)
             return 2
-        networks = [FeatureNetwork.load(path) for path in args.features or shipped_feature_networks() or [None]]
+        networks = load_feature_networks(args.features)
         progress(f"loading {spec} ({args.split} split)")
         held_out = load_dataset(spec, split=args.split)
         train = load_dataset(spec, split="train", limit=max(args.n, GAP_TRAIN_IMAGES))

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     from latentlab.analysis.codes import reconstructions
-    from latentlab.analysis.frechet import FeatureNetwork, fid_against, shipped_feature_networks
+    from latentlab.analysis.frechet import fid_against, load_feature_networks
     from latentlab.checkpoints import load_model
     from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
@@ -57,8 +57,7 @@ def main(argv: list[str]) -> int:
         compared.update({f"blurred, σ = {s:g} px": gaussian_blur(held, float(s)) for s in args.sigmas})
         compared[f"reconstructions ({model.registry_name})"] = torch.as_tensor(reconstructions(model, held.numpy()))
         print(f"FD to {len(held)} held-out faces of {spec}; in brackets, as a multiple of the floor")
-        for path in args.features or shipped_feature_networks() or [None]:
-            features = FeatureNetwork.load(path)
+        for features in load_feature_networks(args.features):
             reference = features(held)
             figures = {name: fid_against(features(images), reference) for name, images in compared.items()}
             floor = figures["training faces (floor)"]

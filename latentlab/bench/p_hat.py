@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
 
-    from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
+    from latentlab.analysis.frechet import load_feature_networks
     from latentlab.bench.quality import load_reference, models_and_spec
     from latentlab.errors import LatentLabError
 
@@ -133,8 +133,7 @@ def main(argv: list[str]) -> int:
     spaces = []  # (feature network, reference faces, rows) per feature space
     try:
         models, spec = models_and_spec(args.checkpoints, args.data, say)
-        for features_path in args.features or shipped_feature_networks() or [None]:
-            features = FeatureNetwork.load(features_path)
+        for features in load_feature_networks(args.features):
             say(f"loading {spec} ({args.split} split); features: {features.name}")
             ref = load_reference(spec, args.split, args.n, features)
             rows: list[CandidateRow] = []

@@ -373,14 +373,12 @@ def main(argv: list[str]) -> int:
         print(f"  {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    from latentlab.analysis.frechet import FeatureNetwork, shipped_feature_networks
+    from latentlab.analysis.frechet import load_feature_networks
 
     try:
         models, spec = models_and_spec(args.checkpoints, args.data, say)
-        paths = args.features or shipped_feature_networks() or [None]  # None: FeatureNetwork.load says it is missing
         spaces = []
-        for path in paths:
-            features = FeatureNetwork.load(path)
+        for features in load_feature_networks(args.features):
             say(f"loading {spec} ({args.split} split, and training images for the floor); features: {features.name}")
             spaces.append(score_in_space(models, features, load_reference(spec, args.split, args.n, features),
                                          args, seeds, say))

@@ -18,16 +18,17 @@ from functools import cache
 
 
 @cache
-def _malloc_trim():
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has malloc_trim), else None."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     except (OSError, AttributeError):  # not glibc
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    return libc
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
@@ -42,17 +43,15 @@ def limit_malloc_arenas(arenas: int = WINDOW_ARENAS) -> bool:
     model-sized buffers keeps several copies of its free memory. With 2 arenas the 10-minute soak
     (`python -m latentlab.bench soak`, model switches every 45 s) peaked at 630 MB against 745 MB.
     True if the cap was set (Linux, glibc)."""
-    if _malloc_trim() is None:
-        return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    return bool(libc.mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(int(arenas))))
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(M_ARENA_MAX, int(arenas)))
 
 
 def release_freed_memory() -> bool:
     """Collect garbage, then return free heap pages to the OS; True if glibc's malloc_trim ran."""
     gc.collect()
-    trim = _malloc_trim()
-    if trim is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    trim(0)
+    libc.malloc_trim(0)
     return True
