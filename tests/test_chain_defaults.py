@@ -139,6 +139,8 @@ def test_bench_writes_a_table_the_window_reads(tmp_path, isolated_cache, capsys)
     features = save_model(tmp_path / "f.ckpt", build_model("ae", {"image_shape": [3, 16, 16], "latent_dim": 5,
                                                                    "base_channels": 4}))
     out = tmp_path / "defaults.json"
+    other = {"family": "wae", "mode": "mean", "debias": False, "steps": 1, "improves": False}
+    out.write_text(json.dumps({"format": TABLE_FORMAT, "version": TABLE_VERSION, "models": {"other.ckpt": other}}))
     args = ["--checkpoints", str(bundle), "--features", str(features), "--n", "16", "--steps", "0,1,2",
             "--write", str(out)]
     assert main(args) == 0
@@ -146,6 +148,7 @@ def test_bench_writes_a_table_the_window_reads(tmp_path, isolated_cache, capsys)
     assert "stochastic + debias" in printed and "default:" in printed
     table = load_table(out)
     entry = table[bundle.name]
+    assert table["other.ckpt"] == other  # models not measured in this run keep their rows
     assert entry["family"] == "vae" and entry["steps"] in (1, 2)
     assert len(entry["table"]) == 3 * 2 * 3  # modes x debias x steps
     assert chain_default(bundle, "vae", table).pause_after == entry["steps"]

@@ -39,7 +39,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=non_negative_ints, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
     parser.add_argument("--features", nargs="+", help="feature network checkpoints (default: every shipped one)")
-    parser.add_argument("--write", type=Path, help="save the chosen defaults and the whole table as JSON here")
+    parser.add_argument("--write", type=Path, help="save the chosen defaults and the whole table as JSON here (the "
+                                                   "entries of models not measured in this run are kept)")
     args = parser.parse_args(argv)
     if args.n < 2:
         parser.error("--n must be at least 2")
@@ -50,7 +51,7 @@ def main(argv: list[str]) -> int:
     from latentlab.bench.chain import comparison_data
     from latentlab.bench.quality import load_models
     from latentlab.errors import LatentLabError
-    from latentlab.explorer.chain_defaults import TABLE_FORMAT, TABLE_VERSION
+    from latentlab.explorer.chain_defaults import TABLE_FORMAT, TABLE_VERSION, load_table
     from latentlab.fileio import atomic_write
     from latentlab.studies.chain_study import fd_ratios_by_setting
 
@@ -77,9 +78,11 @@ def main(argv: list[str]) -> int:
         print(f"chain-defaults: error: {err}", file=sys.stderr)
         return 2
     if args.write:
-        table = {"format": TABLE_FORMAT, "version": TABLE_VERSION,
-                 "command": "python -m latentlab.bench chain-defaults " + " ".join(argv),
-                 "split": "train", "n": args.n, "seed": args.seed, "models": chosen}
+        kept = {name: entry for name, entry in load_table(args.write).items() if name not in chosen}
+        command = "python -m latentlab.bench chain-defaults " + " ".join(argv)
+        for entry in chosen.values():
+            entry.update(command=command, n=args.n, seed=args.seed)
+        table = {"format": TABLE_FORMAT, "version": TABLE_VERSION, "split": "train", "models": {**kept, **chosen}}
         text = json.dumps(table, indent=1) + "\n"
         atomic_write(args.write, lambda part: part.write_text(text, encoding="utf-8"))
         print(f"wrote {args.write}")
