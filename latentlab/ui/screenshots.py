@@ -2,7 +2,8 @@
 
 launch.png (the default model, a point hovered), drag.png (the handle dragged off the encoded
 faces), interpolation.png (two training faces, slerp path, slider half-way), chain.png (16 chains
-from prior samples after 8 steps, on the axes where P̂(Z) is narrowest), pixels.png (the Pixels dock
+from prior samples on the model's measured default setting, played until it pauses after its measured
+step count — 8 steps for a model without one — on the axes where P̂(Z) is narrowest), pixels.png (the Pixels dock
 beside the Chain tab: a pixel model two thirds through drawing, with one pixel's receptive field shown;
 the first bundled pixel model unless PIXEL_CHECKPOINT is given, skipped when there is none),
 compare.png and compare-path.png (the Compare window on the model and the next bundled one with the
@@ -93,9 +94,17 @@ def main(argv: list[str]) -> int:
     window.axes_combo.activated.emit(2)
     window.tabs.setCurrentIndex(window.chain_tab)
     settle(4.0)  # the chain panel fits P̂(Z) for its gap scores
-    for _ in range(8):
-        window.chain.step()
-        settle(0.5)
+    chain = window.chain
+    if chain.pause_spin.value():  # the model's measured default: Play runs until it pauses by itself
+        chain.speed_slider.setValue(4)
+        chain.play()
+        deadline = time.perf_counter() + 120
+        while chain.is_playing and time.perf_counter() < deadline:
+            settle(0.2)
+    else:
+        for _ in range(8):
+            chain.step()
+            settle(0.5)
     shot("chain.png")
     pixel_checkpoint = argv[2] if len(argv) > 2 else next(iter(bundled_pixel_models()), None)
     if pixel_checkpoint is None:
