@@ -22,7 +22,6 @@ import time
 
 import numpy as np
 
-
 UNDER_LOAD_TARGET_MS = 16.0
 DEFAULT_PIXEL_MODEL = "pixelcnn-fashion-mnist.ckpt"  # small (28x28 grey): its run restarts often
 

@@ -33,9 +33,9 @@ BACKGROUND_NICE = 10  # CFS weight 110 against 1024 at nice 0: about a tenth of 
 def background_thread(threads: int) -> None:
     """For workers whose results can wait a little (playing chains, pixel sampling): `threads` torch
     intra-op threads for the calling thread, and the calling OS thread BACKGROUND_NICE nice levels
-    lower (at most 19) than it was, so that when the cores are contended the kernel's scheduler runs the decode the user is waiting for
-    (a nice-0 thread) first, instead of queueing it behind a batch of 64 chains. On Linux the nice
-    value is per thread (`setpriority` on the thread id) and inherited by threads it starts later,
+    lower (at most 19) than it was, so that when the cores are contended the kernel's scheduler runs
+    the decode the user is waiting for (a thread at the process's own nice level) first, instead of
+    queueing it behind a batch of 64 chains. On Linux the nice value is per thread (`setpriority` on the thread id) and inherited by threads it starts later,
     such as its intra-op threads. Raising nice needs no privilege; where it is unsupported, only the
     torch threads are set. Call it at the start of a thread of one's own (a job's thread, which ends
     with the job), never on a thread that is reused for decoding."""

@@ -8,10 +8,9 @@ import time
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
-from latentlab.ui.widgets.imaging import to_pixmap
+from latentlab.ui.widgets.imaging import to_pixmap, to_qimage
 
 FACE_SIDE = 256      # preferred side of the large face
 FACE_MIN_SIDE = 120  # it shrinks to this when the tabs below need the room
