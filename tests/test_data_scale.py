@@ -92,3 +92,9 @@ def test_a_training_epoch_reads_the_cache_without_making_it_resident(isolated_ca
     path = Path(trainer.train_set.images.filename)
     mappings, resident = mapped_kb(path)
     assert mappings >= 1 and resident == 0  # every batch, and the batch-norm recalibration, read with preadv
+
+
+def test_without_preadv_the_rows_are_read_with_pread(isolated_cache: Path, monkeypatch) -> None:
+    dataset = load_dataset(SPEC, split="train")
+    monkeypatch.delattr("os.preadv", raising=False)
+    np.testing.assert_array_equal(dataset.take([9, 2, 3]), np.asarray(dataset.images)[[9, 2, 3]])

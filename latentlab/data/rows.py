@@ -25,13 +25,24 @@ def file_backing(images: np.ndarray) -> tuple[str, int] | None:
     return str(images.filename), int(images.offset)
 
 
+def _read_into(fd: int, buffer: memoryview, offset: int) -> int:
+    """Read len(buffer) bytes at `offset` into `buffer`; returns the count read. `preadv` reads in
+    place (Linux, BSDs); plain `pread` (macOS) returns bytes, copied in."""
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [buffer], offset)
+    data = os.pread(fd, len(buffer), offset)
+    buffer[: len(data)] = data
+    return len(data)
+
+
 def read_rows(images: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """``images[indices]`` (indices: 1-D int array, any order, repeats allowed) as a new array.
     From a file-backed map the rows are read from the file (one ``preadv`` per run of consecutive
-    indices), so no page of the map becomes resident; any other array is indexed as usual."""
+    indices), so no page of the map becomes resident; any other array (or a system without `pread`)
+    is indexed as usual."""
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     backing = file_backing(images)
-    if backing is None or len(indices) == 0:
+    if backing is None or len(indices) == 0 or not hasattr(os, "pread"):  # no pread (Windows): use the map
         return np.array(images[indices])
     count = len(images)
     if indices.min() < -count or indices.max() >= count:
@@ -54,7 +65,7 @@ def read_rows(images: np.ndarray, indices: np.ndarray) -> np.ndarray:
             first = int(sorted_rows[run_start])
             target = flat[order[run_start]: order[run_start] + (i - run_start)]
             wanted = target.nbytes
-            got = os.preadv(fd, [memoryview(target).cast("B")], start + first * row_bytes)
+            got = _read_into(fd, memoryview(target).cast("B"), start + first * row_bytes)
             if got != wanted:
                 raise OSError(f"{path}: short read ({got} of {wanted} bytes at row {first}); the file was truncated")
             run_start = i
