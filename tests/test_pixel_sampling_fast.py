@@ -125,3 +125,24 @@ def test_pixels_bench_on_a_checkpoint(tmp_path, capsys):
     vae = save_model(tmp_path / "vae.ckpt", build_model("vae", {"image_shape": [1, 8, 8], "latent_dim": 2}))
     assert main(["--checkpoint", str(vae)]) == 2
     assert "not an autoregressive pixel model" in capsys.readouterr().err
+
+
+def test_the_first_kernel_on_raw_levels_equals_the_convolution_of_the_network_input():
+    """levels_kernel folds v / 127.5 - 1 into the weights; padding holds LEVEL_PADDING (input 0),
+    so the product matches the padded convolution at the border too."""
+    import torch.nn.functional as F
+
+    from latentlab.models.pixelcnn import levels_to_input
+    from latentlab.sampling.fast_pixels import LEVEL_PADDING, levels_kernel
+
+    model, _ = case_model("pixelcnn-rgb")
+    conv = model.input_conv
+    matrix, bias = levels_kernel(conv)
+    levels = torch.randint(0, 256, (1, 3, 8, 8), generator=torch.Generator().manual_seed(1))
+    side = conv.kernel_size[0] // 2
+    expected = F.conv2d(levels_to_input(levels), conv.weight * conv.mask, conv.bias, padding=side)
+    padded = F.pad(levels.float(), (side, side, side, 0), value=LEVEL_PADDING)  # rows above, columns each side
+    for r, c in ((0, 0), (0, 7), (3, 4), (7, 7)):
+        window = padded[0, :, r : r + side + 1, c : c + 2 * side + 1]  # the rows the mask keeps
+        flat = window.permute(2, 1, 0).reshape(1, -1)  # (column, row, channel), like RowWindowCache
+        torch.testing.assert_close(flat @ matrix + bias, expected[:, :, r, c], atol=1e-5, rtol=1e-5)

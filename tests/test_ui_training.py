@@ -232,3 +232,28 @@ def test_unreadable_images_are_noted_in_the_panel(panel, qtbot, tmp_path):
     assert "1 unreadable image left out of the train split: p04.png" in panel.notes_label.text()
     qtbot.waitUntil(lambda: not panel.is_running, timeout=30000)
     assert "p04.png" in (tmp_path / "run" / "skipped-images.txt").read_text()
+
+
+def test_previews_are_tiled_and_scaled_off_the_gui_thread(panel, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from latentlab.ui.train import panel as panel_module
+    from latentlab.ui.train.preview_images import PREVIEW_WIDTH
+
+    threads = []
+    real = panel_module.ready_preview
+
+    def recording(preview):
+        threads.append(threading.current_thread())
+        return real(preview)
+
+    monkeypatch.setattr(panel_module, "ready_preview", recording)
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(epochs=1, out=tmp_path / "run", max_steps=8, **TINY)
+    with qtbot.waitSignal(panel.model_trained, timeout=30000):
+        click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=10000)
+    assert threads and all(thread is not threading.main_thread() for thread in threads)
+    for label in (panel.samples_label, panel.recon_label):
+        assert label.pixmap() is not None and label.pixmap().width() == PREVIEW_WIDTH
+    assert len(panel.latent_scatter.data) > 0

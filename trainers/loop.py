@@ -234,7 +234,7 @@ class Trainer:
                     return
                 start = time.perf_counter()
                 idx = order[self.step_in_epoch * self.batch_size:(self.step_in_epoch + 1) * self.batch_size]
-                x = self.images[idx].to(ctx.device, non_blocking=True).float().div_(255.0)
+                x = torch.from_numpy(self.train_set.take(idx)).to(ctx.device, non_blocking=True).float().div_(255.0)
                 try:
                     losses = self.scheme.step(self.module, x, reduce)
                 except NonFiniteLoss as err:
@@ -292,8 +292,9 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
     def _calibrate(self) -> None:
         """Precise batch-norm statistics from the first training images (see trainers/batchnorm.py)."""
-        recalibrate_batchnorm(self.model, self.images[:CALIBRATION_IMAGES], self.batch_size, self.ctx.device,
-                              seed=self.config.seed)
+        calibration = np.arange(min(CALIBRATION_IMAGES, len(self.train_set)))
+        recalibrate_batchnorm(self.model, torch.from_numpy(self.train_set.take(calibration)), self.batch_size,
+                              self.ctx.device, seed=self.config.seed)
 
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics (see `latentlab.analysis.metrics`); empty when there is no held-out split."""

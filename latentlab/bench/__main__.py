@@ -7,7 +7,8 @@ import sys
 
 BENCHES = {
     "train-loop": ("latentlab.bench.train_loop", "training-loop throughput vs a bare PyTorch loop"),
-    "data-load": ("latentlab.bench.data_load", "cold vs cached decoding of an image dataset"),
+    "data-load": ("latentlab.bench.data_load",
+                  "cold vs cached decoding of an image dataset; --sizes: peak RSS against dataset size"),
     "chain-speed": ("latentlab.bench.chain_speed", "latent-chain steps/s vs bare decode+encode; chain panel redraws/s"),
     "drag": ("latentlab.bench.drag", "handle-move -> pixels latency vs the bare decoder forward"),
     "heartbeat": ("latentlab.bench.heartbeat", "event-loop stalls (10 ms heartbeat) while training runs"),

@@ -2,9 +2,12 @@
 
     python -m latentlab.bench data-load [--data SPEC] [--split train] [--limit N] [--size S]
 
+    python -m latentlab.bench data-load --sizes 20000,100000,200000 [--size 64] [--batch 256]
+
 The default is the 9,000 CelebA training images of ../shared/data/celeba_10k at 64x64; the
 targets are under 60 s cold and under 2 s cached.  The cold run uses a fresh temporary cache
-folder (the image files themselves may already be in the OS page cache).
+folder (the image files themselves may already be in the OS page cache). With --sizes: peak RSS of
+building, mapping and training one epoch on `synthetic-faces?n=N` for each N (`data_scale.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from latentlab.bench import data_scale
 from latentlab.data import load_dataset, parse_spec
 from latentlab.errors import LatentLabError
 
@@ -29,13 +33,22 @@ def _timed_load(spec: str, split: str, limit: int | None) -> tuple[float, int]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == [data_scale.CHILD_FLAG]:
+        return data_scale.child_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench data-load", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=f"celeba:{DEFAULT_DATA}", help="dataset spec (default: %(default)s)")
     parser.add_argument("--split", default="train")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--size", type=int, default=None, help="override the spec's size option")
     parser.add_argument("--warm-runs", type=int, default=3, help="cached loads to time (the best is shown)")
+    parser.add_argument("--sizes", help="comma-separated n: peak RSS of synthetic-faces?n=N through the cache and "
+                        "one training epoch, per n (ignores --data, --split, --limit)")
+    parser.add_argument("--batch", type=int, default=256, help="with --sizes: the epoch's batch size")
+    parser.add_argument("--max-steps", type=int, default=None, help="with --sizes: cut the epoch short")
     args = parser.parse_args(argv)
+    if args.sizes:
+        sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
+        return data_scale.run_sizes(sizes, args.size or 64, args.batch, args.max_steps)
     try:
         spec = parse_spec(args.data).with_options(size=args.size).to_string()
         saved = os.environ.get("LATENTLAB_CACHE_DIR")

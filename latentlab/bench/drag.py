@@ -5,6 +5,11 @@ CelebA VAE). For each of --moves handle moves along a circle, the time from `set
 (what a mouse drag does) until the face view has new pixels; the decoder's bare forward pass
 (`model.decode(z).mean` for one code, no UI) is timed in the same run. Also a burst: moves every
 millisecond for one second, showing how many decodes the latest-request slot skipped.
+
+With --under-load the same moves are timed while the window is busy as a user would make it: the
+chain panel plays --chains chains as fast as it can and the Pixels dock draws a pixel model's
+images (--pixel-checkpoint, default the bundled PixelCNN; restarted whenever it finishes). Target
+there: p95 <= 16 ms (one frame at 60 Hz); the decode must not queue behind that work.
 """
 
 from __future__ import annotations
@@ -17,15 +22,59 @@ import time
 
 import numpy as np
 
+UNDER_LOAD_TARGET_MS = 16.0
+DEFAULT_PIXEL_MODEL = "pixelcnn-fashion-mnist.ckpt"  # small (28x28 grey): its run restarts often
+
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
+
+
+class BackgroundWork:
+    """Keeps the window busy: `chains` chains playing as fast as possible, and the Pixels dock drawing
+    `pixel_checkpoint`'s images, restarted each time they are done. `problem` says why it could not start."""
+
+    def __init__(self, window, chains: int, pixel_checkpoint: str) -> None:
+        self.window, self.running, self.pixel_runs, self.problem = window, False, 0, None
+        chain = window.chain
+        chain.chains_spin.setValue(chains)
+        chain.fast_check.setChecked(True)
+        chain.play()
+        if not chain.is_playing:
+            self.problem = "the chain panel did not start playing"
+        elif not window.open_checkpoint(pixel_checkpoint):
+            self.problem = window.banner.message
+        else:
+            self.running = True
+            window.pixels.running_changed.connect(self._restart)
+            self._restart(False)
+            if not window.pixels.is_playing:
+                self.problem = "the Pixels dock did not start drawing"
+
+    def _restart(self, playing: bool) -> None:
+        pixels = self.window.pixels
+        if not playing and self.running:
+            self.pixel_runs += 1
+            pixels.reset()
+            pixels.play()
+
+    def stop(self) -> str:
+        """Pause both; returns what they did meanwhile."""
+        self.running = False
+        self.window.chain.pause()
+        self.window.pixels.pause()
+        return f"{self.window.chain.step_count} chain steps, {self.pixel_runs} pixel-sampling run(s) started"
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench drag", description=__doc__)
     parser.add_argument("--checkpoint", help="default: the bundled default model")
     parser.add_argument("--moves", type=int, default=300)
+    parser.add_argument("--under-load", action="store_true",
+                        help="time the moves while chains play and the Pixels dock draws (see above)")
+    parser.add_argument("--chains", type=int, default=64, help="with --under-load: chains playing (default 64)")
+    parser.add_argument("--pixel-checkpoint", help="with --under-load: the pixel model drawing (default: the "
+                        "bundled PixelCNN)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -33,7 +82,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.resources import default_model
+    from latentlab.resources import bundled_pixel_models, default_model
     from latentlab.ui.main_window import MainWindow
 
     path = args.checkpoint or default_model()
@@ -72,6 +121,18 @@ def main(argv: list[str]) -> int:
             model.decode(z).mean
             bare.append(time.perf_counter() - start)
 
+    if args.under_load:
+        bundled = [p for p in bundled_pixel_models() if p.name == DEFAULT_PIXEL_MODEL]
+        pixel_path = args.pixel_checkpoint or (str(bundled[0]) if bundled else None)
+        if pixel_path is None:
+            print(f"--under-load: no --pixel-checkpoint given and no bundled {DEFAULT_PIXEL_MODEL}", file=sys.stderr)
+            window.close()
+            return 2
+        work = BackgroundWork(window, args.chains, pixel_path)
+        if work.problem is not None:
+            print(f"--under-load: {work.problem}", file=sys.stderr)
+            window.close()
+            return 2
     x0, y0 = window.map.handle_position()
     latencies = []
     for i in range(args.moves):
@@ -84,21 +145,28 @@ def main(argv: list[str]) -> int:
     rendered_before = window.decoder.rendered
     burst_start = time.perf_counter()
     moves = 0
+    last_move = burst_start
     while time.perf_counter() - burst_start < 1.0:
         window.map.handle.setPos(x0 + np.cos(moves / 50), y0 + np.sin(moves / 50))
+        last_move = time.perf_counter()  # the last move's own time (on a busy machine the loop lags behind it)
         moves += 1
         app.processEvents()
         time.sleep(0.001)
-    last_move = time.perf_counter()
     catch_up = wait_for_face(last_move) - last_move
     rendered = window.decoder.rendered - rendered_before
 
+    busy = ""
+    if args.under_load:
+        busy = f"; under load ({args.chains} chains playing, Pixels dock drawing): {work.stop()}"
     p50, p95 = percentile(latencies, 50) * 1e3, percentile(latencies, 95) * 1e3
     bare_ms = statistics.median(bare) * 1e3
-    print(f"checkpoint {path}; {args.moves} handle moves; {torch.get_num_threads()} torch threads")
+    print(f"checkpoint {path}; {args.moves} handle moves; {torch.get_num_threads()} torch threads{busy}")
     print(f"bare decoder forward (1 code):   median {bare_ms:6.2f} ms   p95 {percentile(bare, 95) * 1e3:6.2f} ms")
     print(f"handle move -> pixels updated:   p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {max(latencies) * 1e3:6.2f} ms")
-    print(f"ratio p95 latency / median bare forward: {p95 / bare_ms:.2f}   (target <= 2)")
+    print(f"ratio p95 latency / median bare forward: {p95 / bare_ms:.2f}   (target <= 2 on the idle window)")
+    if args.under_load:
+        print(f"under load: p95 {p95:.2f} ms (target <= {UNDER_LOAD_TARGET_MS:.0f} ms): "
+              f"{'met' if p95 <= UNDER_LOAD_TARGET_MS else 'NOT met'}")
     print(f"burst: {moves} moves in 1 s -> {rendered} decodes ({moves - rendered} overwritten, never queued); "
           f"last move shown {catch_up * 1e3:.1f} ms after it")
     window.close()

@@ -76,12 +76,19 @@ def load_entry(base: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, Labels] 
     return images, labels
 
 
-def build_entry(
-    base: Path, shape: tuple[int, ...], fill: Callable[[np.ndarray], Labels]
-) -> tuple[np.ndarray, Labels]:
-    """Create the entry at ``base``: ``fill(array)`` writes the images and returns the labels.
+Writer = Callable[[int, np.ndarray], None]  # write(first_row, rows): rows [k, ...] at first_row
 
-    When the cache folder cannot be written, decodes into memory instead (with a warning).
+
+def build_entry(
+    base: Path, shape: tuple[int, ...], fill: Callable[[Writer], Labels]
+) -> tuple[np.ndarray, Labels]:
+    """Create the entry at ``base``: ``fill(write)`` writes the images with ``write(first_row, rows)``
+    and returns the labels.
+
+    Rows go to the file with plain writes, not through a memory map: written pages stay in the OS
+    page cache and never count towards this process's resident memory, so building the entry of a
+    dataset of any size needs memory for one chunk only. When the cache folder cannot be written,
+    decodes into memory instead (with a warning).
     """
     images_path, labels_path = _paths(base)
     token = f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -89,15 +96,29 @@ def build_entry(
     tmp_labels = labels_path.with_name(labels_path.name + token)
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
-        array = np.lib.format.open_memmap(tmp_images, mode="w+", dtype=np.uint8, shape=tuple(shape))
+        handle = open(tmp_images, "wb")
     except OSError as err:
         warnings.warn(f"{base.parent}: cannot write the dataset cache ({err}); decoding into memory", stacklevel=2)
         array = np.empty(shape, np.uint8)
-        return array, fill(array)
+
+        def write_in_memory(first: int, rows: np.ndarray) -> None:
+            array[first:first + len(rows)] = rows
+
+        return array, fill(write_in_memory)
     try:
-        labels = fill(array)
-        array.flush()
-        del array
+        with handle:
+            np.lib.format.write_array_header_1_0(
+                handle, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+                         "shape": tuple(shape)})
+            data_start = handle.tell()
+            row_bytes = int(np.prod(shape[1:], dtype=np.int64))
+            handle.truncate(data_start + row_bytes * shape[0])  # full size (sparse) even if fill writes nothing
+
+            def write(first: int, rows: np.ndarray) -> None:
+                handle.seek(data_start + first * row_bytes)
+                handle.write(np.ascontiguousarray(rows, dtype=np.uint8).data)
+
+            labels = fill(write)
         with open(tmp_labels, "wb") as fh:
             np.savez(fh, **labels)
         os.replace(tmp_labels, labels_path)

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.data.cache import build_entry, cache_key, cache_root, load_entry
+from latentlab.data.cache import Writer, build_entry, cache_key, cache_root, load_entry
 from latentlab.data.openers import open_source
+from latentlab.data.rows import read_rows
 from latentlab.data.source import READABLE, Source
 from latentlab.data.spec import DatasetSpec, parse_spec
 from latentlab.errors import DataError
@@ -41,16 +42,18 @@ class ImageDataset:
         c, h, w = self.images.shape[1:]
         return int(c), int(h), int(w)
 
-    def batch(self, indices: Sequence[int] | np.ndarray | torch.Tensor | slice) -> torch.Tensor:
-        """Images at ``indices`` as a float32 tensor ``[B, C, H, W]`` in [0, 1]."""
+    def take(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> np.ndarray:
+        """Images at ``indices`` as a new uint8 array ``[B, C, H, W]``. From the cache they are read
+        from its file (`rows.read_rows`), so a whole epoch leaves no page of it resident here."""
         if isinstance(indices, torch.Tensor):
             indices = indices.cpu().numpy()
-        if not isinstance(indices, slice):
-            indices = np.asarray(indices, dtype=np.int64)
-        chunk = self.images[indices]
-        if not chunk.flags.writeable:  # torch warns about read-only arrays
-            chunk = chunk.copy()
-        return torch.from_numpy(np.asarray(chunk)).to(torch.float32).div_(255.0)
+        return read_rows(self.images, np.asarray(indices, dtype=np.int64))
+
+    def batch(self, indices: Sequence[int] | np.ndarray | torch.Tensor | slice) -> torch.Tensor:
+        """Images at ``indices`` as a float32 tensor ``[B, C, H, W]`` in [0, 1]."""
+        if isinstance(indices, slice):
+            indices = np.arange(len(self))[indices]
+        return torch.from_numpy(self.take(indices)).to(torch.float32).div_(255.0)
 
     def as_tensor(self) -> torch.Tensor:
         """All images as a uint8 tensor sharing memory with :attr:`images` (no copy)."""
@@ -72,8 +75,9 @@ class ImageDataset:
         return out
 
 
-def _decode(source: Source, out: np.ndarray, progress: Progress | None) -> dict[str, np.ndarray]:
-    """Decode every example of ``source`` into ``out`` chunk by chunk; returns the labels."""
+def _decode(source: Source, write: Writer, progress: Progress | None) -> dict[str, np.ndarray]:
+    """Decode every example of ``source`` chunk by chunk, handing each to ``write(first, images)``
+    (one chunk in memory at a time); returns the labels."""
     total, parts = source.count, {}
     if progress is not None:
         progress(0, total)
@@ -83,7 +87,7 @@ def _decode(source: Source, out: np.ndarray, progress: Progress | None) -> dict[
         if images.shape != (stop - start, *source.shape) or images.dtype != np.uint8:
             raise DataError(f"decoded images have shape {images.shape} {images.dtype}, expected "
                             f"{(stop - start, *source.shape)} uint8")
-        out[start:stop] = images
+        write(start, images)
         for key, value in labels.items():
             parts.setdefault(key, []).append(np.asarray(value))
         if progress is not None:
@@ -121,7 +125,7 @@ def load_dataset(
     base = cache_root() / f"{spec.kind}-{split}-{key[:24]}"
     entry = load_entry(base, shape)
     if entry is None:
-        entry = build_entry(base, shape, lambda array: _decode(source, array, progress))
+        entry = build_entry(base, shape, lambda write: _decode(source, write, progress))
     elif progress is not None:
         progress(source.count, source.count)
     images, labels = entry

@@ -20,6 +20,7 @@ from latentlab.analysis.image_stats import mean_intensity
 from latentlab.explorer.session import ExplorerSession
 from latentlab.images import to_uint8
 from latentlab.sampling.chain import ChainStep, latent_chain
+from latentlab.services.decode import background_thread
 from latentlab.services.gate import Gate
 
 REFERENCE_CODES = 256   # atlas codes decoded for the reference mean intensity
@@ -53,7 +54,7 @@ def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndar
     or None) messages. `z0` may be a function computing the starting codes here, on the worker (draws
     of P̂(Z), whose first use fits the density). With `debias`, the chain is the debiased one,
     z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode)."""
-    torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI thread
+    background_thread(threads)  # its own torch threads; the drag's decodes run first (services/decode.py)
     busy = False
     if callable(z0):
         if not session.density_fitted:

@@ -19,6 +19,7 @@ import torch
 
 from latentlab.errors import DataError
 from latentlab.sampling.pixels import sample_steps
+from latentlab.services.decode import background_thread
 from latentlab.services.gate import Gate
 
 DATASET_LIMIT = 512           # dataset images decoded to pick a random one from
@@ -56,7 +57,7 @@ def pixel_frames(model: torch.nn.Module, n: int, mode: str, seed: int, gate: Gat
                  known: np.ndarray | None = None, start: int = 0) -> Iterator[PixelFrame]:
     """The worker's generator: one PixelFrame per sub-pixel drawn, each one waiting for its turn at
     `gate` (Step: one; Play: at the gate's rate; stopped: the generator ends)."""
-    torch.set_num_threads(threads)  # per thread: leaves the other cores to the GUI and other workers
+    background_thread(threads)  # its own torch threads; the drag's decodes run first (services/decode.py)
     device = next(model.parameters()).device
     steps = sample_steps(model, n, mode=mode, generator=torch.Generator(device=device).manual_seed(seed),
                          known=None if known is None else torch.from_numpy(known), start=start)

@@ -164,6 +164,17 @@ class ExplorerSession:
         return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
     @torch.no_grad()
+    def decode_into(self, z: np.ndarray, out: np.ndarray) -> None:
+        """The decoder mean of one code z [D] written as uint8 into `out` [H, W, C] (rows may be a
+        strided view, e.g. the pixel buffer of an image the view will show): round(255 * clamp(x, 0, 1)),
+        the same values as `decode`, with no intermediate array."""
+        code = torch.from_numpy(np.asarray(z, dtype=np.float32).reshape(1, -1))
+        with self._lock:
+            image = self.model.decode(code).mean[0]
+        target = torch.from_numpy(out)
+        target.copy_(image.permute(1, 2, 0).clamp_(0, 1).mul_(255).round_())
+
+    @torch.no_grad()
     def encode_images(self, images: np.ndarray) -> np.ndarray:
         """Posterior means E[z|x] of uint8 images [B, C, H, W] (training preprocessing already applied)."""
         x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)

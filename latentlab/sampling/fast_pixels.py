@@ -32,6 +32,8 @@ included), not its arithmetic, so the per-position loop makes as few as it can:
 * the Gated PixelCNN's 1 x k horizontal kernels (`CentreRowKernel`) read a channels-last cache of the
   whole image through prebuilt window views; their per-row term (bias, link of the vertical stack,
   conditioning) is computed once per row;
+* PixelCNN and the Row LSTM cache the input as raw levels 0..255, the scaling v / 127.5 - 1 folded
+  into the first kernel (`levels_kernel`), so a drawn value enters the cache with one copy;
 * results go straight into the caches and reused buffers with `out=`; 1x1 convolutions fold their
   bias into the matrix (a product with [x, 1]); the head computes only the drawn colour's block.
 Each is the convolution's own sum in another order, so the logits match the full forward pass up
@@ -136,9 +138,10 @@ class RowWindowCache:
     previous row's, or this pass's); the mask gives them zero weight. `next_row` shifts the slots
     when a row is complete."""
 
-    def __init__(self, like: torch.Tensor, n: int, channels: int, width: int, rows: int, side: int) -> None:
+    def __init__(self, like: torch.Tensor, n: int, channels: int, width: int, rows: int, side: int,
+                 padding: float = 0.0) -> None:
         self.rows, self.side, self.width = rows, side, width
-        self.values = like.new_zeros(n, width + 2 * side, rows, channels)
+        self.values = like.new_full((n, width + 2 * side, rows, channels), padding)
         per_column = rows * channels
         flat = self.values.view(n, -1)
         self.windows = flat.unfold(1, (2 * side + 1) * per_column, per_column).unbind(1)  # W views
@@ -171,6 +174,20 @@ class RowWindowCache:
         kh, _ = conv.kernel_size
         weight = (conv.weight * conv.mask).detach()[:, :, : kh // 2 + 1]
         return weight.permute(3, 2, 1, 0).reshape(-1, weight.shape[0]).contiguous()
+
+
+def levels_kernel(conv: MaskedConv2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """(window matrix, bias) of a mask-A input convolution that reads raw levels v in 0..255 instead of
+    the network input x = v / 127.5 - 1 (`levels_to_input`): W x + b = (W / 127.5) v + (b - sum W),
+    where sum W runs over the kept taps. Every tap reads an image position or the padding; a cache of
+    levels holds LEVEL_PADDING (x = 0) in its padding, so the sum is exact there too. The sampler
+    then writes a drawn level straight into the cache (one copy) instead of scaling it (two operations
+    per sub-pixel). Equal to the forward pass up to float round-off."""
+    matrix = RowWindowCache.window_matrix(conv)
+    return (matrix / 127.5).contiguous(), (conv.bias.detach() - matrix.sum(dim=0)).contiguous()
+
+
+LEVEL_PADDING = 127.5  # the level whose network input is 0: the zero padding of a cache of levels
 
 
 class _AnyRow:
@@ -262,7 +279,11 @@ class IncrementalEvaluator:
 
     Subclasses hold the hidden layers: `position_logits(r, c)` computes every layer at (r, c) from
     `self.inputs` (the network input, already up to date) and their caches, and returns the last
-    hidden layer's [N, hidden] there; `row_started(r)` does their row-wise work."""
+    hidden layer's [N, hidden] there; `row_started(r)` does their row-wise work. Subclasses whose input
+    cache holds raw levels (`reads_levels`; their first kernel from `levels_kernel`) are written a copy
+    of the image, the others its network input."""
+
+    reads_levels = False
 
     def __init__(self, model: AutoregressiveModel, n: int) -> None:
         self.colours, height, width = model.image_shape
@@ -285,7 +306,8 @@ class IncrementalEvaluator:
         # A pixel's last colour is drawn after its last pass, so the input cache learns it here (the
         # last pixel of row r - 1) or at the next pass on the same row (see `logits_at`).
         if r > 0:
-            self.inputs.write_row(r - 1, image[:, :, r - 1].to(self.like.dtype).div_(127.5).sub_(1.0))
+            row = image[:, :, r - 1].to(self.like.dtype)
+            self.inputs.write_row(r - 1, row if self.reads_levels else row.div_(127.5).sub_(1.0))
         self.row_started(r)
 
     def logits_at(self, image: torch.Tensor, r: int, c: int) -> torch.Tensor:
@@ -301,8 +323,14 @@ class IncrementalEvaluator:
     def update_inputs(self, image: torch.Tensor, r: int, c: int) -> None:
         """Before a pass at (r, c): the network input of (r, c - 1) (complete: its last colour may be
         new) and (r, c) (its undrawn colours are masked out), as `levels_to_input`: v / 127.5 - 1 is
-        v / 255 * 2 - 1 exactly in binary floating point (127.5 and the factor 2 are exact)."""
-        if c:
+        v / 255 * 2 - 1 exactly in binary floating point (127.5 and the factor 2 are exact); or the
+        levels themselves (`reads_levels`)."""
+        if self.reads_levels:
+            if c:
+                self.input_pairs[r][c - 1].copy_(image[:, :, r, c - 1 : c + 1])
+            else:
+                self.inputs.at(r, 0).copy_(image[:, :, r, 0])
+        elif c:
             torch.div(image[:, :, r, c - 1 : c + 1], 127.5, out=self.input_pairs[r][c - 1]).sub_(1.0)
         else:
             torch.div(image[:, :, r, 0], 127.5, out=self.inputs.at(r, 0)).sub_(1.0)
@@ -319,10 +347,12 @@ class PixelCNNEvaluator(IncrementalEvaluator):
     1x1 head. Cached (`RowWindowCache`: the rows its kernel reads): the network input, and per block
     ELU(x), the input of its k x k convolution. Each k x k kernel is one product per position."""
 
+    reads_levels = True
+
     def __init__(self, model: PixelCNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
         hidden, width, side = model.config.hidden_channels, self.shape[1], model.config.kernel_size // 2
-        self.first = (RowWindowCache.window_matrix(model.input_conv), model.input_conv.bias.detach())
+        self.first = levels_kernel(model.input_conv)
         self.blocks = [
             (RowWindowCache.window_matrix(b.conv), b.conv.bias.detach(), with_bias_row(b.mix.weight * b.mix.mask, b.mix.bias))
             for b in model.blocks
@@ -334,7 +364,7 @@ class PixelCNNEvaluator(IncrementalEvaluator):
         self.residual = (self.like.new_zeros(n, hidden), self.like.new_zeros(n, hidden))
 
     def input_cache(self, side: int) -> RowWindowCache:
-        return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side)
+        return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side, LEVEL_PADDING)
 
     def row_started(self, r: int) -> None:
         if r > 0:
@@ -427,11 +457,13 @@ class RowLSTMEvaluator(IncrementalEvaluator):
     mask-B K_is gives x right of c zero weight). Row r's hidden states go to a row buffer copied
     into slot 0 when the next row starts; cell states are Python lists (row r - 1 and row r)."""
 
+    reads_levels = True
+
     def __init__(self, model: RowLSTMPixelRNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
         hidden, width = model.config.hidden_channels, self.shape[1]
         self.layers = list(model.layers)
-        self.first = (RowWindowCache.window_matrix(model.input_conv), model.input_conv.bias.detach())
+        self.first = levels_kernel(model.input_conv)
         for layer in self.layers:
             if layer.input_to_state.kernel_size != (1, 3) or layer.state_to_state.kernel_size != (3,):
                 raise ValueError("the Row LSTM evaluator expects width-3 input-to-state and state-to-state kernels")
@@ -461,7 +493,7 @@ class RowLSTMEvaluator(IncrementalEvaluator):
         return stacked.permute(3, 0, 2, 1).reshape(-1, stacked.shape[1]).contiguous()
 
     def input_cache(self, side: int) -> RowWindowCache:
-        return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side)
+        return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side, LEVEL_PADDING)
 
     def row_started(self, r: int) -> None:
         """h_{r-1} into slot 0 of every layer (zeros for r = 0), and the cell rows move down one."""

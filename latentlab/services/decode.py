@@ -9,6 +9,7 @@ user drags, the worker is therefore never more than one render behind the pointe
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,28 @@ def one_torch_thread() -> None:
 
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
+
+
+BACKGROUND_NICE = 10  # CFS weight 110 against 1024 at nice 0: about a tenth of a contended core
+
+
+def background_thread(threads: int) -> None:
+    """For workers whose results can wait a little (playing chains, pixel sampling): `threads` torch
+    intra-op threads for the calling thread, and the calling OS thread BACKGROUND_NICE nice levels
+    lower (at most 19) than it was, so that when the cores are contended the kernel's scheduler runs
+    the decode the user is waiting for (a thread at the process's own nice level) first, instead of
+    queueing it behind a batch of 64 chains. On Linux the nice value is per thread (`setpriority` on the thread id) and inherited by threads it starts later,
+    such as its intra-op threads. Raising nice needs no privilege; where it is unsupported, only the
+    torch threads are set. Call it at the start of a thread of one's own (a job's thread, which ends
+    with the job), never on a thread that is reused for decoding."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICE))
+    except (AttributeError, OSError):  # not Linux/Unix, or refused: the threads setting still holds
+        log.debug("could not lower the priority of thread %s", threading.current_thread().name)
 
 
 class LatestRequestWorker:

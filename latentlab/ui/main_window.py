@@ -59,7 +59,7 @@ from latentlab.ui.pixels.panel import PixelPanel
 from latentlab.ui.train.panel import TrainingPanel
 from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.face_panel import FacePanel
-from latentlab.ui.widgets.imaging import scaled_qimage
+from latentlab.ui.widgets.imaging import pixel_buffer
 from latentlab.ui.widgets.latent_map import LatentMap
 
 log = logging.getLogger(__name__)
@@ -391,11 +391,14 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(RELEASE_DELAY_MS, release_freed_memory)
 
     def _render(self, request):
-        """Worker thread: decode, and scale for the face view there too (off the latency path)."""
-        generation, session, z, side = request
+        """Worker thread: decode straight into the pixels of a new QImage, the one the face view will
+        paint (scaled as it paints); the GUI thread only stores it."""
+        generation, session, z = request
         one_torch_thread()
-        image = session.decode(z[None])[0]
-        return generation, image, scaled_qimage(image, side)
+        channels, height, width = session.image_shape
+        qimage, pixels = pixel_buffer(width, height, channels)
+        session.decode_into(z, pixels)
+        return generation, pixels.transpose(2, 0, 1), qimage
 
     # ------------------------------------------------------------------ map
     def _fill_axes_combo(self) -> None:
@@ -553,7 +556,7 @@ class MainWindow(QMainWindow):
         if self.projection is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
         self.chain.set_current_code(self.current_z)
-        self.decoder.submit((self._generation, self.session, self.current_z, self.face_panel.face.side))
+        self.decoder.submit((self._generation, self.session, self.current_z))
 
     def _handle_dragged(self, x: float, y: float) -> None:
         if self.session is None or self.projection is None or self.current_z is None:
@@ -562,19 +565,19 @@ class MainWindow(QMainWindow):
         self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
         self._current_caption = "dragged"
         self.chain.set_current_code(self.current_z)
-        self.decoder.submit((self._generation, self.session, self.current_z, self.face_panel.face.side))
+        self.decoder.submit((self._generation, self.session, self.current_z))
 
     def _decode_failed(self, _request_id: int, message: str) -> None:
         self.show_error(f"Decoding failed: {message}")
 
     def _decoded(self, request_id: int, result) -> None:
-        generation, image, prescaled = result
+        generation, image, qimage = result
         if generation != self._generation or request_id < self._last_shown_request:
             return  # from a model no longer shown, or older than what is on screen
         self._last_shown_request = request_id
         z = self.current_z
         norm = float(np.linalg.norm(z)) if z is not None else 0.0
-        self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}", prescaled)
+        self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}", qimage)
 
     def _use_current_as(self, which: int) -> None:
         if self.current_z is not None:

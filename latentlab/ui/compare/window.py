@@ -55,7 +55,7 @@ from latentlab.ui.bridge import JobBridge
 from latentlab.ui.compare.chooser import ModelChooser
 from latentlab.ui.compare.columns import ModelColumn
 from latentlab.ui.widgets.error_banner import ErrorBanner
-from latentlab.ui.widgets.imaging import scaled_qimage
+from latentlab.ui.widgets.imaging import to_qimage
 
 DEFAULT_SAMPLES = 8
 SLIDER_MAX = 1000
@@ -108,13 +108,13 @@ def _render_grid(request: GridRequest) -> dict[str, ModelDecodes | str]:
 
 
 def _render_faces(request: FaceRequest) -> tuple[FaceRequest, dict[str, tuple]]:
-    """Worker thread: the request, and per model (image, image scaled for its face view, gap score or None)."""
+    """Worker thread: the request, and per model (image, the same as a QImage for its face view, gap score or None)."""
     one_torch_thread()
     results = {}
     for key, session, side, with_gap in request.entries:
         image = session.decode(request.code[None])[0]
         gaps = session.gap_scores(request.code) if with_gap else None
-        results[key] = (image, scaled_qimage(image, side), None if gaps is None else float(gaps[0]))
+        results[key] = (image, to_qimage(image), None if gaps is None else float(gaps[0]))
     return request, results
 
 

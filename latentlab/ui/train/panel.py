@@ -22,21 +22,25 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from latentlab.analysis.projection import LinearProjection, default_projection
+from latentlab.analysis.projection import LinearProjection
 from latentlab.errors import LatentLabError
-from latentlab.images import grid_array
 from latentlab.services.jobs import GeneratorJob, JobCancelled
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
 from latentlab.ui.train.form import TrainingForm
-from latentlab.ui.widgets.imaging import to_pixmap
+from latentlab.ui.train.preview_images import ReadyPreview, ready_preview
 from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview, Step
 from trainers.loop import Trainer
 
 SHOWN_TERMS = ("loss", "recon", "kl", "mse")
-PREVIEW_WIDTH = 256                  # pixels of the sample / reconstruction grids
 JOIN_TIMEOUT_S = 30.0
+
+
+def _ready(event):
+    """Worker thread: a Preview becomes a ReadyPreview (its images made here, off the GUI thread)."""
+    return ready_preview(event) if isinstance(event, Preview) else event
 
 
 def _duration(seconds: float) -> str:
@@ -194,7 +198,7 @@ class TrainingPanel(QWidget):
                 yield event
 
         job = GeneratorJob(run_with_threads, name="training", on_cancel=trainer.request_stop,
-                           on_event=lambda event: send((job_id, "event", event)),
+                           on_event=lambda event: send((job_id, "event", _ready(event))),
                            on_error=lambda text: send((job_id, "error", text)),
                            on_done=lambda: send((job_id, "done", None)))
         self._config = config
@@ -249,7 +253,7 @@ class TrainingPanel(QWidget):
         self._epoch_losses: list[float] = []
         self._step: Step | None = None
         self._data: tuple[int, int] | None = None
-        self._preview: Preview | None = None
+        self._preview: ReadyPreview | None = None
         self._projection: LinearProjection | None = None
         self._ended = False
         self._dirty = True
@@ -282,7 +286,7 @@ class TrainingPanel(QWidget):
         elif isinstance(event, EpochEnd) and "loss" in event.held_out:
             self._epoch_steps.append(event.step)
             self._epoch_losses.append(event.held_out["loss"])
-        elif isinstance(event, Preview):
+        elif isinstance(event, ReadyPreview):
             self._preview = event
         elif isinstance(event, CheckpointSaved):
             self.saved_label.setText(f"Checkpoint at step {event.step}: {event.path}")
@@ -380,17 +384,17 @@ class TrainingPanel(QWidget):
         return (f"epoch {step.epoch + 1}/{epochs} · step {step.step}/{step.total_steps}\n{terms}\n"
                 f"{step.images_per_sec:.0f} images/s · ETA {_duration(eta)}")
 
-    def _draw_preview(self, preview: Preview) -> None:
-        if preview.codes is not None and len(preview.codes):
-            projection = self._aligned(default_projection(preview.codes, preview.codes.shape[1]))
+    def _draw_preview(self, ready: ReadyPreview) -> None:
+        """Show a preview prepared on the worker (preview_images.py): only pixmaps and points are made here."""
+        preview = ready.preview
+        if ready.projection is not None:
+            projection = self._aligned(ready.projection)
             self.latent_scatter.setData(pos=projection.project(preview.codes))
             for side, name, share in zip(("bottom", "left"), projection.labels, projection.explained or (None, None)):
                 self.latent_plot.setLabel(side, name if share is None else f"{name} ({share:.0%})")
-        self.samples_label.setPixmap(self._grid_pixmap([preview.samples], columns=8))
-        half = len(preview.reconstructions) // 2
-        if half:
-            rows = [preview.reconstructions[:half], preview.reconstructions[half:]]
-            self.recon_label.setPixmap(self._grid_pixmap(rows, columns=half))
+        self.samples_label.setPixmap(QPixmap.fromImage(ready.samples))
+        if ready.reconstructions is not None:
+            self.recon_label.setPixmap(QPixmap.fromImage(ready.reconstructions))
             self.recon_label.setToolTip("top: held-out images; bottom: their reconstructions")
 
     def _aligned(self, projection: LinearProjection) -> LinearProjection:
@@ -401,11 +405,3 @@ class TrainingPanel(QWidget):
         signs = np.where(np.sum(previous.axes * projection.axes, axis=1) < 0, -1.0, 1.0)
         self._projection = dataclasses.replace(projection, axes=projection.axes * signs[:, None])
         return self._projection
-
-    @staticmethod
-    def _grid_pixmap(rows: list[np.ndarray], columns: int):
-        grid = grid_array(rows, columns=columns).transpose(2, 0, 1)  # HxWx3 -> [3, H, W]
-        pixmap = to_pixmap(grid)
-        mode = (Qt.TransformationMode.SmoothTransformation if pixmap.width() > PREVIEW_WIDTH
-                else Qt.TransformationMode.FastTransformation)
-        return pixmap.scaledToWidth(PREVIEW_WIDTH, mode)

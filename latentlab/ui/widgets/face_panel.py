@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
-from latentlab.ui.widgets.imaging import to_pixmap
+from latentlab.ui.widgets.imaging import to_pixmap, to_qimage
 
 FACE_SIDE = 256      # preferred side of the large face
 FACE_MIN_SIDE = 120  # it shrinks to this when the tabs below need the room
@@ -18,11 +18,15 @@ PREVIEW_SIDE = 88
 
 
 class ScalingImage(QLabel):
-    """A square image that fills the space it is given (down to a minimum), rescaled on resize."""
+    """A square image that fills the space it is given (down to a minimum). The image is kept at its
+    own resolution and scaled (bilinear) as it is painted, so showing a new one costs no conversion or
+    rescale here: `set_image` stores it and asks for a repaint. The label's text shows while there is
+    no image."""
 
     def __init__(self, minimum: int, preferred: int, text: str) -> None:
         super().__init__(text)
         self._image: np.ndarray | None = None
+        self._qimage: QImage | None = None
         self._preferred = preferred
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -36,21 +40,33 @@ class ScalingImage(QLabel):
     def side(self) -> int:
         return max(16, min(self.width(), self.height()))
 
-    def set_image(self, image: np.ndarray | None, prescaled: QImage | None = None) -> None:
-        """Show `image`; `prescaled` (made off the GUI thread at `side`) skips the rescale here."""
+    @property
+    def shown(self) -> QImage | None:
+        """The image on screen at its own resolution (None: the text shows)."""
+        return self._qimage
+
+    def set_image(self, image: np.ndarray | None, qimage: QImage | None = None) -> None:
+        """Show uint8 [C, H, W] `image`; `qimage`, the same pixels as a QImage (a worker's
+        `imaging.pixel_buffer`), saves converting it here."""
         self._image = image
-        if prescaled is not None and max(prescaled.width(), prescaled.height()) == self.side:
-            self.setPixmap(QPixmap.fromImage(prescaled))
-        else:
-            self._rescale()
+        self._qimage = None if image is None else (qimage if qimage is not None else to_qimage(image))
+        self.update()
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._rescale()
+    def target_rect(self) -> QRect:
+        """Where the image is painted: scaled to fit the widget, placed by the label's alignment."""
+        image = self._qimage
+        scale = min(self.width() / image.width(), self.height() / image.height())
+        size = QSize(max(1, round(image.width() * scale)), max(1, round(image.height() * scale)))
+        return QStyle.alignedRect(self.layoutDirection(), self.alignment(), size, self.rect())
 
-    def _rescale(self) -> None:
-        if self._image is not None:
-            self.setPixmap(to_pixmap(self._image, self.side))
+    def paintEvent(self, event) -> None:
+        if self._qimage is None:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(self.target_rect(), self._qimage)
+        painter.end()
 
 
 def _image_label(side: int, text: str) -> QLabel:
@@ -132,10 +148,11 @@ class FacePanel(QWidget):
             self.face.clear()
             self.face.setText("no model loaded")
 
-    def show_face(self, image: np.ndarray, caption: str | None = None, prescaled: QImage | None = None) -> None:
-        """Show uint8 [C, H, W] large; records when pixels were last updated (for the drag benchmark)."""
+    def show_face(self, image: np.ndarray, caption: str | None = None, qimage: QImage | None = None) -> None:
+        """Show uint8 [C, H, W] large (`qimage`: the same pixels as a QImage, see ScalingImage.set_image);
+        records when pixels were last updated (for the drag benchmark)."""
         self.current_image = image
-        self.face.set_image(image, prescaled)
+        self.face.set_image(image, qimage)
         if caption is not None:
             self.caption.setText(caption)
         self.last_shown_at = time.perf_counter()

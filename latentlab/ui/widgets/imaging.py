@@ -21,11 +21,12 @@ def to_qimage(image: np.ndarray) -> QImage:
     return qimage.copy()  # detach from the numpy buffer
 
 
-def scaled_qimage(image: np.ndarray, side: int) -> QImage:
-    """`image` smoothly scaled to fit side x side. QImage (unlike QPixmap) may be made on any thread,
-    so workers can prepare what the GUI thread then only has to show."""
-    return to_qimage(image).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                   Qt.TransformationMode.SmoothTransformation)
+def pixel_buffer(width: int, height: int, channels: int) -> tuple[QImage, np.ndarray]:
+    """A new QImage (RGB888, or Grayscale8 for one channel) and a writable numpy view [H, W, C] of
+    its pixels: whatever a worker writes into the view is what the image shows, with no copy."""
+    image = QImage(width, height, QImage.Format.Format_Grayscale8 if channels == 1 else QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.bits(), np.uint8).reshape(height, image.bytesPerLine())
+    return image, rows[:, : width * channels].reshape(height, width, channels)
 
 
 def to_pixmap(image: np.ndarray, side: int | None = None) -> QPixmap:
