@@ -41,9 +41,18 @@ def identity_projection() -> LinearProjection:
     return LinearProjection(np.zeros(2), np.eye(2), ("z1", "z2"), None)
 
 
-def pca_projection(codes: np.ndarray) -> LinearProjection:
-    """Leading two principal directions of `codes` [N, D] (N >= 2, D >= 2)."""
-    codes = np.asarray(codes, dtype=np.float64)
+PCA_MAX_POINTS = 20_000  # PCA axes are found on at most this many codes (a seeded subsample)
+
+
+def pca_projection(codes: np.ndarray, max_points: int | None = PCA_MAX_POINTS) -> LinearProjection:
+    """Leading two principal directions of `codes` [N, D] (N >= 2, D >= 2), found on a seeded
+    uniform subsample of at most `max_points` codes (None: all): the leading directions of 20,000
+    draws are those of 200,000 up to sampling noise, at a tenth of the SVD's cost; every code is
+    then projected with one matrix product."""
+    from latentlab.analysis.density import subsample_indices
+
+    codes = np.asarray(codes)
+    codes = np.asarray(codes[subsample_indices(len(codes), max_points)], dtype=np.float64)
     mean = codes.mean(axis=0)
     _, singular, vt = np.linalg.svd(codes - mean, full_matrices=False)
     variance = singular**2
