@@ -12,14 +12,16 @@ tree's nearest point p₁ (screen distance D₁); the screen-nearest point p* ha
 therefore a tree distance of at most min(D₁, radius) / m, where m is the smallest number of pixels per
 tree unit on either axis. Every point within that tree ball is checked in screen units, so the
 answer equals a brute-force argmin of d_i (ties to the lowest index), in O(log N) for a typical query.
+Below `TREE_MIN` points (the 500 prior samples) a scan is as fast and needs no tree; scipy.spatial is
+imported only when a tree is built, so a window that never builds one never pays for the import.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 NO_POINT = -1
+TREE_MIN = 2000  # fewer points are scanned
 
 
 class PointIndex:
@@ -29,7 +31,11 @@ class PointIndex:
         self.xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         spread = self.xy.std(axis=0) if len(self.xy) else np.ones(2)
         self._unit = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)  # data units per tree unit
-        self._tree = cKDTree(self.xy / self._unit) if len(self.xy) else None
+        self._tree = None
+        if len(self.xy) >= TREE_MIN:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self.xy / self._unit)
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -37,11 +43,11 @@ class PointIndex:
     def nearest(self, x: float, y: float, pixel_size: tuple[float, float], radius: float) -> tuple[int, float]:
         """(index, screen distance in pixels) of the nearest point within `radius` pixels of (x, y),
         with `pixel_size` = (s_x, s_y) data units per pixel; (NO_POINT, inf) when none is that close."""
-        if self._tree is None:
-            return NO_POINT, float("inf")
         scale = np.asarray(pixel_size, dtype=np.float64)
         if not np.all(np.isfinite(scale) & (scale > 0)):
             return NO_POINT, float("inf")
+        if self._tree is None:
+            return brute_force_nearest(self.xy, x, y, pixel_size, radius)
         query = np.array([x, y], dtype=np.float64) / self._unit
         pixels_per_tree_unit = self._unit / scale
         _, first = self._tree.query(query)
