@@ -75,11 +75,11 @@ def test_p_hat_is_fitted_on_a_bounded_seeded_subsample():
 @pytest.fixture(scope="module")
 def large_atlas(tmp_path_factory):
     """A tiny VAE whose atlas is grown to 50,000 codes (posterior draws around its 60 encoded faces)."""
-    from latentlab.bench.scale import write_atlas_checkpoint
+    from latentlab.bundle import grow_atlas
 
     folder = tmp_path_factory.mktemp("large")
     tiny = make_tiny_bundle(folder, latent_dim=6, atlas_size=60, faces=200)
-    return write_atlas_checkpoint(tiny, folder / "large.ckpt", 50_000)
+    return grow_atlas(tiny, folder / "large.ckpt", 50_000)
 
 
 @pytest.fixture

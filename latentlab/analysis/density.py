@@ -605,7 +605,7 @@ def gap_map(projection: Any, density_2d: Density, prior_2d: Density | None,
 
 
 __all__ = [
-    "COVARIANCE_TYPES", "P_HAT", "P_HAT_SOURCES", "Density", "Gaussian", "GaussianKDE", "GaussianMixture",
-    "PHatSettings", "P_HAT_MAX_FACES", "StandardNormal", "fit_p_hat", "fit_projected_density", "gap_map", "gap_score",
+    "COVARIANCE_TYPES", "P_HAT", "P_HAT_MAX_FACES", "P_HAT_SOURCES", "Density", "Gaussian", "GaussianKDE", "GaussianMixture",
+    "PHatSettings", "StandardNormal", "fit_p_hat", "fit_projected_density", "gap_map", "gap_score",
     "posterior_draws", "projected_prior", "sample_p_hat", "subsample_indices",
 ]

@@ -26,8 +26,11 @@ def time_launch(checkpoint: str | None, env: dict[str, str] | None = None, timeo
     """(seconds from process start to first paint and exit, the app's own report line) of one launch
     in a fresh process; RuntimeError with the end of its stderr when it fails."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "latentlab", "--exit-after-paint", *([checkpoint] if checkpoint else [])],
-                            capture_output=True, text=True, env=env or launch_env(), timeout=timeout)
+    try:
+        result = subprocess.run([sys.executable, "-m", "latentlab", "--exit-after-paint", *([checkpoint] if checkpoint else [])],
+                                capture_output=True, text=True, env=env or launch_env(), timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the launch did not paint and exit within {timeout:.0f} s") from None
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])

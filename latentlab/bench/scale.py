@@ -1,7 +1,7 @@
 """The window with large atlases: launch, drag, hover, pan / zoom and memory per atlas size.
 
 For each size N (default 3,000, 30,000, 100,000 and 200,000 codes) a copy of a bundled model with an
-N-code atlas is written to a temporary folder (`write_atlas_checkpoint`), then, each in a fresh process:
+N-code atlas is written to a temporary folder (`latentlab.bundle.grow_atlas`), then, each in a fresh process:
 - launch: process start -> first painted window (`bench launch`'s `time_launch`), median of --launches;
 - session: the real window offscreen on that checkpoint; once its gap map is in, handle move -> new
   face pixels (`bench drag`'s `drag_latencies`), hover (pointer move -> point found and its preview
@@ -9,10 +9,8 @@ N-code atlas is written to a temporary folder (`write_atlas_checkpoint`), then, 
   paint the plot synchronously) and the process's peak RSS.
 
 Encoding 200,000 synthetic faces takes over an hour on a 2-core CPU, so the atlases are written
-directly: the first min(N, A) codes are the model's own atlas (A faces, posterior means with their
-posterior standard deviations and labels); beyond that, code k is a draw z = μ_i + σ_i ε of face
-i = k mod A's posterior, with face i's labels: samples of P̂(Z) = E_x Q(z|x), the distribution an atlas
-of more encoded faces would show. Goals at 200,000 codes: launch <= 3 s, drag p95 <= 16 ms, pan and
+directly by `latentlab.bundle.grow_atlas`: the model's own A encoded faces first, then posterior draws
+around them (samples of P̂(Z) = E_x Q(z|x), the distribution an atlas of more encoded faces would show). Goals at 200,000 codes: launch <= 3 s, drag p95 <= 16 ms, pan and
 zoom >= 30 frames/s.
 """
 
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -34,38 +31,6 @@ from latentlab.bench.arguments import non_negative_ints
 
 SIZES = (3000, 30_000, 100_000, 200_000)
 GOALS = {"launch_s": 3.0, "drag_p95_ms": 16.0, "pan_fps": 30.0, "zoom_fps": 30.0}
-
-
-def write_atlas_checkpoint(source: str | os.PathLike, out: str | os.PathLike, size: int, seed: int = 0) -> Path:
-    """`source` (a bundled checkpoint with an atlas) with an atlas of `size` codes, written to `out`
-    (see the module docstring). The atlas metadata says how it was made; it names no dataset, so the
-    window does not look for training images that these codes are not encodings of."""
-    import torch
-
-    from latentlab.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
-    from latentlab.errors import LatentLabError
-
-    checkpoint = read_checkpoint(source)
-    extras = checkpoint.extras
-    if "atlas_codes" not in extras:
-        raise LatentLabError(f"{source}: no atlas to grow (bundle it with --atlas first)")
-    means = extras["atlas_codes"].float().numpy()
-    stds = extras["atlas_std"].float().numpy() if "atlas_std" in extras else np.zeros_like(means)
-    faces = np.arange(size) % len(means)
-    noise = np.random.default_rng(seed).standard_normal((size, means.shape[1])).astype(np.float32)
-    noise[: min(size, len(means))] = 0.0  # the real atlas first, as encoded
-    codes = means[faces] + stds[faces] * noise
-    new_extras = {"atlas_codes": torch.from_numpy(codes)}
-    if "atlas_std" in extras:
-        new_extras["atlas_std"] = torch.from_numpy(stds[faces])
-    for key, value in extras.items():
-        if key.startswith("atlas_label:"):
-            new_extras[key] = torch.from_numpy(np.ascontiguousarray(value.numpy()[faces]))
-    # No dataset named: the window would otherwise look for training images these codes do not encode.
-    meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype", "dataset")}
-    meta["atlas"] = {"count": int(size), "split": "train",
-                     "statistic": f"posterior means of {len(means)} faces, then posterior draws around them (bench scale)"}
-    return write_checkpoint(out, Checkpoint(meta=meta, state_dict=checkpoint.state_dict, extras=new_extras), half=True)
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -158,7 +123,10 @@ def _run_child(checkpoint: Path, args) -> dict:
         command += ["--point-cap", str(args.point_cap)]
     from latentlab.bench.launch import launch_env
 
-    done = subprocess.run(command, capture_output=True, text=True, env=launch_env(), timeout=900)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=launch_env(), timeout=1800, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError("the session did not finish within 30 minutes") from None
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -182,6 +150,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(measure_session(args.session, args.moves, args.hovers, args.frames, args.point_cap)))
         return 0
     from latentlab.bench.launch import launch_env, time_launch
+    from latentlab.bundle import grow_atlas
     from latentlab.errors import LatentLabError
     from latentlab.resources import bundled_models
 
@@ -194,12 +163,12 @@ def main(argv: list[str]) -> int:
         for size in args.sizes:
             path = Path(folder) / f"atlas-{size}.ckpt"
             try:
-                write_atlas_checkpoint(source, path, size)
+                grow_atlas(source, path, size)
             except LatentLabError as err:
                 print(f"bench scale: {err}", file=sys.stderr)
                 return 2
             try:
-                launches = [time_launch(str(path), launch_env())[0] for _ in range(args.launches)]
+                launches = [time_launch(str(path), launch_env(), timeout=600)[0] for _ in range(args.launches)]
                 session = _run_child(path, args)
             except RuntimeError as err:
                 print(f"bench scale: atlas of {size:,}: {err}", file=sys.stderr)
@@ -213,11 +182,11 @@ def main(argv: list[str]) -> int:
 
 def table(rows: list[dict], source: str, args) -> str:
     """The Markdown table of the figures, with the goals at the largest size."""
-    lines = [f"checkpoint {source}; {args.launches} launches, {args.moves} handle moves, {args.hovers} hovers, "
-             f"{args.frames} pan and {args.frames} zoom frames per size; offscreen",
+    lines = [(f"checkpoint {source}; {args.launches} launches, {args.moves} handle moves, {args.hovers} hovers, "
+              f"{args.frames} pan and {args.frames} zoom frames per size; offscreen"),
              "",
-             "| atlas codes | file MB | full view | launch → first paint s | drag p50 / p95 / max ms | "
-             "hover: face found / preview shown, p95 ms | pan frame p50 ms (fps) | zoom frame p50 ms (fps) | peak RSS MB |",
+             ("| atlas codes | file MB | full view | launch → first paint s | drag p50 / p95 / max ms | "
+              "hover: face found / preview shown, p95 ms | pan frame p50 ms (fps) | zoom frame p50 ms (fps) | peak RSS MB |"),
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         drag = row["drag_ms"]

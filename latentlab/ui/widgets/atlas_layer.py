@@ -21,8 +21,9 @@ from latentlab.explorer.point_index import NO_POINT, PointIndex
 from latentlab.services.jobs import GeneratorJob
 
 ATLAS_COLOUR = (31, 119, 180)
-DENSITY_LIGHT = np.array([158, 202, 225], dtype=np.float64)  # the sparsest bins (Brewer's Blues)
-DENSITY_DARK = np.array([8, 48, 107], dtype=np.float64)      # the fullest bins
+# Uncoloured density: greys (Brewer's Greys), apart from the gap map's blue and red under it.
+DENSITY_LIGHT = np.array([189, 189, 189], dtype=np.float64)  # the sparsest bins
+DENSITY_DARK = np.array([37, 37, 37], dtype=np.float64)      # the fullest bins
 MIN_ALPHA, POINT_ALPHA = 70, 130
 COLOUR_MAP = "viridis"
 
@@ -145,6 +146,8 @@ class AtlasLayer:
                 self.points.setBrush(pg.mkBrush(*ATLAS_COLOUR, POINT_ALPHA))
         else:
             self.points.setData([], [])
+            if self._levels is None:  # the legend's sample shows the density's ink, not the dots' blue
+                self.points.setBrush(pg.mkBrush(*DENSITY_DARK.astype(int), 200))
             tile = plan.tile
             x_min, x_max, y_min, y_max = tile.extent
             self.density.setImage(self._tile_rgba(tile), autoLevels=False)

@@ -117,7 +117,8 @@ class LatentMap(QWidget):
             view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]), padding=0.04)
         self.atlas_layer.set_data(atlas_xy, atlas_values, value_range)
         if atlas_xy is not None:
-            self.legend.addItem(self.atlas, f"{atlas_label} ({len(atlas_xy):,})")
+            more = "; shaded by log count until zoomed in to dots" if len(atlas_xy) > self.atlas_layer.point_cap else ""
+            self.legend.addItem(self.atlas, f"{atlas_label} ({len(atlas_xy):,}{more})")
         if prior_xy is not None:
             self.legend.addItem(self.prior, f"{prior_label} ({len(prior_xy):,})")
         self._name_gap_colours()
