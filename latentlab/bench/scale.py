@@ -2,7 +2,9 @@
 
 For each size N (default 3,000, 30,000, 100,000 and 200,000 codes) a copy of a bundled model with an
 N-code atlas is written to a temporary folder (`latentlab.bundle.grow_atlas`), then, each in a fresh process:
-- launch: process start -> first painted window (`bench launch`'s `time_launch`), median of --launches;
+- launch: the app's own first-paint time (from its first line of Python) and the process's start to
+  exit after that paint (`bench launch`'s `time_launch`, which includes the window's shutdown), medians
+  of --launches;
 - session: the real window offscreen on that checkpoint; once its gap map is in, handle move -> new
   face pixels (`bench drag`'s `drag_latencies`), hover (pointer move -> point found and its preview
   requested; and -> preview shown), pan and zoom frames (change the view range, let the map re-plan,
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -30,7 +33,7 @@ import numpy as np
 from latentlab.bench.arguments import non_negative_ints
 
 SIZES = (3000, 30_000, 100_000, 200_000)
-GOALS = {"launch_s": 3.0, "drag_p95_ms": 16.0, "pan_fps": 30.0, "zoom_fps": 30.0}
+GOALS = {"first_paint_s": 3.0, "drag_p95_ms": 16.0, "pan_fps": 30.0, "zoom_fps": 30.0}
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -168,16 +171,23 @@ def main(argv: list[str]) -> int:
                 print(f"bench scale: {err}", file=sys.stderr)
                 return 2
             try:
-                launches = [time_launch(str(path), launch_env(), timeout=600)[0] for _ in range(args.launches)]
+                launches = [time_launch(str(path), launch_env(), timeout=600) for _ in range(args.launches)]
                 session = _run_child(path, args)
             except RuntimeError as err:
                 print(f"bench scale: atlas of {size:,}: {err}", file=sys.stderr)
                 return 1
-            row = {"size": size, "file_mb": path.stat().st_size / 1e6, "launch_s": statistics.median(launches), **session}
+            row = {"size": size, "file_mb": path.stat().st_size / 1e6, "launch_s": statistics.median(w for w, _ in launches),
+                   "first_paint_s": statistics.median(_reported_seconds(line) for _, line in launches), **session}
             rows.append(row)
             print(f"atlas {size:,}: {json.dumps(row)}", file=sys.stderr)
     print(table(rows, source, args))
     return 0
+
+
+def _reported_seconds(line: str) -> float:
+    """The seconds in the app's "first paint after X s ..." line (NaN when it printed none)."""
+    match = re.search(r"first paint after ([0-9.]+) s", line)
+    return float(match.group(1)) if match else float("nan")
 
 
 def table(rows: list[dict], source: str, args) -> str:
@@ -185,19 +195,20 @@ def table(rows: list[dict], source: str, args) -> str:
     lines = [(f"checkpoint {source}; {args.launches} launches, {args.moves} handle moves, {args.hovers} hovers, "
               f"{args.frames} pan and {args.frames} zoom frames per size; offscreen"),
              "",
-             ("| atlas codes | file MB | full view | launch → first paint s | drag p50 / p95 / max ms | "
+             ("| atlas codes | file MB | full view | first paint s (process start → exit) | drag p50 / p95 / max ms | "
               "hover: face found / preview shown, p95 ms | pan frame p50 ms (fps) | zoom frame p50 ms (fps) | peak RSS MB |"),
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         drag = row["drag_ms"]
-        lines.append(f"| {row['size']:,} | {row['file_mb']:.1f} | {row['mode_at_full_view']} | {row['launch_s']:.2f} | "
+        lines.append(f"| {row['size']:,} | {row['file_mb']:.1f} | {row['mode_at_full_view']} | "
+                     f"{row['first_paint_s']:.2f} ({row['launch_s']:.2f}) | "
                      f"{drag['p50']:.1f} / {drag['p95']:.1f} / {drag['max']:.1f} | "
                      f"{row['hover_lookup_ms']['p95']:.2f} / {row['hover_preview_ms']['p95']:.1f} | "
                      f"{row['pan_ms']['p50']:.1f} ({row['pan_fps']:.0f}) | {row['zoom_ms']['p50']:.1f} ({row['zoom_fps']:.0f}) | "
                      f"{row['peak_rss_mb']:.0f} |")
     if rows:
         last = rows[-1]
-        met = {"launch_s": last["launch_s"] <= GOALS["launch_s"], "drag_p95_ms": last["drag_ms"]["p95"] <= GOALS["drag_p95_ms"],
+        met = {"first_paint_s": last["first_paint_s"] <= GOALS["first_paint_s"], "drag_p95_ms": last["drag_ms"]["p95"] <= GOALS["drag_p95_ms"],
                "pan_fps": last["pan_fps"] >= GOALS["pan_fps"], "zoom_fps": last["zoom_fps"] >= GOALS["zoom_fps"]}
         lines += ["", f"goals at {last['size']:,} codes (launch <= 3 s, drag p95 <= 16 ms, pan and zoom >= 30 fps): "
                   + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items())]
