@@ -108,6 +108,8 @@ def test_large_atlas_overview_hover_click_and_fits(qtbot, window, large_atlas, m
     layer = window.map.atlas_layer
     layer.point_cap = 2000
     assert window.open_checkpoint(large_atlas)
+    assert layer.index is None  # built when the pointer first moves over the map, not at launch
+    layer.request_index()
     qtbot.waitUntil(lambda: not window.gap_map_pending and layer.index_ready, timeout=60_000)
     assert layer.count == 50_000 and layer.plan.mode == "density"
     assert len(window.map.atlas.data) == 0 and layer.density.isVisible()

@@ -61,6 +61,7 @@ def measure_session(checkpoint: str, moves: int, hovers: int, frames: int, point
     if not window.open_checkpoint(checkpoint):
         raise RuntimeError(window.banner.message)
     face_waiter(window)(0.0)
+    window.map.atlas_layer.request_index()  # what the pointer's first move over the map does
     deadline = time.perf_counter() + 120
     while (window.gap_map_pending or not window.map.atlas_layer.index_ready) and time.perf_counter() < deadline:
         app.processEvents()

@@ -5,7 +5,8 @@ a 2-D histogram of the points in view, opacity and darkness on log(1 + count), a
 colour variable when the faces are coloured); once the view holds at most `point_cap` faces (zoomed
 in, or any view of a small atlas) they are dots again. The view is re-planned after each pan or zoom,
 once per pass of the event loop. Hover and click find the face under the pointer through a k-d tree
-(`explorer.point_index.PointIndex`), built on a worker thread, instead of scanning every point.
+(`explorer.point_index.PointIndex`) instead of scanning every point; the tree is built on a worker when
+the pointer first moves over the map (`request_index`), so a launch never waits for it.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class AtlasLayer:
             self._value_range = (low, high)
         self.plan = None
         self.index = None
-        self._start_index_job()
+        self._cancel_index_job()
         self.refresh()
 
     @property
@@ -86,11 +87,9 @@ class AtlasLayer:
     def index_ready(self) -> bool:
         return self.xy is None or self.index is not None
 
-    def _start_index_job(self) -> None:
-        if self._index_job is not None:
-            self._index_job.cancel()
-        if self.xy is None:
-            self._index_job = None
+    def request_index(self) -> None:
+        """Build the k-d tree of the current points on a worker, unless it is built or being built."""
+        if self.xy is None or self.index is not None or self._index_job is not None:
             return
         xy = self.xy
 
@@ -101,14 +100,18 @@ class AtlasLayer:
         self._index_job = GeneratorJob(lambda: iter([PointIndex(xy)]), name="atlas-index", on_event=keep)
         self._index_job.start()
 
-    def wait_for_index(self, timeout: float = 10.0) -> None:
-        """Block until the k-d tree of the current points is built (tests and benches)."""
+    def _cancel_index_job(self) -> None:
+        """Forget the tree being built (its points are no longer shown). Its thread is joined: a build
+        is bounded (a fraction of a second for 200,000 points), and a thread still inside scipy's C++
+        at interpreter exit would abort the process."""
         if self._index_job is not None:
-            self._index_job.join(timeout)
+            self._index_job.cancel()
+            self._index_job.join()
+            self._index_job = None
 
     def nearest(self, x: float, y: float, pixel_size: tuple[float, float], radius: float) -> tuple[int, float]:
         """The face nearest (x, y) on screen within `radius` pixels: (index, distance) or (NO_POINT, inf);
-        no face until the index is built (a fraction of a second after the data arrive)."""
+        no face until the index is built (`request_index`: a fraction of a second)."""
         index = self.index
         if index is None:
             return NO_POINT, float("inf")
@@ -168,9 +171,7 @@ class AtlasLayer:
 
     def shutdown(self) -> None:
         self._refresh_timer.stop()
-        if self._index_job is not None:
-            self._index_job.cancel()
-            self._index_job.join(5)
+        self._cancel_index_job()
 
 
 def _to_levels(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -223,6 +223,7 @@ class LatentMap(QWidget):
     def _mouse_moved(self, scene_pos) -> None:
         if QApplication.mouseButtons() != Qt.MouseButton.NoButton:
             return  # a drag (of the handle or the view) is not a hover
+        self.atlas_layer.request_index()
         self.hover_at(*self._scene_point(scene_pos))
 
     def hover_at(self, layer: str, index: int) -> None:
