@@ -12,6 +12,7 @@ without the dataset being on disk.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -80,6 +81,37 @@ def bundle(source: str | Path, out: str | Path, atlas_size: int = 3000, data: st
             extras[f"atlas_label:{name}"] = torch.from_numpy(np.ascontiguousarray(values))
     meta["atlas"] = {"count": len(dataset), "split": "train", "data": spec, "statistic": "posterior mean"}
     return write_checkpoint(out, Checkpoint(meta=meta, state_dict=weights, extras=extras), half=True)
+
+
+def grow_atlas(source: str | os.PathLike, out: str | os.PathLike, size: int, seed: int = 0) -> Path:
+    """Write `source` (a bundled checkpoint with an atlas of A faces) to `out` with an atlas of `size`
+    codes, for measuring and showing the window with large atlases without encoding that many images
+    (200,000 synthetic faces take over an hour to generate and encode on a 2-core CPU): code k is
+    face i = k mod A's posterior mean for k < A, and a draw z = μ_i + σ_i ε of its posterior Q(z|x_i)
+    after that (ε ~ N(0, I), seeded), with face i's labels and σ_i: samples of P̂(Z) = E_x Q(z|x).
+    The atlas metadata says so and names no dataset, so the window does not look for training images
+    that these codes do not encode."""
+    checkpoint = read_checkpoint(source)
+    extras = checkpoint.extras
+    if "atlas_codes" not in extras:
+        raise LatentLabError(f"{source}: no atlas to grow (bundle it with --atlas first)")
+    means = extras["atlas_codes"].float().numpy()
+    stds = extras["atlas_std"].float().numpy() if "atlas_std" in extras else np.zeros_like(means)
+    faces = np.arange(size) % len(means)
+    noise = np.random.default_rng(seed).standard_normal((size, means.shape[1])).astype(np.float32)
+    noise[: min(size, len(means))] = 0.0  # the real atlas first, as encoded
+    codes = means[faces] + stds[faces] * noise
+    new_extras = {"atlas_codes": torch.from_numpy(codes)}
+    if "atlas_std" in extras:
+        new_extras["atlas_std"] = torch.from_numpy(stds[faces])
+    for key, value in extras.items():
+        if key.startswith("atlas_label:"):
+            new_extras[key] = torch.from_numpy(np.ascontiguousarray(value.numpy()[faces]))
+    # No dataset named: the window would otherwise look for training images these codes do not encode.
+    meta = {k: v for k, v in checkpoint.meta.items() if k not in ("versions", "storage_dtype", "dataset")}
+    meta["atlas"] = {"count": int(size), "split": "train",
+                     "statistic": f"posterior means of {len(means)} faces, then posterior draws around them (bench scale)"}
+    return write_checkpoint(out, Checkpoint(meta=meta, state_dict=checkpoint.state_dict, extras=new_extras), half=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -445,6 +445,20 @@ def posterior_draws(means: np.ndarray, stds: np.ndarray | None, draws: int = 2, 
 
 
 P_HAT_SOURCES = ("draws", "means")
+P_HAT_MAX_FACES = 5000  # P̂(Z) and the gap map are fitted to at most this many atlas faces
+
+
+def subsample_indices(n: int, limit: int | None, seed: int = 0) -> np.ndarray:
+    """Indices of a uniform random subset of `limit` of `n` items without replacement, sorted and
+    reproducible from `seed` (all of 0..n-1 when n <= limit or limit is None).
+
+    A fit of a 10-component mixture in 32-64 dimensions needs thousands of points, not hundreds of
+    thousands: EM costs O(N K D²) per iteration, so an atlas of 200,000 faces would take minutes,
+    while the estimate from a 5,000-face subsample differs from it by sampling noise of order
+    1/sqrt(5,000) in each component's weight and moments."""
+    if limit is None or n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(limit), replace=False))
 
 
 @dataclass(frozen=True)
@@ -452,13 +466,15 @@ class PHatSettings:
     """How P̂(Z) is estimated from a model's atlas (posterior means μ_i and standard deviations σ_i
     of training images): a Gaussian mixture of `n_components` components with `covariance_type`
     covariances, fitted by EM (seed `seed`) to `source` = "draws", `draws` codes z = μ_i + σ_i ε
-    per image (samples of P̂(Z) = E_x Q(z|x), `posterior_draws`), or "means", the μ_i alone."""
+    per image (samples of P̂(Z) = E_x Q(z|x), `posterior_draws`), or "means", the μ_i alone; from
+    at most `max_faces` images (a seeded uniform subsample, `subsample_indices`; None: all)."""
 
     n_components: int = 10
     covariance_type: str = "full"
     source: str = "draws"
     draws: int = 2
     seed: int = 0
+    max_faces: int | None = P_HAT_MAX_FACES
 
     def __post_init__(self) -> None:
         if self.covariance_type not in COVARIANCE_TYPES:
@@ -466,8 +482,8 @@ class PHatSettings:
                              f"got {self.covariance_type!r}")
         if self.source not in P_HAT_SOURCES:
             raise ValueError(f"source must be one of {', '.join(P_HAT_SOURCES)}, got {self.source!r}")
-        if self.n_components < 1 or self.draws < 1:
-            raise ValueError("n_components and draws must be >= 1")
+        if self.n_components < 1 or self.draws < 1 or (self.max_faces is not None and self.max_faces < 1):
+            raise ValueError("n_components, draws and max_faces must be >= 1")
 
     @property
     def label(self) -> str:
@@ -477,8 +493,9 @@ class PHatSettings:
     def describe(self) -> str:
         source = (f"{self.draws} draws z ~ Q(z|x) per image" if self.source == "draws"
                   else "the posterior means E[z|x]")
+        faces = "" if self.max_faces is None else f" of at most {self.max_faces:,} images (seeded subsample)"
         return (f"{self.n_components}-component {'diagonal' if self.covariance_type == 'diag' else 'full'}-covariance "
-                f"Gaussian mixture (EM, seed {self.seed}) on {source}")
+                f"Gaussian mixture (EM, seed {self.seed}) on {source}{faces}")
 
 
 # The explorer's P̂(Z), for the gap scores and every "from P̂(Z)" sampler: 10 full-covariance
@@ -500,9 +517,13 @@ def fit_p_hat(means: np.ndarray, stds: np.ndarray | None = None, settings: PHatS
     prior is the "ex-post density estimation" of Ghosh et al. 2020 ("From variational to
     deterministic autoencoders", ICLR; a 10-component GMM on the codes), the simplest form of the
     second stage of Dai & Wipf 2019 ("Diagnosing and enhancing VAE models", ICLR). Draw from the
-    result with `sample_p_hat`. K is lowered to the number of points for a tiny atlas.
+    result with `sample_p_hat`. K is lowered to the number of points for a tiny atlas. An atlas of
+    more than `settings.max_faces` images is fitted on a seeded subsample of them (`subsample_indices`).
     """
     means = _as_points(means, name="means")
+    keep = subsample_indices(len(means), settings.max_faces, settings.seed)
+    means = means[keep]
+    stds = None if stds is None else np.asarray(stds)[keep]
     use_stds = stds if settings.source == "draws" else None
     points = np.asarray(posterior_draws(means, use_stds, settings.draws, settings.seed), dtype=np.float64)
     k = min(settings.n_components, len(points))
@@ -584,7 +605,7 @@ def gap_map(projection: Any, density_2d: Density, prior_2d: Density | None,
 
 
 __all__ = [
-    "COVARIANCE_TYPES", "P_HAT", "P_HAT_SOURCES", "Density", "Gaussian", "GaussianKDE", "GaussianMixture",
+    "COVARIANCE_TYPES", "P_HAT", "P_HAT_MAX_FACES", "P_HAT_SOURCES", "Density", "Gaussian", "GaussianKDE", "GaussianMixture",
     "PHatSettings", "StandardNormal", "fit_p_hat", "fit_projected_density", "gap_map", "gap_score",
-    "posterior_draws", "projected_prior", "sample_p_hat",
+    "posterior_draws", "projected_prior", "sample_p_hat", "subsample_indices",
 ]

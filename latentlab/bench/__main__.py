@@ -27,6 +27,7 @@ BENCHES = {
                 "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
     "feature-spaces": ("latentlab.bench.feature_spaces",
                        "how each FD feature space sees blur: blurred faces and reconstructions vs its floor"),
+    "scale": ("latentlab.bench.scale", "large atlases (3k-200k codes): launch, drag, hover, pan/zoom fps, peak RSS"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 

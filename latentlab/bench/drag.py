@@ -66,6 +66,39 @@ class BackgroundWork:
         return f"{self.window.chain.step_count} chain steps, {self.pixel_runs} pixel-sampling run(s) started"
 
 
+def face_waiter(window):
+    """A function `wait(since, timeout=5.0) -> time` that returns when the face panel has shown pixels
+    later than `since` (perf_counter seconds), waiting as the app does: idle in an event loop (which
+    releases the GIL for the decode worker); spinning processEvents() in Python would hold the GIL and
+    slow the worker it waits for."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    waiter = QEventLoop()
+    window.face_panel.image_shown.connect(waiter.quit)
+
+    def wait_for_face(since: float, timeout: float = 5.0) -> float:
+        if window.face_panel.last_shown_at <= since:
+            QTimer.singleShot(int(timeout * 1000), waiter.quit)
+            waiter.exec()
+        return window.face_panel.last_shown_at
+
+    return wait_for_face
+
+
+def drag_latencies(window, moves: int, radius: float = 1.0) -> list[float]:
+    """Seconds from each of `moves` handle moves (`setPos`, what a mouse drag does; along a circle of
+    `radius` map units around the handle) until the face view has new pixels."""
+    wait_for_face = face_waiter(window)
+    x0, y0 = window.map.handle_position()
+    latencies = []
+    for i in range(moves):
+        angle = 2 * np.pi * i / 60
+        start = time.perf_counter()
+        window.map.handle.setPos(x0 + radius * np.cos(angle), y0 + radius * np.sin(angle))
+        latencies.append(wait_for_face(start) - start)
+    return latencies
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench drag", description=__doc__)
     parser.add_argument("--checkpoint", help="default: the bundled default model")
@@ -96,19 +129,7 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 2
 
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    waiter = QEventLoop()
-    window.face_panel.image_shown.connect(waiter.quit)
-
-    def wait_for_face(since: float, timeout: float = 5.0) -> float:
-        # Wait as the app does, idle in an event loop (which releases the GIL for the decode worker);
-        # spinning processEvents() in Python would hold the GIL and slow the worker it waits for.
-        if window.face_panel.last_shown_at <= since:
-            QTimer.singleShot(int(timeout * 1000), waiter.quit)
-            waiter.exec()
-        return window.face_panel.last_shown_at
-
+    wait_for_face = face_waiter(window)
     wait_for_face(0.0)
     model = window.session.model
     z = torch.from_numpy(window.current_z[None].copy())
@@ -134,14 +155,7 @@ def main(argv: list[str]) -> int:
             window.close()
             return 2
     x0, y0 = window.map.handle_position()
-    latencies = []
-    for i in range(args.moves):
-        angle = 2 * np.pi * i / 60
-        start = time.perf_counter()
-        window.map.handle.setPos(x0 + np.cos(angle), y0 + np.sin(angle))
-        shown = wait_for_face(start)
-        latencies.append(shown - start)
-
+    latencies = drag_latencies(window, args.moves)
     rendered_before = window.decoder.rendered
     burst_start = time.perf_counter()
     moves = 0

@@ -14,26 +14,45 @@ import sys
 import time
 
 
+def launch_env() -> dict[str, str]:
+    """The environment a launch runs in: offscreen unless a display is set."""
+    env = dict(os.environ)
+    if not env.get("DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    return env
+
+
+def time_launch(checkpoint: str | None, env: dict[str, str] | None = None, timeout: float = 120) -> tuple[float, str]:
+    """(seconds from process start to first paint and exit, the app's own report line) of one launch
+    in a fresh process; RuntimeError with the end of its stderr when it fails."""
+    start = time.perf_counter()
+    try:
+        result = subprocess.run([sys.executable, "-m", "latentlab", "--exit-after-paint", *([checkpoint] if checkpoint else [])],
+                                capture_output=True, text=True, env=env or launch_env(), timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the launch did not paint and exit within {timeout:.0f} s") from None
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    reported = [line for line in result.stdout.splitlines() if line.startswith("first paint")]
+    return wall, (reported[-1] if reported else "no report")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench launch", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("checkpoint", nargs="?")
     args = parser.parse_args(argv)
-    env = dict(os.environ)
-    if not env.get("DISPLAY"):
-        env["QT_QPA_PLATFORM"] = "offscreen"
+    env = launch_env()
     walls = []
     for _ in range(args.runs):
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "latentlab", "--exit-after-paint",
-                                 *([args.checkpoint] if args.checkpoint else [])],
-                                capture_output=True, text=True, env=env, timeout=120)
-        walls.append(time.perf_counter() - start)
-        if result.returncode != 0:
-            print(result.stderr[-2000:], file=sys.stderr)
+        try:
+            wall, reported = time_launch(args.checkpoint, env)
+        except RuntimeError as err:
+            print(err, file=sys.stderr)
             return 1
-        reported = [line for line in result.stdout.splitlines() if line.startswith("first paint")]
-        print(f"process start -> first paint and exit: {walls[-1]:.2f} s   ({reported[-1] if reported else 'no report'})")
+        walls.append(wall)
+        print(f"process start -> first paint and exit: {wall:.2f} s   ({reported})")
     print(f"median over {args.runs} launches: {statistics.median(walls):.2f} s "
           f"({'display ' + env['DISPLAY'] if env.get('DISPLAY') else 'offscreen'})")
     return 0

@@ -42,7 +42,9 @@ def axis_labels(projection: LinearProjection) -> tuple[str, str]:
 def gap_layer(session: ExplorerSession, projection: LinearProjection, atlas_xy: np.ndarray,
               prior_xy: np.ndarray, resolution: int = GAP_RESOLUTION) -> GapGrid:
     """log P − log P̂ on a grid covering the points (10% margin), with P̂ a Gaussian mixture fitted by
-    EM to the session's P̂(Z) draws projected on the map's plane (`analysis.density.gap_map`)."""
+    EM to the session's P̂(Z) draws projected on the map's plane (`analysis.density.gap_map`); the
+    draws are of a seeded subsample of at most `P_HAT_MAX_FACES` faces (`ExplorerSession.p_hat_samples`),
+    so the fit costs the same for any atlas size."""
     points = np.concatenate([atlas_xy, prior_xy])
     low, high = points.min(axis=0), points.max(axis=0)
     pad = 0.1 * (high - low)

@@ -198,19 +198,34 @@ class ExplorerSession:
         return self.model.prior.sample(n, generator=generator).numpy()
 
     # ---------------------------------------------------------------- P̂(Z) and its gaps
-    def p_hat_samples(self, draws: int = 2, seed: int = 0) -> np.ndarray | None:
-        """Samples of P̂(Z) = E_x Q(z|x): `draws` codes per atlas image (see `posterior_draws`)."""
+    def atlas_subsample(self, max_faces: int | None = None, seed: int = 0) -> np.ndarray | None:
+        """Indices of at most `max_faces` atlas faces (default `P_HAT_MAX_FACES`), a seeded uniform
+        subsample (`analysis.density.subsample_indices`); every face of an atlas that small already.
+        What the window fits densities and measures chain biases on, so that the cost of a fit does
+        not grow with the atlas. None without an atlas."""
         if self.atlas_codes is None:
+            return None
+        from latentlab.analysis.density import P_HAT_MAX_FACES, subsample_indices
+
+        return subsample_indices(len(self.atlas_codes), P_HAT_MAX_FACES if max_faces is None else max_faces, seed)
+
+    def p_hat_samples(self, draws: int = 2, seed: int = 0, max_faces: int | None = None) -> np.ndarray | None:
+        """Samples of P̂(Z) = E_x Q(z|x): `draws` codes per atlas image (see `posterior_draws`), of the
+        images of `atlas_subsample(max_faces, seed)` (at most `P_HAT_MAX_FACES` by default)."""
+        keep = self.atlas_subsample(max_faces, seed)
+        if keep is None:
             return None
         from latentlab.analysis.density import posterior_draws
 
-        return posterior_draws(self.atlas_codes, self.atlas_std, draws, seed)
+        stds = None if self.atlas_std is None else self.atlas_std[keep]
+        return posterior_draws(self.atlas_codes[keep], stds, draws, seed)
 
     def density(self):
         """P̂(Z) fitted to the atlas (`analysis.density.fit_p_hat` with the explorer's settings
         `P_HAT`: a 10-component full-covariance Gaussian mixture, EM seed 0, on two draws z ~ Q(z|x)
         per atlas face; about a second on one core for the bundled 64-d atlases), computed once and
-        cached. None when the model carries no atlas."""
+        cached; on a seeded subsample of at most `P_HAT_MAX_FACES` faces of a larger atlas. None when
+        the model carries no atlas."""
         if self.atlas_codes is None:
             return None
         if self._density is None:
@@ -243,15 +258,16 @@ class ExplorerSession:
         """b [D], the mean move of the atlas codes in one chain transition of `mode`
         (`sampling.chain.transition_bias`, generator seeded with `seed`): the debiased chain
         runs z_{t+1} = T(z_t) - b (docs/chain-study.md). Computed once per mode and cached (one
-        decode and encode of every atlas code: seconds; call it from a worker). None without an
-        atlas or an encoder."""
+        decode and encode of every code of `atlas_subsample()`, at most `P_HAT_MAX_FACES`: seconds;
+        call it from a worker). None without an atlas or an encoder."""
         if self.atlas_codes is None or not self.has_encoder:
             return None
         key = f"{mode}:{seed}"
         if key not in self._biases:
             from latentlab.sampling.chain import transition_bias
 
-            self._biases[key] = transition_bias(self.model, self.atlas_codes, mode, torch.Generator().manual_seed(seed))
+            codes = self.atlas_codes[self.atlas_subsample()]
+            self._biases[key] = transition_bias(self.model, codes, mode, torch.Generator().manual_seed(seed))
         return self._biases[key]
 
     def log_p_hat(self, z: np.ndarray) -> np.ndarray | None:

@@ -14,7 +14,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -65,6 +64,7 @@ from latentlab.ui.widgets.latent_map import LatentMap
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
+ATLAS_IMAGES_MAX = 20_000  # larger atlases: no training images held for hover (20,000 64x64 faces: 245 MB)
 RELEASE_DELAY_MS = 2000  # after a model switch, when the old model's jobs have finished with it
 CHECKPOINT_SUFFIXES = (".ckpt", ".pt", ".pth")
 HELP_TEXT = """<h3>LatentLab</h3>
@@ -445,18 +445,16 @@ class MainWindow(QMainWindow):
         if session is None or self.projection is None:
             return
         atlas_xy = None if session.atlas_codes is None else self.projection.project(session.atlas_codes)
-        brushes = None
+        values, value_range = None, None
         atlas_label = "P̂(Z): encoded training faces"
         label = self.colour_combo.currentText()
         if atlas_xy is not None and label in session.atlas_labels:
             values = session.atlas_labels[label].astype(float)
-            low, high = float(values.min()), float(values.max())
-            colours = pg.colormap.get("viridis").map((values - low) / ((high - low) or 1.0), mode="qcolor")
-            brushes = [pg.mkBrush(c) for c in colours]
-            atlas_label += f", colour = {label} (purple {low:.3g} → yellow {high:.3g})"
+            value_range = (float(values.min()), float(values.max()))
+            atlas_label += f", colour = {label} (purple {value_range[0]:.3g} → yellow {value_range[1]:.3g})"
         prior_xy = self.projection.project(self.prior_codes)
         self._draw_gap_map(atlas_xy, prior_xy)
-        self.map.set_points(atlas_xy, prior_xy, atlas_label=atlas_label, atlas_brushes=brushes)
+        self.map.set_points(atlas_xy, prior_xy, atlas_label=atlas_label, atlas_values=values, value_range=value_range)
         self._path_changed(self.interpolation.path())
         self._trails_changed(self._trail_codes)
         if self.current_z is not None:
@@ -534,7 +532,9 @@ class MainWindow(QMainWindow):
         if layer == "atlas":
             original = None if self.atlas_images is None else self.atlas_images[index]
             missing = {"looking": "looking for the training images…",
-                       "absent": "training images not on this computer"}.get(self._atlas_images_state, "")
+                       "absent": "training images not on this computer",
+                       "too many": f"training images not loaded for an atlas over {ATLAS_IMAGES_MAX:,} faces",
+                       }.get(self._atlas_images_state, "")
             caption = (f"training face #{index}: original and reconstruction" if original is not None
                        else f"training face #{index}: reconstruction ({missing})")
         else:
@@ -626,6 +626,9 @@ class MainWindow(QMainWindow):
             return
         if session.atlas_codes is None or not atlas:
             self._atlas_images_state = "absent"
+            return
+        if len(session.atlas_codes) > ATLAS_IMAGES_MAX:  # decoding and holding them would cost GB
+            self._atlas_images_state = "too many"
             return
         specs = [s for s in (atlas.get("data"), session.meta.get("dataset", {}).get("spec")) if s]
         absolute = session.meta.get("dataset", {}).get("path")
@@ -818,6 +821,7 @@ class MainWindow(QMainWindow):
         self._open_jobs = []
         self.decoder.close()
         self.hover_decoder.close()
+        self.map.shutdown()
         self.gap_worker.close(10)  # an EM fit in progress cannot be interrupted; it ends within seconds
 
 

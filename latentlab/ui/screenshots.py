@@ -16,6 +16,11 @@ synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
 face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
 `--compare-all OUT_DIR` only compare-all.png.
+
+`python -m latentlab.ui.screenshots --scale OUT_DIR [CHECKPOINT]` takes the latent map alone of a model
+with its own atlas and with that atlas grown to 200,000 codes (`latentlab.bundle.grow_atlas`, in a
+temporary folder): map-3k.png, map-200k.png (the shaded density) and map-200k-colour.png (coloured by
+the first label, each bin its mean); CHECKPOINT defaults to the bundled vae-synthetic.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    p_hat_only, compare_all_only = "--p-hat" in argv, "--compare-all" in argv
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all")]
+    p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale")]
     if not argv:
         print(__doc__)
         return 2
@@ -63,6 +68,8 @@ def main(argv: list[str]) -> int:
         window.grab().save(str(out / name))
         print(out / name)
 
+    if scale_only:
+        return scale_shots(window, settle, out, scratch, argv[1] if len(argv) > 1 else None)
     checkpoint = argv[1] if len(argv) > 1 else default_model()
     if not window.open_checkpoint(checkpoint):
         print(window.banner.message, file=sys.stderr)
@@ -134,6 +141,41 @@ def main(argv: list[str]) -> int:
         settle(0.2)
     shot("training.png")
     panel.cancel()
+    window.shutdown()
+    return 0
+
+
+def scale_shots(window, settle, out: Path, scratch: Path, checkpoint: str | None) -> int:
+    """map-3k.png, map-200k.png, map-200k-colour.png: the map of a model's own atlas and of that atlas
+    grown to 200,000 codes, once the gap map is in."""
+    from latentlab.bundle import grow_atlas
+    from latentlab.resources import bundled_models
+
+    source = checkpoint or next((str(p) for p in bundled_models() if p.stem == "vae-synthetic"), None)
+    if source is None:
+        print("no CHECKPOINT given and vae-synthetic is not bundled", file=sys.stderr)
+        return 1
+    grown = grow_atlas(source, scratch / "atlas-200k.ckpt", 200_000)
+    window.resize(1200, 780)
+
+    def map_shot(name: str) -> None:
+        settle(0.5)
+        deadline = time.perf_counter() + 120
+        while window.gap_map_pending and time.perf_counter() < deadline:
+            settle(0.05)
+        settle(0.3)
+        window.map.plot.grab().save(str(out / name))
+        print(out / name)
+
+    for path, name in ((source, "map-3k.png"), (grown, "map-200k.png")):
+        if not window.open_checkpoint(path):
+            print(window.banner.message, file=sys.stderr)
+            return 1
+        map_shot(name)
+    if window.colour_combo.count() > 1:
+        window.colour_combo.setCurrentIndex(1)
+        window.colour_combo.activated.emit(1)
+        map_shot("map-200k-colour.png")
     window.shutdown()
     return 0
 

@@ -2,7 +2,9 @@
 with a draggable handle, a path overlay, hover and click.
 
 The widget only displays and reports: it receives 2-D coordinates (the window projects codes with
-`latentlab.analysis.projection`) and emits what the user does, as indices and positions.
+`latentlab.analysis.projection`) and emits what the user does, as indices and positions. The encoded
+faces are an `AtlasLayer` (dots, or a shaded density when too many are in view); hover and click find
+the point under the pointer through k-d trees (`explorer.point_index`), never by scanning the points.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QVBoxLayout, QWidget
 
-ATLAS_COLOUR = (31, 119, 180)
+from latentlab.explorer.point_index import NO_POINT, PointIndex
+from latentlab.ui.widgets.atlas_layer import AtlasLayer
+
 PRIOR_COLOUR = (255, 127, 14)
 PATH_COLOUR = (214, 39, 40)
 HANDLE_COLOUR = (20, 20, 20)
 TRAIL_COLOUR = (44, 160, 44)
 GAP_CLIP = 6.0  # the gap map's colour scale spans log P - log P̂ in [-6, 6] (e^6 ≈ 400x)
 GAP_COLOURS = pg.ColorMap(pos=[0.0, 0.5, 1.0], color=[(70, 110, 200), (255, 255, 255), (215, 60, 40)])
+HOVER_RADIUS = 6.0  # pixels: a point this close to the pointer is hovered or clicked
 
 
 class LatentMap(QWidget):
@@ -41,22 +46,25 @@ class LatentMap(QWidget):
             # Axis items draw the grid across the whole plot; cached, a handle move only blits them.
             item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.legend = item.addLegend(offset=(8, 8), labelTextColor=(40, 40, 40), brush=pg.mkBrush(255, 255, 255, 210))
-        self.atlas = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*ATLAS_COLOUR, 130), hoverable=True,
-                                        hoverSize=9, hoverBrush=pg.mkBrush(*ATLAS_COLOUR, 255), name="atlas")
+        self.atlas_layer = AtlasLayer(item)
+        self.atlas = self.atlas_layer.points  # the dots drawn (all faces of a small atlas; those in view of a large one)
         self.prior = pg.ScatterPlotItem(size=6, pen=pg.mkPen(*PRIOR_COLOUR, 200), brush=pg.mkBrush(255, 255, 255, 0),
-                                        symbol="o", hoverable=True, hoverSize=10,
-                                        hoverBrush=pg.mkBrush(*PRIOR_COLOUR, 255), name="prior")
+                                        symbol="o", name="prior")
+        self.prior.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._prior_index = PointIndex(np.zeros((0, 2)))
+        self.hover_mark = pg.ScatterPlotItem(size=10, pen=pg.mkPen(20, 20, 20, 220, width=1.5), brush=pg.mkBrush(0, 0, 0, 0))
+        self.hover_mark.setZValue(9)
+        item.addItem(self.hover_mark, ignoreBounds=True)
         self.path = pg.PlotDataItem(pen=pg.mkPen(*PATH_COLOUR, width=2), symbol="o", symbolSize=6,
                                     symbolBrush=pg.mkBrush(*PATH_COLOUR), symbolPen=None)
         self.handle = pg.TargetItem(pos=(0, 0), size=16, movable=True, symbol="crosshair",
                                     pen=pg.mkPen(*HANDLE_COLOUR, width=2), hoverPen=pg.mkPen(*PATH_COLOUR, width=3))
-        for layer in (self.atlas, self.prior):
-            # Rendered once into a device pixmap and blitted afterwards: moving the handle must not
-            # repaint thousands of points (re-rendered only when the view or the data change).
-            layer.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            item.addItem(layer)
-            layer.sigHovered.connect(self._hovered)
-            layer.sigClicked.connect(self._clicked)
+        # Rendered once into a device pixmap and blitted afterwards, as the atlas's dots.
+        self.prior.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        item.addItem(self.prior)
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._mouse_moved)
+        scene.sigMouseClicked.connect(self._mouse_clicked)
         # The handle does not count toward the auto-range: otherwise every move re-ranges the view
         # and repaints the whole plot (~10 ms) instead of the few pixels the handle covers.
         # The gap map lies under everything and does not count toward the auto-range.
@@ -85,27 +93,37 @@ class LatentMap(QWidget):
     # ------------------------------------------------------------------ content
     def set_points(self, atlas_xy: np.ndarray | None, prior_xy: np.ndarray | None,
                    atlas_label: str = "P̂(Z): encoded training faces", prior_label: str = "P(Z): prior samples",
-                   atlas_brushes: list | None = None) -> None:
-        """Replace both point layers (coordinates [N, 2]); the legend names them and their counts."""
+                   atlas_values: np.ndarray | None = None, value_range: tuple[float, float] | None = None) -> None:
+        """Replace both point layers (coordinates [N, 2]); the legend names them and their counts.
+        `atlas_values` [N] colours the encoded faces on the colour map over `value_range`."""
         self.legend.clear()
-        for layer, xy, label in ((self.atlas, atlas_xy, atlas_label), (self.prior, prior_xy, prior_label)):
-            if xy is None or len(xy) == 0:
-                layer.setData([], [])
-                layer.hide()
-                continue
-            layer.show()
-            layer.setData(pos=np.asarray(xy, dtype=float), data=np.arange(len(xy)))
-            self.legend.addItem(layer, f"{label} ({len(xy):,})")
-        if atlas_brushes is not None and atlas_xy is not None and len(atlas_xy):
-            self.atlas.setBrush(atlas_brushes)
+        self.hover_mark.setData([], [])
+        self._hover_key = ("", -1)
+        atlas_xy = None if atlas_xy is None or len(atlas_xy) == 0 else np.asarray(atlas_xy, dtype=float)
+        prior_xy = None if prior_xy is None or len(prior_xy) == 0 else np.asarray(prior_xy, dtype=float)
+        self._prior_index = PointIndex(np.zeros((0, 2)) if prior_xy is None else prior_xy)
+        self.prior.setData(pos=prior_xy if prior_xy is not None else np.zeros((0, 2)),
+                           data=np.arange(0 if prior_xy is None else len(prior_xy)))
+        self.prior.setVisible(prior_xy is not None)
+        self.atlas.setVisible(atlas_xy is not None)
+        # Range the view once on the new points, then freeze it: with auto-range left on, every handle
+        # move makes pyqtgraph recompute the bounds of every point before repainting.
+        shown = [xy for xy in (atlas_xy, prior_xy) if xy is not None]
+        view = self.plot.getPlotItem().getViewBox()
+        view.disableAutoRange()
+        if shown:
+            every = np.concatenate(shown)
+            low, high = np.nanmin(every, axis=0), np.nanmax(every, axis=0)
+            view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]), padding=0.04)
+        self.atlas_layer.set_data(atlas_xy, atlas_values, value_range)
+        if atlas_xy is not None:
+            more = "; shaded by log count until zoomed in to dots" if len(atlas_xy) > self.atlas_layer.point_cap else ""
+            self.legend.addItem(self.atlas, f"{atlas_label} ({len(atlas_xy):,}{more})")
+        if prior_xy is not None:
+            self.legend.addItem(self.prior, f"{prior_label} ({len(prior_xy):,})")
         self._name_gap_colours()
         self.path.setData([], [])
         self.set_trails(None)
-        # Range the view once on the new points, then freeze it: with auto-range left on, every handle
-        # move makes pyqtgraph recompute the bounds of thousands of points before repainting.
-        view = self.plot.getPlotItem().getViewBox()
-        view.autoRange(padding=0.04)
-        view.disableAutoRange()
 
     def set_gap_map(self, grid_x: np.ndarray | None, grid_y: np.ndarray | None = None,
                     values: np.ndarray | None = None) -> None:
@@ -181,17 +199,52 @@ class LatentMap(QWidget):
             x, y = self.handle_position()
             self.handle_moved.emit(x, y)
 
-    def _layer_name(self, layer) -> str:
-        return "atlas" if layer is self.atlas else "prior"
+    def point_at(self, x: float, y: float) -> tuple[str, int]:
+        """The point nearest (x, y) (data coordinates) on screen within `HOVER_RADIUS` pixels, prior
+        sample or encoded face: ("prior" | "atlas", index), or ("", -1) when none is that close."""
+        view = self.plot.getPlotItem().getViewBox()
+        pixel_size = view.viewPixelSize()
+        best = ("", NO_POINT, float("inf"))
+        for name, index in (("prior", self._prior_index), ("atlas", self.atlas_layer)):
+            if name == "prior" and not self.prior.isVisible():
+                continue
+            found, distance = index.nearest(x, y, pixel_size, HOVER_RADIUS)
+            if found != NO_POINT and distance < best[2]:
+                best = (name, found, distance)
+        return best[0], best[1]
 
-    def _hovered(self, layer, points, event) -> None:
-        key = (self._layer_name(layer), int(points[0].data())) if len(points) else ("", -1)
-        if key[0] == "" and self._hover_key[0] not in ("", self._layer_name(layer)):
-            return  # leaving one layer while hovering the other
-        if key != self._hover_key:
-            self._hover_key = key
-            self.point_hovered.emit(*key)
+    def _scene_point(self, scene_pos) -> tuple[str, int]:
+        view = self.plot.getPlotItem().getViewBox()
+        if not view.sceneBoundingRect().contains(scene_pos):
+            return "", NO_POINT
+        position = view.mapSceneToView(scene_pos)
+        return self.point_at(position.x(), position.y())
 
-    def _clicked(self, layer, points, event) -> None:
-        if len(points) and event.button() == Qt.MouseButton.LeftButton:
-            self.point_clicked.emit(self._layer_name(layer), int(points[0].data()))
+    def _mouse_moved(self, scene_pos) -> None:
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            return  # a drag (of the handle or the view) is not a hover
+        self.atlas_layer.request_index()
+        self.hover_at(*self._scene_point(scene_pos))
+
+    def hover_at(self, layer: str, index: int) -> None:
+        """Mark the point hovered and report it when it changed (("", -1): none)."""
+        key = (layer, int(index))
+        if key == self._hover_key:
+            return
+        self._hover_key = key
+        if index == NO_POINT:
+            self.hover_mark.setData([], [])
+        else:
+            xy = self._prior_index.xy if layer == "prior" else self.atlas_layer.xy
+            self.hover_mark.setData(pos=xy[[index]])
+        self.point_hovered.emit(*key)
+
+    def _mouse_clicked(self, event) -> None:
+        if event.isAccepted() or event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        layer, index = self._scene_point(event.scenePos())
+        if index != NO_POINT:
+            self.point_clicked.emit(layer, index)
+
+    def shutdown(self) -> None:
+        self.atlas_layer.shutdown()
