@@ -219,13 +219,29 @@ class ChainPanel(QWidget, GatedTransport):
             z0 = lambda: session.p_hat_draws(n, seed)  # noqa: E731 -- on the worker: the first use fits P̂(Z)
         else:
             z0 = session.prior_samples(n, seed=seed).astype(np.float32)
+        self._start(z0)
+
+    def resume(self, codes: np.ndarray, step: int) -> None:
+        """Continue chains whose state after `step` transitions was `codes` [N, D] (a saved session),
+        with the current mode, seed and debias settings; paused."""
+        self._retire()
+        self._clear_state()
+        if not self._usable:
+            return
+        codes = np.asarray(codes, dtype=np.float32)
+        self.chains_spin.setValue(len(codes))
+        self._start(codes, first_step=step)
+
+    def _start(self, z0, first_step: int = 0) -> None:
+        session, seed = self._session, self.seed_spin.value()
         debias = self.debias_check.isChecked() and self.debias_check.isEnabled()
         self._job_id += 1
         job_id, emit = self._job_id, self._bridge.to_gui(self._on_message)  # (job id, kind, payload)
         self._gate = gate = Gate(self._interval())
         mode, threads = self.mode_combo.currentData(), self.worker_threads
         want_reference = self._reference is None
-        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference, debias),
+        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference, debias,
+                                                      first_step),
                                  name="chain", on_cancel=gate.stop,
                                  on_event=lambda item: emit((job_id, *item)),
                                  on_error=lambda text: emit((job_id, "error", text)),
@@ -358,7 +374,7 @@ class ChainPanel(QWidget, GatedTransport):
                            ("log_p_hat", np.nan if frame.log_p_hat is None else np.mean(frame.log_p_hat)),
                            ("z_norm", np.nan if frame.z_norm is None else np.mean(frame.z_norm))):
             self._history[key].append(float(value))
-        if frame.step == 0:
+        if self._step0_intensity is None:  # the first frame: step 0, or the step a saved session resumed at
             self._step0_intensity = float(np.mean(frame.intensity))
         self._trail.append(frame.z)
         self._film.append((frame.step, frame.images))
