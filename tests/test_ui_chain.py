@@ -292,3 +292,16 @@ def test_a_warning_says_when_the_chains_leave_p_hat(qtbot, panel, session, monke
     panel.reset()
     qtbot.waitUntil(lambda: panel.step_count == 0, timeout=3000)
     assert panel.left_label.isHidden()
+
+
+def test_resume_continues_saved_codes_from_their_step(qtbot, panel, session):
+    """A saved session's chains: resumed from their codes, numbered from their step, one transition per Step."""
+    codes = session.atlas_codes[:3].copy()
+    panel.resume(codes, 7)
+    qtbot.waitUntil(lambda: panel.step_count == 7, timeout=3000)
+    assert panel.chains_spin.value() == 3
+    np.testing.assert_allclose(panel.latest_codes, codes, atol=1e-6)
+    qtbot.waitUntil(lambda: panel.step_label.text() == "Step 7", timeout=3000)
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 8, timeout=3000)
+    assert not np.allclose(panel.latest_codes, codes)

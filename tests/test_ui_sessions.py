@@ -151,7 +151,7 @@ def test_every_piece_is_restored_by_latentlab_session_in_a_fresh_process(qtbot, 
     assert {k: chain[k] for k in ("chains", "seed", "start", "mode", "speed", "fast", "step")} == {
         "chains": 5, "seed": 3, "start": "current", "mode": "stochastic", "speed": 12, "fast": False, "step": 3}
     np.testing.assert_allclose(chain["codes"]["values"], saved.chain.codes, atol=1e-6)
-    assert shown["chain_step"] == 3
+    assert shown["chain_step"] == 3 and got["tab"] == 1
     pixels = got["pixels"]
     assert pixels["visible"] and shown["pixel_dock_visible"] and pixels["area"] == "bottom"
     assert pixels["model"] == str(Path(models["pixels"]).resolve())

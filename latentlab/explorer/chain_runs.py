@@ -42,7 +42,8 @@ class Frame:
 def make_frame(session: ExplorerSession, step: ChainStep, gap: bool = True, first_step: int = 0) -> Frame:
     """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False), numbered
     from `first_step` (a chain resumed from a saved session continues its count)."""
-    return Frame(first_step + step.step, step.z, to_uint8(step.x), step.change, session.gap_scores(step.z) if gap else None,
+    return Frame(first_step + step.step, step.z, to_uint8(step.x), step.change,
+                 session.gap_scores(step.z) if gap else None,
                  mean_intensity(step.x).astype(np.float32), session.log_p_hat(step.z) if gap else None,
                  np.linalg.norm(step.z, axis=1).astype(np.float32))
 
@@ -75,7 +76,8 @@ def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndar
     chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed), bias=bias)
     try:
         first = next(chain)
-        yield "frame", make_frame(session, first, gap=False, first_step=first_step)  # shown at once; the P̂(Z) fit may take seconds
+        # shown at once; the P̂(Z) fit may take seconds
+        yield "frame", make_frame(session, first, gap=False, first_step=first_step)
         yield "gap0", session.gap_scores(first.z)
         yield "logp0", (session.log_p_hat(first.z), session.p_hat_floor())
         if want_reference and session.atlas_codes is not None:

@@ -160,6 +160,7 @@ class SavedSession:
     chain: ChainSettings = field(default_factory=ChainSettings)
     pixels: PixelSettings = field(default_factory=PixelSettings)
     compare: CompareSettings = field(default_factory=CompareSettings)
+    tab: int = 0  # the window's tab shown under the face (0 Interpolate, 1 Chain, 2 Train)
     directions: list[Direction] = field(default_factory=list)
 
     def latent_problems(self, latent_dim: int) -> list[str]:
@@ -226,7 +227,8 @@ def write_session(session: SavedSession, path: str | os.PathLike) -> Path:
         arrays[DIRECTIONS_KEY] = np.stack([np.asarray(d.vector, np.float32).reshape(-1) for d in session.directions])
     document = {"format": FORMAT, "version": VERSION, "saved_by": f"LatentLab {__version__}",
                 "arrays": {"file": side.name, "id": session_id}, "session": body,
-                "directions": [{"name": d.name, "vector": i, "origin": d.origin} for i, d in enumerate(session.directions)]}
+                "directions": [{"name": d.name, "vector": i, "origin": d.origin}
+                               for i, d in enumerate(session.directions)]}
     try:
         text = json.dumps(document, indent=1, allow_nan=False)
     except (TypeError, ValueError) as err:

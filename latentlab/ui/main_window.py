@@ -103,7 +103,8 @@ tab, on the right or at the bottom.</p>
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
 draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
 writes one named row per model.</p>
-<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
+<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, Ctrl+Shift+S / Ctrl+Shift+O save / open
+a session (everything the window shows), F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
 

@@ -14,7 +14,9 @@ synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 `python -m latentlab.ui.screenshots --p-hat OUT_DIR [CHECKPOINT]` takes only the P̂(Z) shots:
 p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
 face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
-`--compare-all OUT_DIR` only compare-all.png.
+`--compare-all OUT_DIR` only compare-all.png; `--session OUT_DIR [CHECKPOINT]` only session-restored.png (a
+session saved with A/B set, the A → B axes, a colour label and 16 chains 6 steps from the current face,
+then opened in a fresh window).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    p_hat_only, compare_all_only = "--p-hat" in argv, "--compare-all" in argv
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all")]
+    p_hat_only, compare_all_only, session_only = "--p-hat" in argv, "--compare-all" in argv, "--session" in argv
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--session")]
     if not argv:
         print(__doc__)
         return 2
@@ -67,6 +69,8 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if session_only:
+        return session_shot(window, settle, out, scratch)
     if p_hat_only or compare_all_only:
         (p_hat_shots(window, settle, shot, out) if p_hat_only else compare_all_shot(window, settle, out))
         window.shutdown()
@@ -211,6 +215,53 @@ def compare_all_shot(window, settle, out: Path) -> None:
     print(out / "compare-all.png")
     compare.shutdown(wait=1.0)
     compare.close()
+
+
+def session_shot(window, settle, out: Path, scratch: Path) -> int:
+    """session-restored.png: a session saved from `window` and opened in a fresh window (as
+    `latentlab SESSION` does), once its face, gap map and chains are back."""
+    from PySide6.QtCore import QSettings
+
+    from latentlab.ui.main_window import MainWindow
+
+    for index, button in ((3, window.face_panel.a_button), (24, window.face_panel.b_button)):
+        window.map.point_clicked.emit("atlas", index)
+        settle(0.2)
+        button.click()
+    window.interpolation.slider.setValue(window.interpolation.slider.maximum() // 2)
+    window.axes_combo.setCurrentIndex(1)
+    window.axes_combo.activated.emit(1)
+    if window.colour_combo.count() > 1:
+        window.colour_combo.setCurrentIndex(1)
+        window.colour_combo.activated.emit(1)
+    window.tabs.setCurrentIndex(window.chain_tab)
+    window.chain.start_combo.setCurrentIndex(window.chain.start_combo.findData("prior"))
+    window.chain.reset()
+    deadline = time.perf_counter() + 120
+    for step in range(1, 7):
+        window.chain.step()
+        while window.chain.step_count < step and time.perf_counter() < deadline:
+            settle(0.1)
+    path = window.session_files.save(scratch / "session")
+    window.shutdown()
+    window.close()
+    if path is None:
+        print(window.banner.message, file=sys.stderr)
+        return 1
+    fresh = MainWindow(QSettings(str(scratch / "fresh.ini"), QSettings.Format.IniFormat))
+    fresh.resize(1360, 900)
+    fresh.show()
+    if not fresh.session_files.open(path):
+        print(fresh.banner.message, file=sys.stderr)
+        return 1
+    deadline = time.perf_counter() + 120
+    while (fresh.gap_map_pending or fresh.chain.step_count < 6) and time.perf_counter() < deadline:
+        settle(0.1)
+    settle(1.0)
+    fresh.grab().save(str(out / "session-restored.png"))
+    print(out / "session-restored.png")
+    fresh.shutdown()
+    return 0
 
 
 def pixel_shot(window, settle) -> None:

@@ -37,7 +37,7 @@ def capture(window: QMainWindow, directions: list[Direction] | None = None) -> S
         map=MapSettings(axes=AXES[max(0, window.axes_combo.currentIndex())], colour=window.colour_combo.currentText(),
                         gaps=window.gaps_box.isChecked()),
         interpolation=_interpolation(window.interpolation), chain=_chain(window.chain),
-        pixels=_pixels(window), compare=_compare(window),
+        pixels=_pixels(window), compare=_compare(window), tab=window.tabs.currentIndex(),
         directions=[d for d in directions or [] if d.vector.shape == (session.latent_dim,)])
 
 

@@ -55,6 +55,8 @@ def restore(window: QMainWindow, saved: SavedSession, path: Path, locate: Locate
     _apply_axes(window, saved, notes)
     if saved.z is not None:
         window.go_to(saved.z, saved.caption or "restored")
+    if 0 <= saved.tab < window.tabs.count():
+        window.tabs.setCurrentIndex(saved.tab)
     _apply_chain(window.chain, saved.chain, notes)
     _apply_pixels(window, saved.pixels, notes)
     _apply_compare(window, saved.compare)
@@ -162,8 +164,8 @@ def _apply_pixels(window, settings: PixelSettings, notes: list[str]) -> None:
                          f"{list(panel.model.image_shape)})")
     panel.task_tabs.setCurrentIndex(1 if settings.task == "complete" else 0)
     panel.rows_slider.setValue(settings.rows)
-    area = Qt.DockWidgetArea.BottomDockWidgetArea if settings.area == "bottom" else Qt.DockWidgetArea.RightDockWidgetArea
-    window.addDockWidget(area, dock)
+    areas = Qt.DockWidgetArea
+    window.addDockWidget(areas.BottomDockWidgetArea if settings.area == "bottom" else areas.RightDockWidgetArea, dock)
     dock.setVisible(settings.visible)
 
 
