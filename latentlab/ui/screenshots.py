@@ -15,7 +15,8 @@ synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
 face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
 `--compare-all OUT_DIR` only compare-all.png; `--session OUT_DIR [CHECKPOINT]` only session-restored.png (a
-session saved with A/B set, the A → B axes, a colour label and 16 chains 6 steps from the current face,
+session saved with A/B set, the A → B axes, a colour label if the model has one and 16 chains 6 steps
+from prior samples,
 then opened in a fresh window).
 """
 
@@ -237,7 +238,7 @@ def session_shot(window, settle, out: Path, scratch: Path) -> int:
     window.tabs.setCurrentIndex(window.chain_tab)
     window.chain.start_combo.setCurrentIndex(window.chain.start_combo.findData("prior"))
     window.chain.reset()
-    deadline = time.perf_counter() + 120
+    deadline = time.perf_counter() + 600  # the first steps wait for the P̂(Z) fit of the gap scores
     for step in range(1, 7):
         window.chain.step()
         while window.chain.step_count < step and time.perf_counter() < deadline:
