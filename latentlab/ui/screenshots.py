@@ -16,8 +16,7 @@ p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random
 face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
 `--compare-all OUT_DIR` only compare-all.png; `--session OUT_DIR [CHECKPOINT]` only session-restored.png (a
 session saved with A/B set, the A → B axes, a colour label if the model has one and 16 chains 6 steps
-from prior samples,
-then opened in a fresh window).
+from prior samples, then opened in a fresh window).
 """
 
 from __future__ import annotations
