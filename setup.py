@@ -16,5 +16,5 @@ DATA = ["latentlab.bundled", "latentlab.bundled.models", "latentlab.bundled.feat
 setup(
     packages=find_packages(include=["latentlab", "latentlab.*", "trainers", "trainers.*"]) + DATA,
     package_dir={"latentlab.bundled": "resources"},
-    package_data={package: ["*.ckpt", "README.md"] for package in DATA},
+    package_data={package: ["*.ckpt", "*.json", "README.md"] for package in DATA},
 )

@@ -180,3 +180,23 @@ def test_feature_spaces_bench_prints_blur_and_reconstructions_against_each_floor
     assert "blurred, σ = 0.5 px" in out and "blurred, σ = 2 px" in out and "reconstructions (vae)" in out
     with pytest.raises(SystemExit):  # a σ of 0 is refused by argparse
         main(["--checkpoint", str(vae), "--sigmas", "0"])
+
+
+def test_mode_default_runs_each_models_measured_chain_setting(tmp_path, isolated_cache, capsys, monkeypatch):
+    from latentlab.bench.quality import main
+    from latentlab.explorer.chain_defaults import TABLE_FORMAT, TABLE_VERSION
+
+    vae, _ = _save(tmp_path, "a-vae", "vae")
+    table = tmp_path / "defaults.json"
+    table.write_text(json.dumps({"format": TABLE_FORMAT, "version": TABLE_VERSION, "models": {
+        "a-vae.ckpt": {"family": "vae", "mode": "stochastic", "debias": False, "steps": 2, "improves": True}}}))
+    monkeypatch.setattr("latentlab.explorer.chain_defaults.TABLE_PATH", table)
+    args = ["--checkpoints", str(vae), "--features", str(_features(tmp_path)), "--n", "16", "--json"]
+    assert main(args + ["--mode", "default"]) == 0
+    measured = json.loads(capsys.readouterr().out)["rows"][0]
+    assert measured["chain_setting"] == "stochastic x2"
+    assert main(args + ["--mode", "stochastic", "--chain-steps", "2"]) == 0
+    given = json.loads(capsys.readouterr().out)["rows"][0]
+    assert given["fd_chain"] == pytest.approx(measured["fd_chain"])  # the same chain, the same figure
+    assert main(args + ["--mode", "stochastic", "--chain-steps", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["fd_chain"] != pytest.approx(measured["fd_chain"])

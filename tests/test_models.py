@@ -116,3 +116,27 @@ def test_loss_decreases_on_a_tiny_batch(name):
         loss.backward()
         optimizer.step()
     assert float(model(x)["loss"].detach()) < 0.9 * first
+
+
+def test_sigma_vae_learns_its_decoder_sigma_toward_the_reconstruction_error():
+    """Rybkin et al. 2021: with one learned sigma, -log P(x|z) is minimised in sigma at sigma² = MSE."""
+    with pytest.raises(ConfigError, match="learn_sigma needs likelihood"):
+        config_from_dict("vae", {"image_shape": [1, 12, 12], "latent_dim": 3, "learn_sigma": True})
+    torch.manual_seed(0)
+    model = build_model("vae", {"image_shape": [1, 12, 12], "latent_dim": 3, "base_channels": 4,
+                                "likelihood": "gaussian", "learn_sigma": True, "gaussian_sigma": 0.5})
+    x = torch.rand(16, 1, 12, 12)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(150):
+        losses = model.losses(x)
+        first = first if first is not None else float(losses["loss"])
+        optimiser.zero_grad()
+        losses["loss"].backward()
+        optimiser.step()
+    sigma = float(model.log_sigma.exp())
+    mse = float(losses["mse"])
+    assert float(losses["loss"]) < first and sigma < 0.5
+    assert sigma == pytest.approx(mse ** 0.5, rel=0.3)
+    px = model.decode(torch.zeros(2, 3))
+    assert float(px.sigma) == pytest.approx(sigma)  # the likelihood the explorer samples uses the learned sigma

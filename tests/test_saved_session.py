@@ -38,6 +38,7 @@ def full_session(model_path: str) -> SavedSession:
         interpolation=InterpolationSettings(Endpoint(code(), "training face #3"), Endpoint(code(), "B"),
                                             mode="linear", steps=17, chain_steps=3, chain_mode="stochastic", t=0.25),
         chain=ChainSettings(chains=5, seed=42, start="current", mode="stochastic", debias=True, speed=12, fast=True,
+                            pause_after=9,
                             codes=rng.standard_normal((5, D)).astype(np.float32), step=7),
         pixels=PixelSettings(visible=True, area="bottom", model="/x/pixelcnn.ckpt", count=3, seed=9, mode="cached",
                              task="complete", rows=5, known_image=rng.integers(0, 255, (1, 8, 8), dtype=np.uint8),

@@ -10,10 +10,17 @@ import pytest
 from conftest import make_tiny_bundle
 from PySide6.QtCore import Qt
 
+from latentlab.explorer.chain_defaults import NOT_MEASURED, ChainDefault
 from latentlab.explorer.session import ExplorerSession
 from latentlab.ui.chain.panel import NO_ENCODER, ChainPanel
 
 N = 6
+
+
+@pytest.fixture(autouse=True)
+def unmeasured(monkeypatch):
+    """The tiny test VAE would otherwise open on the bundled VAE's measured default (its family's)."""
+    monkeypatch.setattr("latentlab.ui.chain.panel.chain_default", lambda path, family: NOT_MEASURED)
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +312,45 @@ def test_resume_continues_saved_codes_from_their_step(qtbot, panel, session):
     panel.step()
     qtbot.waitUntil(lambda: panel.step_count == 8, timeout=3000)
     assert not np.allclose(panel.latest_codes, codes)
+    panel.pause_spin.setValue(10)  # "pause after" counts from step 0, also for resumed chains
+    panel.fast_check.setChecked(True)
+    panel.play()
+    qtbot.waitUntil(lambda: not panel.is_playing, timeout=10000)
+    assert settle(qtbot, panel, 400) == 10
+
+
+def test_a_model_opens_on_its_measured_default_and_play_pauses_after_its_steps(qtbot, session, monkeypatch):
+    measured = ChainDefault(mode="stochastic", debias=True, pause_after=3, improves=True, score=2.0,
+                            score_step0=2.5, source="measured on this model (tiny.ckpt, training faces)")
+    asked = []
+    monkeypatch.setattr("latentlab.ui.chain.panel.chain_default",
+                        lambda path, family: asked.append((path, family)) or measured)
+    panel = ChainPanel()
+    qtbot.addWidget(panel)
+    panel.worker_threads = 1
+    panel.chains_spin.setValue(N)
+    panel.set_session(session)
+    assert asked == [(session.path, "vae")]
+    assert panel.mode_combo.currentData() == "stochastic" and panel.debias_check.isChecked()
+    assert panel.pause_spin.value() == 3
+    assert "stochastic + debias" in panel.default_label.text() and "2.00" in panel.default_label.text()
+    assert not panel.default_label.isHidden()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=5000)
+    panel.fast_check.setChecked(True)
+    panel.play()
+    qtbot.waitUntil(lambda: not panel.is_playing, timeout=10000)  # paused by itself
+    assert settle(qtbot, panel, 400) == 3 and panel.debiased
+    panel.play()  # Play again goes on past the default's step count
+    qtbot.waitUntil(lambda: panel.step_count >= 6, timeout=10000)
+    panel.pause()
+    panel.shutdown()
+
+
+def test_the_mean_decode_mode_runs_in_the_window(qtbot, panel):
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("mean-decode"))
+    panel.reset()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=5000)
+    z0 = panel.latest_codes.copy()
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 1, timeout=5000)
+    assert not np.allclose(panel.latest_codes, z0)

@@ -88,6 +88,7 @@ def set_every_piece(qtbot, window, models) -> dict:
     chain.mode_combo.setCurrentIndex(chain.mode_combo.findData("stochastic"))
     chain.start_combo.setCurrentIndex(chain.start_combo.findData("current"))
     chain.speed_slider.setValue(12)
+    chain.pause_spin.setValue(20)
     chain.reset()
     for steps in (1, 2, 3):
         chain.step()
@@ -149,8 +150,9 @@ def test_every_piece_is_restored_by_latentlab_session_in_a_fresh_process(qtbot, 
     assert {k: ends[k] for k in ("mode", "steps", "chain_steps", "chain_mode", "t")} == {
         "mode": "linear", "steps": 7, "chain_steps": 2, "chain_mode": "stochastic", "t": 0.3}
     chain = got["chain"]
-    assert {k: chain[k] for k in ("chains", "seed", "start", "mode", "speed", "fast", "step")} == {
-        "chains": 5, "seed": 3, "start": "current", "mode": "stochastic", "speed": 12, "fast": False, "step": 3}
+    assert {k: chain[k] for k in ("chains", "seed", "start", "mode", "speed", "fast", "pause_after", "step")} == {
+        "chains": 5, "seed": 3, "start": "current", "mode": "stochastic", "speed": 12, "fast": False,
+        "pause_after": 20, "step": 3}
     np.testing.assert_allclose(chain["codes"]["values"], saved.chain.codes, atol=1e-6)
     assert shown["chain_step"] == 3 and got["tab"] == 1
     pixels = got["pixels"]

@@ -13,6 +13,8 @@ BENCHES = {
     "heartbeat": ("latentlab.bench.heartbeat", "event-loop stalls (10 ms heartbeat) while training runs"),
     "launch": ("latentlab.bench.launch", "time from launch to the first painted window"),
     "chain": ("latentlab.bench.chain", "the latent chain's effect on sample quality, per step and mode"),
+    "chain-defaults": ("latentlab.bench.chain_defaults",
+                       "each model's default chain setting: every mode +/- debias scored on training faces"),
     "chained-path": ("latentlab.bench.chained_path",
                      "an interpolation before / after k chain steps on every point, as a two-strip PNG"),
     "modes": ("latentlab.bench.modes", "2-D ring of 8 Gaussians: modes covered by the GAN with vs without Su's regulariser"),

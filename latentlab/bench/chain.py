@@ -22,9 +22,13 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
 from latentlab.bench.arguments import choice_list, non_negative_ints
 from latentlab.analysis.codes import GAP_TRAIN_IMAGES
 from latentlab.studies.chain_study import DEFAULT_MODES, DEFAULT_STEPS, REPORT_MODES
+
+TRAIN_COMPARISON_IMAGES = 1000  # compared training images with --split train (the test split's size)
 
 
 def main(argv: list[str]) -> int:
@@ -32,7 +36,9 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a LatentLab checkpoint with an encoder")
     parser.add_argument("--data", help="dataset spec (default: the one the checkpoint was trained on)")
-    parser.add_argument("--split", default="test", help="the held-out split to compare with (default test)")
+    parser.add_argument("--split", default="test",
+                        help="the split to compare with (default test; 'train': 1,000 training images after the "
+                             "atlas's and the floor's, to choose settings without touching the held-out faces)")
     parser.add_argument("--n", type=int, default=1000, help="chains (samples) per mode (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=non_negative_ints, default=list(DEFAULT_STEPS), help="default 0,1,2,5,10")
@@ -71,11 +77,11 @@ def main(argv: list[str]) -> int:
             return 2
         networks = load_feature_networks(args.features)
         progress(f"loading {spec} ({args.split} split)")
-        held_out = load_dataset(spec, split=args.split)
-        train = load_dataset(spec, split="train", limit=max(args.n, GAP_TRAIN_IMAGES))
+        held_out, train = comparison_data(spec, args.split, args.n)
         for name, data in (("held-out", held_out), ("training", train)):
-            if tuple(data.image_shape) != tuple(model.image_shape):
-                print(f"chain: error: {spec} gives {name} images {data.image_shape}, the model expects "
+            shape = tuple(data.shape[1:]) if isinstance(data, np.ndarray) else tuple(data.image_shape)
+            if shape != tuple(model.image_shape):
+                print(f"chain: error: {spec} gives {name} images {shape}, the model expects "
                       f"{tuple(model.image_shape)}", file=sys.stderr)
                 return 2
         # one report per feature space; the chains are the same in each (same seed), only the scoring differs
@@ -94,6 +100,26 @@ def main(argv: list[str]) -> int:
             print(report.format())
             print(f"({report.seconds:.0f} s)\n")
     return 0
+
+
+def comparison_data(spec: str, split: str, n: int):
+    """(compared images, training images) for the chain study. For a held-out split: that whole split
+    (an ImageDataset) and the first max(n, 3000) training images (the floor's n and P̂'s atlas). For
+    split "train": the 1,000 training images that follow those, as float [M, C, H, W] in [0, 1], so
+    settings can be chosen without the held-out faces and no image is on both sides."""
+    from latentlab.data import load_dataset
+    from latentlab.errors import DataError
+
+    used = max(n, GAP_TRAIN_IMAGES)
+    if split != "train":
+        return load_dataset(spec, split=split), load_dataset(spec, split="train", limit=used)
+    train = load_dataset(spec, split="train", limit=used + TRAIN_COMPARISON_IMAGES)
+    images = train.as_tensor()
+    compared = images[used:].float().div(255.0).numpy()
+    if len(compared) < 2:
+        raise DataError(f"{spec}: its training split has {len(images)} images; comparing on the training split "
+                        f"needs more than the first {used} (the floor's and the atlas's)")
+    return compared, load_dataset(spec, split="train", limit=used)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ class QualityRow:
     fd_p_hat_per_seed: list[float] | None = None
     p_hat_clusters: int | None = None               # the diversity figures of the P̂ samples (first seed)
     p_hat_near_duplicates: float | None = None
+    chain_setting: str | None = None                # the chain column's mode, debiasing and steps
 
 
 def _is_celeba_model(model: Any) -> bool:
@@ -81,16 +82,38 @@ def _has_encoder(model: Any) -> bool:
     return bool(getattr(model, "has_encoder", True)) and callable(getattr(model, "encode", None))
 
 
-def _after_chain(model: Any, z: np.ndarray, steps: int, mode: str, seed: int) -> np.ndarray:
-    """Decoder means after `steps` chain transitions from z."""
+def _after_chain(model: Any, z: np.ndarray, steps: int, mode: str, seed: int, debias: bool = False) -> np.ndarray:
+    """Decoder means after `steps` chain transitions from z (debiased: b measured on the model's
+    atlas codes with the generator seeded seed + 100, as `studies.chain_study` does)."""
     import torch
 
-    from latentlab.sampling.chain import latent_chain
+    from latentlab.analysis.codes import model_p_hat
+    from latentlab.sampling.chain import latent_chain, transition_bias
 
+    bias = None
+    if debias:
+        codes = model_p_hat(model)[2]
+        if codes is not None:
+            bias = transition_bias(model, codes, mode, torch.Generator().manual_seed(seed + 100))
     last = None
-    for state in latent_chain(model, z, steps, mode=mode, generator=torch.Generator().manual_seed(seed)):
+    for state in latent_chain(model, z, steps, mode=mode, generator=torch.Generator().manual_seed(seed), bias=bias):
         last = state
     return last.x
+
+
+def chain_setting(path: Path, model: Any, steps: int, mode: str) -> tuple[str, int, bool]:
+    """(mode, steps, debias) of the chain column: as given, or with mode "default" the model's
+    measured default (`explorer.chain_defaults`, docs/chain-defaults.md)."""
+    if mode != "default":
+        return mode, steps, False
+    from latentlab.explorer.chain_defaults import chain_default
+
+    measured = chain_default(path, model.registry_name)
+    return measured.mode, measured.pause_after, measured.debias
+
+
+def describe_setting(mode: str, steps: int, debias: bool) -> str:
+    return f"{mode}{'+debias' if debias else ''} x{steps}"
 
 
 def code_figures(model: Any, train: np.ndarray, seed: int) -> tuple[float, float]:
@@ -122,7 +145,8 @@ def p_hat_codes(model: Any, n: int, seed: int, train: np.ndarray | None = None,
 
 def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: np.ndarray, features: Any,
                 n: int, seed: int, chain_steps: int, mode: str, train: np.ndarray | None = None,
-                diversity: Any = None, more_seeds: list[int] | tuple[int, ...] = ()) -> QualityRow:
+                diversity: Any = None, more_seeds: list[int] | tuple[int, ...] = (), debias: bool = False,
+                ) -> QualityRow:
     """The FD figures of one model (see the module docstring), with `train` images the code figures,
     and with a `DiversityReference` the prior samples' diversity figures. `more_seeds`: further
     sample seeds for the prior and P̂ columns (which then hold the means over all seeds)."""
@@ -139,7 +163,7 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
     spread = diversity.score(prior_features) if diversity is not None else None
     fd_chain = fd_recon = norm = code_mmd = None
     if _has_encoder(model):
-        fd_chain = fid_against(features(_after_chain(model, z, chain_steps, mode, seed)), held_out_features)
+        fd_chain = fid_against(features(_after_chain(model, z, chain_steps, mode, seed, debias)), held_out_features)
         fd_recon = fid_against(features(reconstructions(model, held_out)), held_out_features)
         if train is not None:
             norm, code_mmd = code_figures(model, train, seed)
@@ -160,7 +184,8 @@ def score_model(model: Any, name: str, held_out_features: np.ndarray, held_out: 
                       norm, code_mmd, spread.clusters if spread else None, spread.near_duplicates if spread else None,
                       float(np.mean(p_hat_fds)) if p_hat_fds else None, seeds, prior_fds, p_hat_fds or None,
                       p_hat_spread.clusters if p_hat_spread else None,
-                      p_hat_spread.near_duplicates if p_hat_spread else None)
+                      p_hat_spread.near_duplicates if p_hat_spread else None,
+                      describe_setting(mode, chain_steps, debias) if fd_chain is not None else None)
 
 
 def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: str, floor_spread: Any = None) -> str:
@@ -171,7 +196,7 @@ def format_table(rows: list[QualityRow], floor: float, chain_steps: int, mode: s
         return f"{(value - base) / base:+8.1%}" if value is not None and base else f"{'—':>8s}"
 
     head = (f"{'model':28s} {'family':8s} {'d_z':>4s} {'prior':>9s} {'P̂(Z)':>9s} {'vs prior':>8s} "
-            f"{f'+{chain_steps} {mode}':>9s} {'change':>8s} {'recon':>9s} {'|E[z|x]|':>9s} {'MMD² P':>9s} "
+            f"{'default' if mode == 'default' else f'+{chain_steps} {mode}':>9s} {'change':>8s} {'recon':>9s} {'|E[z|x]|':>9s} {'MMD² P':>9s} "
             f"{'clusters':>8s} {'dup %':>6s}")
 
     def spread(clusters: int | None, duplicates: float | None) -> str:
@@ -312,9 +337,10 @@ def score_in_space(models: list[tuple[Path, Any]], features: Any, ref: Reference
             say(f"skipping {path.name}: images {tuple(model.image_shape)}, not {features.image_shape}")
             continue
         say(f"scoring {path.name}")
+        mode, steps, debias = chain_setting(path, model, args.chain_steps, args.mode)
         rows.append(score_model(model, name, ref.held_features, ref.held, features, args.n, args.seed,
-                                args.chain_steps, args.mode, train=ref.train_images, diversity=reference,
-                                more_seeds=seeds[1:]))
+                                steps, mode, train=ref.train_images, diversity=reference,
+                                more_seeds=seeds[1:], debias=debias))
     return FeatureSpaceReport(features.name, ref.floor, floor_spread, reference, rows, len(ref.held))
 
 
@@ -323,8 +349,9 @@ def side_by_side(spaces: list[FeatureSpaceReport]) -> str:
     space's floor (FD of training images against the compared faces), so spaces of different scale
     read side by side."""
     names = [row.model for row in spaces[0].rows]
-    head = f"{'model':28s}" + "".join(f" | {'space ' + str(i + 1):^26s}" for i in range(len(spaces)))
-    sub = f"{'(FD / floor)':28s}" + "".join(f" | {'prior':>8s} {'P̂(Z)':>8s} {'recon':>8s}" for _ in spaces)
+    head = f"{'model':28s}" + "".join(f" | {'space ' + str(i + 1):^35s}" for i in range(len(spaces)))
+    sub = f"{'(FD / floor)':28s}" + "".join(f" | {'prior':>8s} {'P̂(Z)':>8s} {'chain':>8s} {'recon':>8s}"
+                                           for _ in spaces)
     lines = ["side by side, each FD divided by its space's floor:", head, sub, "-" * len(sub)]
 
     def ratio(value: float | None, floor: float) -> str:
@@ -335,9 +362,13 @@ def side_by_side(spaces: list[FeatureSpaceReport]) -> str:
         for space in spaces:
             row = next((r for r in space.rows if r.model == name), None)
             line += (f" | {ratio(row.fd_prior, space.floor)} {ratio(row.fd_p_hat, space.floor)} "
-                     f"{ratio(row.fd_reconstruction, space.floor)}" if row else f" | {'':26s}")
+                     f"{ratio(row.fd_chain, space.floor)} {ratio(row.fd_reconstruction, space.floor)}"
+                     if row else f" | {'':35s}")
         lines.append(line)
-    lines.append(f"{'floor (FD)':28s}" + "".join(f" | {space.floor:8.2f} {'':17s}" for space in spaces))
+    lines.append(f"{'floor (FD)':28s}" + "".join(f" | {space.floor:8.2f} {'':26s}" for space in spaces))
+    settings = [(row.model, row.chain_setting) for row in spaces[0].rows if row.chain_setting]
+    if settings:
+        lines.append("chain: " + "; ".join(f"{name} {setting}" for name, setting in settings))
     lines += [f"space {i + 1}: {space.features}" for i, space in enumerate(spaces)]
     return "\n".join(lines)
 
@@ -356,7 +387,9 @@ def main(argv: list[str]) -> int:
                         help="several sample seeds: the prior and P̂ columns become means over them (the other "
                              "columns use the first); replaces --seed")
     parser.add_argument("--chain-steps", type=int, default=5, help="chain transitions (default 5)")
-    parser.add_argument("--mode", default="mean", choices=("mean", "stochastic"), help="chain mode (default mean)")
+    parser.add_argument("--mode", default="mean", choices=("mean", "stochastic", "mean-decode", "default"),
+                        help="chain mode (default mean); 'default': each model's measured default mode, debiasing "
+                             "and step count (docs/chain-defaults.md), replacing --chain-steps")
     parser.add_argument("--features", nargs="+",
                         help="feature network checkpoints (default: every one in resources/features/, side by side)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -396,8 +429,9 @@ def main(argv: list[str]) -> int:
     for space in spaces:
         rows, reference = space.rows, space.reference
         print(f"Fréchet distance to {spec} {args.split} split ({space.held_count} images), features: {space.features}")
-        print(f"{args.n} samples per model, {seed_text}; chain: {args.chain_steps} steps, {args.mode} mode, first "
-              "seed; lower is better")
+        chain_text = ("each model's measured default (docs/chain-defaults.md)" if args.mode == "default"
+                      else f"{args.chain_steps} steps, {args.mode} mode")
+        print(f"{args.n} samples per model, {seed_text}; chain: {chain_text}, first seed; lower is better")
         print(f"P̂(Z): each model's own {P_HAT.describe()} of its atlas (analysis.density.fit_p_hat)")
         print(format_table(rows, space.floor, args.chain_steps, args.mode, space.floor_spread))
         print(f"|E[z|x]|: mean norm of the codes of the {args.n} training images (a "

@@ -94,6 +94,7 @@ class ChainSettings:
     debias: bool = False
     speed: int = 5
     fast: bool = False
+    pause_after: int = 0  # Play pauses by itself at this step (0: never)
     codes: np.ndarray | None = None
     step: int = 0
 

@@ -73,13 +73,14 @@ class BernoulliImage:
 
 @dataclass
 class GaussianImage:
-    """P(x|z) = N(x; mu(z), sigma^2 I) with mu = sigmoid(logits) in [0, 1] and a fixed sigma.
+    """P(x|z) = N(x; mu(z), sigma^2 I) with mu = sigmoid(logits) in [0, 1] and one sigma for every pixel.
 
     -log P(x|z) = ||x - mu||^2 / (2 sigma^2) + D/2 log(2 pi sigma^2).
+    sigma is a number, or a scalar tensor when the model learns it (Rybkin et al. 2021, sigma-VAE).
     """
 
     logits: torch.Tensor
-    sigma: float
+    sigma: float | torch.Tensor
 
     @property
     def mean(self) -> torch.Tensor:
@@ -88,7 +89,8 @@ class GaussianImage:
     def nll(self, x: torch.Tensor) -> torch.Tensor:
         squared = (x - self.mean).pow(2).flatten(1).sum(dim=1)
         dims = x[0].numel()
-        return squared / (2.0 * self.sigma**2) + 0.5 * dims * (LOG_2PI + 2.0 * math.log(self.sigma))
+        log_sigma = torch.log(torch.as_tensor(self.sigma, dtype=squared.dtype))
+        return squared / (2.0 * self.sigma**2) + 0.5 * dims * (LOG_2PI + 2.0 * log_sigma)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         noise = torch.randn(self.logits.shape, generator=generator, device=self.logits.device)

@@ -2,7 +2,8 @@
 
 `Gate` lives on the worker side (no Qt): the generator's loop calls `wait_turn` before pulling the
 next transition, and the GUI thread grants turns (`step`: exactly one; `play`: one every `interval`
-seconds, 0 meaning as fast as possible). The chain and pixel runs (`explorer.chain_runs`,
+seconds, 0 meaning as fast as possible). `pause_after(n)` makes Play stop by itself once n transitions
+have been granted (the chain panel's measured best step count); Step and a later Play go on past it. The chain and pixel runs (`explorer.chain_runs`,
 `explorer.pixel_runs`) are paced by one; `ui.widgets.transport.GatedTransport` is the GUI side.
 """
 
@@ -18,6 +19,18 @@ class Gate:
     def __init__(self, interval: float) -> None:
         self._cond = threading.Condition()
         self._playing, self._credits, self._interval, self._stopped = False, 0, interval, False
+        self._granted, self._pause_after = 0, None
+
+    @property
+    def granted(self) -> int:
+        """Transitions granted so far."""
+        with self._cond:
+            return self._granted
+
+    def pause_after(self, transitions: int | None) -> None:
+        """Playing pauses by itself when `transitions` have been granted in all (None or 0: never).
+        It fires once: pressing Play again there goes on."""
+        self._set(pause_after=transitions or None)
 
     def _set(self, **values) -> None:
         with self._cond:
@@ -49,10 +62,15 @@ class Gate:
             while not self._stopped:
                 if self._credits:
                     self._credits -= 1
+                    self._granted += 1
                     return True
+                if self._playing and self._pause_after is not None and self._granted >= self._pause_after:
+                    self._playing, self._pause_after = False, None
+                    continue
                 if self._playing:
                     delay = since + self._interval - time.monotonic()
                     if delay <= 0:
+                        self._granted += 1
                         return True
                     self._cond.wait(delay)
                 else:

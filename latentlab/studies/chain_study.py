@@ -396,6 +396,41 @@ def chain_report(model: Any, held_out: Any, features: FeatureFn, n: int = 1000, 
         seconds=time.perf_counter() - started, notes=notes)
 
 
+def fd_ratios_by_setting(model: Any, compared: np.ndarray, floor_images: np.ndarray, feature_spaces: Sequence[FeatureFn],
+                         n: int = 500, seed: int = 0, steps: Sequence[int] = DEFAULT_STEPS,
+                         modes: Sequence[str] = REPORT_MODES, debias_options: Sequence[bool] = (False, True),
+                         batch_size: int = 250, progress: Callable[[str], None] | None = None,
+                         ) -> dict[tuple[str, bool, int], dict[str, float]]:
+    """{(mode, debias, step): {feature space name: FD / floor}} for n chains from the prior: each
+    (mode, debias) chain runs once and its decodes are scored in every space, against `compared`
+    images, the floor being `floor_images` against the same. Seeds as in `chain_report` (so its
+    figures agree); debiasing subtracts b measured on the model's atlas codes, which it needs."""
+    say = progress or (lambda _msg: None)
+    steps = sorted({int(s) for s in steps})
+    device = model_device(model)
+    compared_features = [np.asarray(space(compared), np.float64) for space in feature_spaces]
+    floors = [fid_against(np.asarray(space(floor_images), np.float64), target)
+              for space, target in zip(feature_spaces, compared_features)]
+    names = [str(getattr(space, "name", f"space {i}")) for i, space in enumerate(feature_spaces)]
+    _, _, codes = model_p_hat(model, None, None, batch_size)
+    z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
+    out: dict[tuple[str, bool, int], dict[str, float]] = {}
+    for debias in debias_options:
+        if debias and codes is None:
+            raise ValueError("debiasing needs the model's atlas codes (bundle it with an atlas)")
+        for mode in modes:
+            bias = (transition_bias(model, codes, mode, torch.Generator(device=device).manual_seed(seed + 100),
+                                    batch_size) if debias else None)
+            generator = torch.Generator(device=device).manual_seed(seed + 1 + REPORT_MODES.index(mode))
+            for step, _z, x, _change in chain_states(model, z0, steps[-1], mode, generator, batch_size, bias):
+                if step in steps:
+                    say(f"{mode}{' + debias' if debias else ''}, step {step}")
+                    out[(mode, debias, step)] = {
+                        name: fid_against(np.asarray(space(x), np.float64), target) / floor
+                        for name, space, target, floor in zip(names, feature_spaces, compared_features, floors)}
+    return out
+
+
 __all__ = [
     "CHAIN_STARTS",
     "DEFAULT_MODES",
@@ -405,4 +440,5 @@ __all__ = [
     "StepFigures",
     "chain_report",
     "chain_states",
+    "fd_ratios_by_setting",
 ]

@@ -9,6 +9,9 @@ worker is then blocked between two steps. Each transition goes to the GUI thread
 `Frame` through the panel's `JobBridge`; the GUI keeps the latest frame plus the short histories the
 plots, filmstrip and trails need, and a QTimer redraws at most ~30 Hz, only when something changed
 (GAN Lab: computation and redraw at different rates). Settings (N, mode, start, seed) apply on Reset.
+
+A model opens on its measured default setting (`explorer.chain_defaults`: mode, debiasing and the
+step count after which Play pauses by itself), which the panel states with its source.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.analysis.density import expected_norm
+from latentlab.explorer.chain_defaults import NOT_MEASURED, ChainDefault, chain_default
 from latentlab.explorer.chain_runs import Frame, chain_frames
 from latentlab.explorer.session import ExplorerSession
 from latentlab.services.gate import Gate
@@ -47,7 +51,8 @@ FILM_STEPS = 12         # the selected chain's last decodes
 HISTORY_STEPS = 5000    # points kept in the curves
 JOIN_TIMEOUT_S = 30.0
 MODES = (("mean", "Mean (decode mean → encode mean, deterministic)"),
-         ("stochastic", "Stochastic (sample decoder → sample encoder: converges to P̂(Z))"))
+         ("stochastic", "Stochastic (sample decoder → sample encoder: converges to P̂(Z))"),
+         ("mean-decode", "Mean decode → sampled encode (decoder mean, then a posterior draw)"))
 STARTS = (("prior", "Prior samples z ~ N(0, I)"), ("current", "The current face (N copies)"),
           ("p_hat", "Samples of P̂(Z) (fitted to the encoded faces)"))
 NO_ENCODER = "This model has no encoder, so the latent chain (decode → re-encode) does not apply."
@@ -74,6 +79,7 @@ class ChainPanel(QWidget, GatedTransport):
         self._gate: Gate | None = None
         self._retiring: dict[int, GeneratorJob] = {}
         self._job_id = 0
+        self._first_step = 0  # the step the chains now running started at (a resumed session's)
         self._playing = False
         self._reference: float | None = None
         self._selected = 0
@@ -98,6 +104,15 @@ class ChainPanel(QWidget, GatedTransport):
         self.fast_check = QCheckBox("As fast as possible")
         self.debias_check = QCheckBox("Debias")
         self.debias_check.setToolTip(DEBIAS_TIP)
+        self.pause_spin = QSpinBox(minimum=0, maximum=10000, value=0)
+        self.pause_spin.setSpecialValueText("never")
+        self.pause_spin.setToolTip("Play pauses by itself after this many steps from step 0 (the model's measured "
+                                   "best step count by default); Step or Play again goes on")
+        self.pause_spin.valueChanged.connect(self._pause_changed)
+        self.default_label = QLabel(wordWrap=True)
+        self.default_label.setStyleSheet("color: #555;")
+        self.default_label.hide()
+        self.default_setting: ChainDefault = NOT_MEASURED
         self.busy_label = QLabel()
         self.busy_label.setStyleSheet("color: #666;")
         self.busy_label.hide()
@@ -126,7 +141,11 @@ class ChainPanel(QWidget, GatedTransport):
         for row, (name, combo) in enumerate((("Start", self.start_combo), ("Mode", self.mode_combo)), start=1):
             form.addWidget(QLabel(name), row, 0)
             form.addWidget(combo, row, 1)
-        form.addWidget(self.debias_check, 3, 1)
+        options = QHBoxLayout()
+        for widget in (self.debias_check, QLabel("Pause after"), self.pause_spin, QLabel("steps")):
+            options.addWidget(widget)
+        options.addStretch(1)
+        form.addLayout(options, 3, 1)
         form.setColumnStretch(1, 1)
         buttons = QHBoxLayout()  # two short rows, so the panel fits a narrow column
         for widget in (self.play_button, self.step_button, self.reset_button):
@@ -148,11 +167,11 @@ class ChainPanel(QWidget, GatedTransport):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addLayout(speed)
-        for item in (self.note_label, self.busy_label, self.error_label, self.left_label):
+        for item in (self.default_label, self.note_label, self.busy_label, self.error_label, self.left_label):
             layout.addWidget(item)
         layout.addLayout(body, 1)
         self._controls = (self.chains_spin, self.seed_spin, self.mode_combo, self.start_combo, self.play_button,
-                          self.step_button, self.reset_button, self.speed_slider, self.fast_check)
+                          self.step_button, self.reset_button, self.speed_slider, self.fast_check, self.pause_spin)
         self._p_hat_index = self.start_combo.findData("p_hat")
 
         self._bridge = JobBridge(self)
@@ -171,16 +190,29 @@ class ChainPanel(QWidget, GatedTransport):
 
     # ------------------------------------------------------------------ public API
     def set_session(self, session: ExplorerSession | None) -> None:
-        """Stop any chain and, for a model with an encoder, start fresh chains at step 0 (paused)."""
+        """Stop any chain and, for a model with an encoder, start fresh chains at step 0 (paused), on the
+        model's measured default setting."""
         self._retire()
         self._session, self._reference, self._current = session, None, None
         self._clear_state()
         self._update_enabled()
+        self.apply_default(chain_default(session.path, session.model_name) if self._usable else NOT_MEASURED)
         self.grid.set_images(None)
         self.film.set_images(None)
         self.trails_changed.emit(np.zeros((0, 0, session.latent_dim if session else 0), np.float32))  # clear
         if self._usable:
             self.reset()
+
+    def apply_default(self, default: ChainDefault) -> None:
+        """Set mode, debiasing and the pause step count from `default` and say where they come from
+        (applies from the next Reset; set_session resets right after)."""
+        self.default_setting = default
+        index = self.mode_combo.findData(default.mode)
+        self.mode_combo.setCurrentIndex(max(index, 0))
+        self.debias_check.setChecked(default.debias and self.debias_check.isEnabled())
+        self.pause_spin.setValue(default.pause_after)
+        self.default_label.setText(default.describe())
+        self.default_label.setVisible(self._usable)
 
     def set_current_code(self, z: np.ndarray) -> None:
         """The code under the drag handle; chains start from N copies of it on the next Reset."""
@@ -247,6 +279,8 @@ class ChainPanel(QWidget, GatedTransport):
                                  on_error=lambda text: emit((job_id, "error", text)),
                                  on_done=lambda: emit((job_id, "done", None)))
         self._debiased = debias
+        self._first_step = first_step
+        self._pause_changed(self.pause_spin.value())
         self._timer.start()
         self._job.start()
 
@@ -283,6 +317,10 @@ class ChainPanel(QWidget, GatedTransport):
 
     def _interval(self) -> float:
         return 0.0 if self.fast_check.isChecked() else 1.0 / self.speed_slider.value()
+
+    def _pause_changed(self, value: int) -> None:
+        if self._gate is not None:  # counted from step 0 of the chains now running (the gate counts from its start)
+            self._gate.pause_after(value - self._first_step if value > max(self.step_count, self._first_step) else None)
 
     def _speed_changed(self, *_) -> None:
         self.speed_slider.setEnabled(self._usable and not self.fast_check.isChecked())
@@ -376,6 +414,8 @@ class ChainPanel(QWidget, GatedTransport):
             self._history[key].append(float(value))
         if self._step0_intensity is None:  # the first frame: step 0, or the step a saved session resumed at
             self._step0_intensity = float(np.mean(frame.intensity))
+        if self._playing and frame.step == self.pause_spin.value():
+            self._set_playing(False)  # the gate paused the worker at this step (Gate.pause_after)
         self._trail.append(frame.z)
         self._film.append((frame.step, frame.images))
         self._new_codes = True

@@ -53,7 +53,8 @@ def _chain(panel) -> ChainSettings:
     return ChainSettings(chains=panel.chains_spin.value(), seed=panel.seed_spin.value(),
                          start=panel.start_combo.currentData(), mode=panel.mode_combo.currentData(),
                          debias=panel.debias_check.isChecked(), speed=panel.speed_slider.value(),
-                         fast=panel.fast_check.isChecked(), codes=None if codes is None else codes.copy(),
+                         fast=panel.fast_check.isChecked(), pause_after=panel.pause_spin.value(),
+                         codes=None if codes is None else codes.copy(),
                          step=panel.step_count if codes is not None else 0)
 
 

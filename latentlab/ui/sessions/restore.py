@@ -137,6 +137,7 @@ def _apply_chain(panel, settings: ChainSettings, notes: list[str]) -> None:
     panel.debias_check.setChecked(settings.debias and panel.debias_check.isEnabled())
     panel.speed_slider.setValue(settings.speed)
     panel.fast_check.setChecked(settings.fast)
+    panel.pause_spin.setValue(settings.pause_after)
     if settings.codes is not None:
         panel.resume(settings.codes, settings.step)
     else:
