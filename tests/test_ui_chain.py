@@ -301,6 +301,24 @@ def test_a_warning_says_when_the_chains_leave_p_hat(qtbot, panel, session, monke
     assert panel.left_label.isHidden()
 
 
+def test_resume_continues_saved_codes_from_their_step(qtbot, panel, session):
+    """A saved session's chains: resumed from their codes, numbered from their step, one transition per Step."""
+    codes = session.atlas_codes[:3].copy()
+    panel.resume(codes, 7)
+    qtbot.waitUntil(lambda: panel.step_count == 7, timeout=3000)
+    assert panel.chains_spin.value() == 3
+    np.testing.assert_allclose(panel.latest_codes, codes, atol=1e-6)
+    qtbot.waitUntil(lambda: panel.step_label.text() == "Step 7", timeout=3000)
+    panel.step()
+    qtbot.waitUntil(lambda: panel.step_count == 8, timeout=3000)
+    assert not np.allclose(panel.latest_codes, codes)
+    panel.pause_spin.setValue(10)  # "pause after" counts from step 0, also for resumed chains
+    panel.fast_check.setChecked(True)
+    panel.play()
+    qtbot.waitUntil(lambda: not panel.is_playing, timeout=10000)
+    assert settle(qtbot, panel, 400) == 10
+
+
 def test_a_model_opens_on_its_measured_default_and_play_pauses_after_its_steps(qtbot, session, monkeypatch):
     measured = ChainDefault(mode="stochastic", debias=True, pause_after=3, improves=True, score=2.0,
                             score_step0=2.5, source="measured on this model (tiny.ckpt, training faces)")

@@ -40,20 +40,25 @@ class Frame:
     z_norm: np.ndarray | None = None     # [N] ||z||
 
 
-def make_frame(session: ExplorerSession, step: ChainStep, gap: bool = True) -> Frame:
-    """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False)."""
-    return Frame(step.step, step.z, to_uint8(step.x), step.change, session.gap_scores(step.z) if gap else None,
+def make_frame(session: ExplorerSession, step: ChainStep, gap: bool = True, first_step: int = 0) -> Frame:
+    """A ChainStep as the GUI needs it (decodes as uint8; gap scores skipped with gap=False), numbered
+    from `first_step` (a chain resumed from a saved session continues its count)."""
+    return Frame(first_step + step.step, step.z, to_uint8(step.x), step.change,
+                 session.gap_scores(step.z) if gap else None,
                  mean_intensity(step.x).astype(np.float32), session.log_p_hat(step.z) if gap else None,
                  np.linalg.norm(step.z, axis=1).astype(np.float32))
 
 
 def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndarray], mode: str, seed: int,
-                 gate: Gate, threads: int, want_reference: bool, debias: bool = False) -> Iterator[tuple[str, Any]]:
+                 gate: Gate, threads: int, want_reference: bool, debias: bool = False,
+                 first_step: int = 0) -> Iterator[tuple[str, Any]]:
     """The worker's generator: ("frame", Frame), ("gap0", [N]), ("logp0", ([N] log P̂ at step 0, the
     atlas's 1 % floor of log P̂)), ("reference", float), ("status", text
     or None) messages. `z0` may be a function computing the starting codes here, on the worker (draws
     of P̂(Z), whose first use fits the density). With `debias`, the chain is the debiased one,
-    z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode)."""
+    z_{t+1} = T(z_t) - b, b = `session.chain_bias(mode)` (measured here first, once per model and mode).
+    Frames are numbered from `first_step`: z0 is then the state of a chain that ran that many steps
+    (restored from a saved session; a stochastic chain continues with fresh draws from `seed`)."""
     background_thread(threads)  # its own torch threads; the drag's decodes run first (services/decode.py)
     busy = False
     if callable(z0):
@@ -72,7 +77,8 @@ def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndar
     chain = latent_chain(session.model, z0, None, mode, torch.Generator(device=device).manual_seed(seed), bias=bias)
     try:
         first = next(chain)
-        yield "frame", make_frame(session, first, gap=False)  # shown at once; the P̂(Z) fit may take seconds
+        # shown at once; the P̂(Z) fit may take seconds
+        yield "frame", make_frame(session, first, gap=False, first_step=first_step)
         yield "gap0", session.gap_scores(first.z)
         yield "logp0", (session.log_p_hat(first.z), session.p_hat_floor())
         if want_reference and session.atlas_codes is not None:
@@ -81,6 +87,6 @@ def chain_frames(session: ExplorerSession, z0: np.ndarray | Callable[[], np.ndar
         since = time.monotonic()
         while gate.wait_turn(since):
             since = time.monotonic()
-            yield "frame", make_frame(session, next(chain))
+            yield "frame", make_frame(session, next(chain), first_step=first_step)
     finally:
         chain.close()

@@ -1,4 +1,5 @@
-"""`latentlab [CHECKPOINT]`: open the explorer window on a checkpoint, or on the bundled default model."""
+"""`latentlab [CHECKPOINT | SESSION]`: open the explorer window on a checkpoint, a saved session (.llsession),
+or the bundled default model."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def no_display_message(environ: dict[str, str] | None = None, platform: str | No
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="latentlab", description=__doc__)
-    parser.add_argument("checkpoint", nargs="?", help="a LatentLab checkpoint (.ckpt); default: the bundled model")
+    parser.add_argument("checkpoint", nargs="?",
+                        help="a LatentLab checkpoint (.ckpt) or saved session (.llsession); default: the bundled model")
     parser.add_argument("--exit-after-paint", action="store_true",
                         help="quit once the window has painted (prints the seconds it took; used by the launch benchmark)")
     args = parser.parse_args(argv)
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     limit_malloc_arenas()  # before the window's worker threads take arenas of their own
 
+    from latentlab.explorer.saved_session import SUFFIX as SESSION_SUFFIX
     from latentlab.resources import default_model
     from latentlab.ui.main_window import MainWindow
 
@@ -56,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     path = args.checkpoint or default_model()
-    if path is not None:
+    if path is not None and str(path).endswith(SESSION_SUFFIX):
+        window.session_files.open(path)
+    elif path is not None:
         window.open_checkpoint(path)
     else:
         window.show_error("No bundled model found (resources/models is empty); open a checkpoint with File → Open.")

@@ -55,6 +55,7 @@ from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
 from latentlab.ui.interpolate.panel import InterpolationPanel
 from latentlab.ui.pixels.panel import PixelPanel
+from latentlab.ui.sessions.files import SessionFiles
 from latentlab.ui.train.panel import TrainingPanel
 from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.face_panel import FacePanel
@@ -102,7 +103,8 @@ tab, on the right or at the bottom.</p>
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
 draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
 writes one named row per model.</p>
-<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
+<p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, Ctrl+Shift+S / Ctrl+Shift+O save / open
+a session (everything the window shows), F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
 
@@ -260,6 +262,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(file_menu, "&Open checkpoint…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.session_files = SessionFiles(self, file_menu)  # Open / Save session…, recent sessions
         file_menu.addSeparator()
         self._add_action(file_menu, "Save current &face as PNG…", self.export_face_dialog, QKeySequence.StandardKey.Save)
         self._add_action(file_menu, "Save latent &map as PNG…", self.export_map_dialog)
@@ -329,6 +332,10 @@ class MainWindow(QMainWindow):
         self.set_session(session)
         self._remember(path)
         return True
+
+    def adopt_session(self, session: ExplorerSession, path: Path) -> bool:
+        """Show a model already loaded from `path` (a saved session's, `ui.sessions`) as if opened."""
+        return self._show_opened(session, path)
 
     def _size_pixel_dock(self, visible: bool) -> None:
         """The first time the dock shows, give it about 40% of the window's width (or height)."""
@@ -557,6 +564,15 @@ class MainWindow(QMainWindow):
             self.map.place_handle(*self.projection.project(self.current_z))
         self.chain.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z))
+
+    def go_to(self, z: np.ndarray, caption: str) -> None:
+        """Move the handle to code `z` [D] and show its decode, captioned `caption`."""
+        self._go_to(z, caption)
+
+    @property
+    def current_caption(self) -> str:
+        """What the current code is ("dragged", "training face #3", ...)."""
+        return getattr(self, "_current_caption", "")
 
     def _handle_dragged(self, x: float, y: float) -> None:
         if self.session is None or self.projection is None or self.current_z is None:

@@ -21,6 +21,9 @@ face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's
 with its own atlas and with that atlas grown to 200,000 codes (`latentlab.bundle.grow_atlas`, in a
 temporary folder): map-3k.png, map-200k.png (the shaded density) and map-200k-colour.png (coloured by
 the first label, each bin its mean); CHECKPOINT defaults to the bundled vae-synthetic.
+`--session OUT_DIR [CHECKPOINT]` takes only session-restored.png (a
+session saved with A/B set, the A → B axes, a colour label if the model has one and 16 chains 6 steps
+from prior samples, then opened in a fresh window).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale")]
+    session_only = "--session" in argv
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session")]
     if not argv:
         print(__doc__)
         return 2
@@ -75,6 +79,8 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if session_only:
+        return session_shot(window, settle, out, scratch)
     if p_hat_only or compare_all_only:
         (p_hat_shots(window, settle, shot, out) if p_hat_only else compare_all_shot(window, settle, out))
         window.shutdown()
@@ -262,6 +268,53 @@ def compare_all_shot(window, settle, out: Path) -> None:
     print(out / "compare-all.png")
     compare.shutdown(wait=1.0)
     compare.close()
+
+
+def session_shot(window, settle, out: Path, scratch: Path) -> int:
+    """session-restored.png: a session saved from `window` and opened in a fresh window (as
+    `latentlab SESSION` does), once its face, gap map and chains are back."""
+    from PySide6.QtCore import QSettings
+
+    from latentlab.ui.main_window import MainWindow
+
+    for index, button in ((3, window.face_panel.a_button), (24, window.face_panel.b_button)):
+        window.map.point_clicked.emit("atlas", index)
+        settle(0.2)
+        button.click()
+    window.interpolation.slider.setValue(window.interpolation.slider.maximum() // 2)
+    window.axes_combo.setCurrentIndex(1)
+    window.axes_combo.activated.emit(1)
+    if window.colour_combo.count() > 1:
+        window.colour_combo.setCurrentIndex(1)
+        window.colour_combo.activated.emit(1)
+    window.tabs.setCurrentIndex(window.chain_tab)
+    window.chain.start_combo.setCurrentIndex(window.chain.start_combo.findData("prior"))
+    window.chain.reset()
+    deadline = time.perf_counter() + 600  # the first steps wait for the P̂(Z) fit of the gap scores
+    for step in range(1, 7):
+        window.chain.step()
+        while window.chain.step_count < step and time.perf_counter() < deadline:
+            settle(0.1)
+    path = window.session_files.save(scratch / "session")
+    window.shutdown()
+    window.close()
+    if path is None:
+        print(window.banner.message, file=sys.stderr)
+        return 1
+    fresh = MainWindow(QSettings(str(scratch / "fresh.ini"), QSettings.Format.IniFormat))
+    fresh.resize(1360, 900)
+    fresh.show()
+    if not fresh.session_files.open(path):
+        print(fresh.banner.message, file=sys.stderr)
+        return 1
+    deadline = time.perf_counter() + 120
+    while (fresh.gap_map_pending or fresh.chain.step_count < 6) and time.perf_counter() < deadline:
+        settle(0.1)
+    settle(1.0)
+    fresh.grab().save(str(out / "session-restored.png"))
+    print(out / "session-restored.png")
+    fresh.shutdown()
+    return 0
 
 
 def pixel_shot(window, settle) -> None:

@@ -79,6 +79,7 @@ class ChainPanel(QWidget, GatedTransport):
         self._gate: Gate | None = None
         self._retiring: dict[int, GeneratorJob] = {}
         self._job_id = 0
+        self._first_step = 0  # the step the chains now running started at (a resumed session's)
         self._playing = False
         self._reference: float | None = None
         self._selected = 0
@@ -250,19 +251,36 @@ class ChainPanel(QWidget, GatedTransport):
             z0 = lambda: session.p_hat_draws(n, seed)  # noqa: E731 -- on the worker: the first use fits P̂(Z)
         else:
             z0 = session.prior_samples(n, seed=seed).astype(np.float32)
+        self._start(z0)
+
+    def resume(self, codes: np.ndarray, step: int) -> None:
+        """Continue chains whose state after `step` transitions was `codes` [N, D] (a saved session),
+        with the current mode, seed and debias settings; paused."""
+        self._retire()
+        self._clear_state()
+        if not self._usable:
+            return
+        codes = np.asarray(codes, dtype=np.float32)
+        self.chains_spin.setValue(len(codes))
+        self._start(codes, first_step=step)
+
+    def _start(self, z0, first_step: int = 0) -> None:
+        session, seed = self._session, self.seed_spin.value()
         debias = self.debias_check.isChecked() and self.debias_check.isEnabled()
         self._job_id += 1
         job_id, emit = self._job_id, self._bridge.to_gui(self._on_message)  # (job id, kind, payload)
         self._gate = gate = Gate(self._interval())
         mode, threads = self.mode_combo.currentData(), self.worker_threads
         want_reference = self._reference is None
-        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference, debias),
+        self._job = GeneratorJob(lambda: chain_frames(session, z0, mode, seed, gate, threads, want_reference, debias,
+                                                      first_step),
                                  name="chain", on_cancel=gate.stop,
                                  on_event=lambda item: emit((job_id, *item)),
                                  on_error=lambda text: emit((job_id, "error", text)),
                                  on_done=lambda: emit((job_id, "done", None)))
         self._debiased = debias
-        gate.pause_after(self.pause_spin.value())
+        self._first_step = first_step
+        self._pause_changed(self.pause_spin.value())
         self._timer.start()
         self._job.start()
 
@@ -301,8 +319,8 @@ class ChainPanel(QWidget, GatedTransport):
         return 0.0 if self.fast_check.isChecked() else 1.0 / self.speed_slider.value()
 
     def _pause_changed(self, value: int) -> None:
-        if self._gate is not None:  # counted from step 0 of the chains now running
-            self._gate.pause_after(value if value > self.step_count else None)
+        if self._gate is not None:  # counted from step 0 of the chains now running (the gate counts from its start)
+            self._gate.pause_after(value - self._first_step if value > max(self.step_count, self._first_step) else None)
 
     def _speed_changed(self, *_) -> None:
         self.speed_slider.setEnabled(self._usable and not self.fast_check.isChecked())
@@ -394,7 +412,7 @@ class ChainPanel(QWidget, GatedTransport):
                            ("log_p_hat", np.nan if frame.log_p_hat is None else np.mean(frame.log_p_hat)),
                            ("z_norm", np.nan if frame.z_norm is None else np.mean(frame.z_norm))):
             self._history[key].append(float(value))
-        if frame.step == 0:
+        if self._step0_intensity is None:  # the first frame: step 0, or the step a saved session resumed at
             self._step0_intensity = float(np.mean(frame.intensity))
         if self._playing and frame.step == self.pause_spin.value():
             self._set_playing(False)  # the gate paused the worker at this step (Gate.pause_after)

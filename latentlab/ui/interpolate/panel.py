@@ -258,6 +258,11 @@ class InterpolationPanel(QWidget):
     def current_t(self) -> float:
         return self.slider.value() / self.SLIDER_MAX
 
+    def endpoint(self, which: int) -> tuple[np.ndarray, str] | None:
+        """Endpoint A (0) or B (1) as (code [D], its caption), or None while it is unset."""
+        z = self._codes[which]
+        return None if z is None else (z.copy(), self.captions[which].toolTip())
+
     def current_code(self) -> np.ndarray | None:
         a, b = self._codes
         if a is None or b is None:

@@ -296,6 +296,12 @@ class PixelPanel(QWidget, GatedTransport):
         return self._total
 
     @property
+    def known_image(self) -> tuple[np.ndarray, str] | None:
+        """The image to complete (uint8 [C, H, W]) and its caption, or None."""
+        caption = self.image_caption.text().removeprefix("Completing: ")
+        return None if self._known is None else (self._known.copy(), caption)
+
+    @property
     def images(self) -> np.ndarray | None:
         """uint8 [N, C, H, W]: the images as far as they are drawn (shown or about to be)."""
         return self._images
