@@ -31,3 +31,7 @@ class SaveError(LatentLabError):
 
     Kept apart from the other errors so a training run can tell "the save failed, the model is still
     in memory and can be saved elsewhere" from "the run itself went wrong"."""
+
+
+class ExportError(LatentLabError):
+    """A file that could not be written (unwritable folder, unsupported format, no frames, no encoder...)."""
