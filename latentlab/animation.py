@@ -95,8 +95,12 @@ def write_animation(path: str | os.PathLike, images: np.ndarray, fps: float = 10
     total = len(order) + 1
     try:
         with atomic_file(path) as tmp:
-            for done in writer(tmp, images, order, fps, scale):
-                yield done, total
+            frames = writer(tmp, images, order, fps, scale)
+            try:
+                for done in frames:
+                    yield done, total
+            finally:
+                frames.close()  # on cancel too: the encoder lets go of the file before it is removed
     except OSError as err:
         raise ExportError(f"{path}: cannot write file ({describe_os_error(err)})") from None
     yield total, total
