@@ -218,3 +218,17 @@ def test_mp4_is_greyed_out_with_the_reason_when_there_is_no_encoder(qtbot, monke
     assert dialog.kind == "GIF" and dialog.frame_count() == 2 * 60 - 2  # bounce on for a path walk
     dialog.scale_spin.setValue(5)
     assert dialog.size_label.text() == "80 × 80 pixels"
+
+
+def test_the_recorded_codes_save_as_csv_with_their_map_place_and_time(qtbot, window, tmp_path, monkeypatch):
+    window.recorder.start()
+    drag(qtbot, window, 3)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(tmp_path / "codes.csv"), ""))
+    window.recorder.codes_action.trigger()
+    assert not window.recorder.is_recording
+    table = np.loadtxt(tmp_path / "codes.csv", delimiter=",", skiprows=1)
+    recording = window.recorder.recording
+    assert table.shape == (4, 6 + 2 + 1)
+    np.testing.assert_array_equal(table[:, :6].astype(np.float32), recording.codes_array())
+    np.testing.assert_allclose(table[-1, 6:8], window.map.handle_position(), atol=1e-4)
+    assert table[0, 8] == 0 and np.all(np.diff(table[:, 8]) > 0)

@@ -23,7 +23,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QMenu, QProgressDialog, QToolButton
 
+from latentlab.errors import LatentLabError
 from latentlab.explorer.recording import AnimationSettings, Recording, export_frames, tiled_shape
+from latentlab.export import save_codes
 from latentlab.sampling import interpolation_path
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import JobBridge
@@ -53,6 +55,8 @@ class RecordingController(QObject):
         self.export_action = QAction("&Export recording as GIF / MP4…", window)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.export_recording)
+        self.codes_action = QAction("Save recorded c&odes (CSV / NPZ)…", window)
+        self.codes_action.triggered.connect(self.save_codes_dialog)
         self.path_action = QAction("Export &path walk A → B as GIF / MP4…", window)
         self.path_action.triggered.connect(self.export_path_walk)
         self.chain_action = QAction("Export &chain run as GIF / MP4…", window)
@@ -60,6 +64,7 @@ class RecordingController(QObject):
         self.menu = QMenu("&Record", window)
         self.menu.addAction(self.record_action)
         self.menu.addAction(self.export_action)
+        self.menu.addAction(self.codes_action)
         self.menu.addSeparator()
         self.menu.addAction(self.path_action)
         self.menu.addAction(self.chain_action)
@@ -128,7 +133,32 @@ class RecordingController(QObject):
         settings = self._ask(dialog)
         if settings is None:
             return None
-        return self._start(settings, images=recording.frames(), order=recording.order(settings.fps, settings.real_time))
+        return self.start_export(settings, images=recording.frames(),
+                                 order=recording.order(settings.fps, settings.real_time))
+
+    def save_codes(self, path: str | Path) -> Path | None:
+        """The recorded codes, one row per face shown, with their place on the map's current axes and the
+        seconds since the first face (`export.save_codes`: CSV or NPZ by suffix)."""
+        self.stop()
+        if not len(self.recording):
+            self.window.show_error("Nothing is recorded yet: press Record (Ctrl+R) and drag the handle first.")
+            return None
+        codes, times = self.recording.codes_array(), np.asarray(self.recording.times)
+        projection = self.window.projection
+        coords = projection.project(codes) if projection is not None and projection.axes.shape[1] == codes.shape[1] else None
+        try:
+            written = save_codes(path, codes, coords, {"seconds": times - times[0]})
+        except (LatentLabError, ValueError) as err:
+            self.window.show_error(str(err))
+            return None
+        self.window.statusBar().showMessage(f"Saved {written}")
+        return written
+
+    def save_codes_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save recorded codes", "walk-codes.csv",
+                                              "CSV (*.csv);;NumPy archive (*.npz)")
+        if path:
+            self.save_codes(path)
 
     def export_path_walk(self) -> Path | None:
         """The Interpolate tab's A → B path, decoded at the chosen number of frames."""
@@ -142,7 +172,7 @@ class RecordingController(QObject):
         if settings is None:
             return None
         codes = interpolation_path(path[0], path[-1], dialog.walk_frames, self.window.interpolation.mode)
-        return self._start(settings, session=session, codes=codes.astype(np.float32))
+        return self.start_export(settings, session=session, codes=codes.astype(np.float32))
 
     def export_chain_run(self) -> Path | None:
         """The Chain tab's chains over their last steps (each frame: every chain's face, tiled)."""
@@ -157,7 +187,7 @@ class RecordingController(QObject):
         settings = self._ask(dialog)
         if settings is None:
             return None
-        return self._start(settings, session=session, codes=codes)
+        return self.start_export(settings, session=session, codes=codes)
 
     def _ask(self, dialog: AnimationDialog) -> AnimationSettings | None:
         if self.exporting:
@@ -175,9 +205,10 @@ class RecordingController(QObject):
         return AnimationSettings(path, fps=dialog.fps, scale=dialog.scale, bounce=dialog.bounce,
                                  real_time=dialog.real_time)
 
-    def _start(self, settings: AnimationSettings, **source) -> Path | None:
-        """Encode on a worker with a progress dialog; returns the target path (written when the job ends
-        well: `last_written`), or None when it could not start."""
+    def start_export(self, settings: AnimationSettings, **source) -> Path | None:
+        """Encode `source` (images= and order=, or session= and codes=: `explorer.recording.export_frames`)
+        on a worker with a progress dialog; returns the target path (`last_written` once the job ended
+        well)."""
         self._target, self._outcome = settings.path, ""
         progress = QProgressDialog(f"Writing {settings.path.name}…", "Cancel", 0, 1, self.window)
         progress.setWindowTitle("Export")
