@@ -257,11 +257,12 @@ def walk_shots(window, settle, out: Path, gif: Path) -> None:
     recording = recorder.recording
     dialog = AnimationDialog("recording", len(recording), recording.images[0].shape, recording.seconds, window)
     dialog.timing_combo.setCurrentIndex(1)  # one face per frame: the same file on any machine's speed
+    dialog.scale_spin.setValue(2)  # 128 x 128 for a 64x64 model: under 1 MB for the README
     dialog.show()
     settle(0.3)
     dialog.grab().save(str(out / "export-dialog.png"))
     print(out / "export-dialog.png")
-    settings = AnimationSettings(gif, fps=15, scale=2, real_time=False)
+    settings = AnimationSettings(gif, fps=dialog.fps, scale=dialog.scale, real_time=dialog.real_time)
     dialog.close()
     images = recording.frames()[-moves:]  # one face per move (the first, at the start, is the last too)
     recorder.start_export(settings, images=images)
