@@ -35,3 +35,7 @@ class SaveError(LatentLabError):
 
 class SessionError(LatentLabError):
     """A saved session (.llsession and its array file) that cannot be read, or does not fit its model."""
+
+
+class ExportError(LatentLabError):
+    """A file that could not be written (unwritable folder, unsupported format, no frames, no encoder...)."""

@@ -1,5 +1,6 @@
 """Exports from the explorer: interpolation strips (PNG, one or stacked), model comparisons (PNG, one
-named row per model), animations (GIF, single or side-by-side pairs), latent codes (CSV/NPZ).
+named row per model), strip animations (GIF, single or side-by-side pairs; written by
+`latentlab.animation`, which also writes MP4 and recorded walks), latent codes (CSV/NPZ).
 
 Qt-free, so scripts and notebooks use the same functions as the app. Every write goes to a
 temporary file in the target folder that is then `os.replace`d into place (a failed export never
@@ -16,13 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from latentlab.errors import LatentLabError
+from latentlab.animation import save_animation
+from latentlab.errors import ExportError
 from latentlab.fileio import atomic_write
 from latentlab.images import grid_array, save_png
-
-
-class ExportError(LatentLabError):
-    """A file that could not be written (unwritable folder, unsupported format, ...)."""
 
 
 def _atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -132,39 +130,11 @@ def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 2) -> np.ndarra
     return np.concatenate([left, white, right], axis=3)
 
 
-def gif_frames(images: np.ndarray, scale: int = 2, bounce: bool = True) -> list[Image.Image]:
-    """PIL frames of uint8 [K, C, H, W]; with `bounce`, forward then back without repeating the
-    end frames (2K - 2 frames for K >= 2), so the loop has no stutter."""
-    images = _check_images(images)
-    order = list(range(len(images)))
-    if bounce and len(images) > 2:
-        order += order[-2:0:-1]
-    frames = []
-    for i in order:
-        image = images[i]
-        array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
-        frame = Image.fromarray(np.ascontiguousarray(array))
-        if scale > 1:
-            frame = frame.resize((frame.width * scale, frame.height * scale), Image.Resampling.NEAREST)
-        frames.append(frame)
-    return frames
-
-
 def save_gif(path: str | os.PathLike, images: np.ndarray, fps: float = 10, scale: int = 2,
              bounce: bool = True) -> Path:
-    """An animated GIF of uint8 [K, C, H, W] at `fps`, looping forever.
-
-    Pillow merges consecutive identical frames into one longer frame, so the file can hold fewer
-    frames than images when neighbouring decodes are identical; the timing is unchanged.
-    """
-    frames = gif_frames(images, scale=max(1, int(scale)), bounce=bounce)
-    duration = max(20, int(round(1000.0 / float(fps))))  # ms; browsers clamp < 20 ms anyway
-
-    def write(tmp: Path) -> None:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=duration, loop=0)
-
-    return _atomic_write(path, write)
+    """An animated GIF of uint8 [K, C, H, W] at `fps`, looping forever, forward then back with `bounce`
+    (`latentlab.animation.save_animation`, which also writes MP4)."""
+    return save_animation(path, _check_images(images), fps=fps, scale=scale, bounce=bounce, kind="GIF")
 
 
 def save_pair_gif(path: str | os.PathLike, left: np.ndarray, right: np.ndarray, fps: float = 10,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
 
@@ -20,11 +21,14 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: bool = False) -> Path:
-    """Call `write(tmp)` on a temporary file beside `path`, then rename it onto `path`.
+@contextmanager
+def atomic_file(path: str | os.PathLike, fsync: bool = False) -> Iterator[Path]:
+    """A temporary file beside `path` to write, renamed onto `path` when the block ends normally.
 
-    The temporary file is removed if `write` fails (the old file, if any, is untouched). The result
-    gets the usual permissions (0666 less the umask) rather than mkstemp's private 0600.
+    When the block raises (a failed write, or a generator writing frame by frame that is closed
+    before its end: GeneratorExit) the temporary file is removed and the old file, if any, is
+    untouched. The result gets the usual permissions (0666 less the umask) rather than mkstemp's
+    private 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +36,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: 
     os.close(fd)
     tmp = Path(name)
     try:
-        write(tmp)
+        yield tmp
         if fsync:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -40,7 +44,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: 
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: bool = False) -> Path:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it onto `path` (`atomic_file`)."""
+    with atomic_file(path, fsync) as tmp:
+        write(tmp)
+    return Path(path)
 
 
 def stale_parts(path: str | os.PathLike) -> list[Path]:

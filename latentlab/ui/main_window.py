@@ -55,6 +55,7 @@ from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
 from latentlab.ui.interpolate.panel import InterpolationPanel
 from latentlab.ui.pixels.panel import PixelPanel
+from latentlab.ui.recording.controller import RecordingController
 from latentlab.ui.sessions.files import SessionFiles
 from latentlab.ui.train.panel import TrainingPanel
 from latentlab.ui.widgets.error_banner import ErrorBanner
@@ -103,8 +104,13 @@ tab, on the right or at the bottom.</p>
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
 draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
 writes one named row per model.</p>
+<p><b>Record</b> (Ctrl+R, or the button in the status bar): every face shown until you press it again
+is kept with its code; Record → Export recording (Ctrl+E) writes it as an animated GIF or an MP4 (frame
+rate, size, real time or one face per frame). The path A → B and the chain run export directly from
+their codes.</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, Ctrl+Shift+S / Ctrl+Shift+O save / open
-a session (everything the window shows), F1 this help; on the Chain tab:
+a session (everything the window shows), Ctrl+R record, Ctrl+E export the recording, F1 this help; on
+the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
 
@@ -146,6 +152,7 @@ class MainWindow(QMainWindow):
         self._open_jobs: list[GeneratorJob] = []
 
         self._build_widgets()
+        self.recorder = RecordingController(self)  # Record menu, its status-bar button, GIF / MP4 exports
         self._build_menus()
         self._refresh_model_list()
 
@@ -274,6 +281,9 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.pixel_dock_action)
         self._add_action(view_menu, "&Compare models…", lambda: show_compare_window(self))
+        self.menuBar().addMenu(self.recorder.menu)
+        for widget in (self.recorder.indicator, self.recorder.button):
+            self.statusBar().addPermanentWidget(widget)
         help_menu = self.menuBar().addMenu("&Help")
         self._add_action(help_menu, "&How to use LatentLab", self.show_help, QKeySequence.StandardKey.HelpContents)
         self._rebuild_recent_menu()
@@ -405,7 +415,7 @@ class MainWindow(QMainWindow):
         channels, height, width = session.image_shape
         qimage, pixels = pixel_buffer(width, height, channels)
         session.decode_into(z, pixels)
-        return generation, pixels.transpose(2, 0, 1), qimage
+        return generation, pixels.transpose(2, 0, 1), qimage, z
 
     # ------------------------------------------------------------------ map
     def _fill_axes_combo(self) -> None:
@@ -587,13 +597,13 @@ class MainWindow(QMainWindow):
         self.show_error(f"Decoding failed: {message}")
 
     def _decoded(self, request_id: int, result) -> None:
-        generation, image, qimage = result
+        generation, image, qimage, z = result
         if generation != self._generation or request_id < self._last_shown_request:
             return  # from a model no longer shown, or older than what is on screen
         self._last_shown_request = request_id
-        z = self.current_z
         norm = float(np.linalg.norm(z)) if z is not None else 0.0
         self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}", qimage)
+        self.recorder.face_shown(image, z)
 
     def _use_current_as(self, which: int) -> None:
         if self.current_z is not None:
@@ -826,6 +836,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding, gap maps."""
         self.training.shutdown()
+        self.recorder.shutdown()
         self.chain.shutdown()
         self.pixels.shutdown()
         self._cancel_atlas_job()

@@ -24,6 +24,11 @@ the first label, each bin its mean); CHECKPOINT defaults to the bundled vae-synt
 `--session OUT_DIR [CHECKPOINT]` takes only session-restored.png (a
 session saved with A/B set, the A → B axes, a colour label if the model has one and 16 chains 6 steps
 from prior samples, then opened in a fresh window).
+`python -m latentlab.ui.screenshots --walk OUT_DIR [CHECKPOINT] [--gif PATH]` records a drag of the
+handle once round an ellipse on the map (1.5 standard deviations of the encoded faces
+across; Record, 60 moves), exports it through the Record menu's
+export job as a looping GIF (15 frames/s, one face per frame, twice the model's size) to PATH
+(default OUT_DIR/walk.gif), and takes export-dialog.png (the export dialog for that recording).
 """
 
 from __future__ import annotations
@@ -37,8 +42,13 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
-    session_only = "--session" in argv
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session")]
+    session_only, walk_only = "--session" in argv, "--walk" in argv
+    gif = None
+    if "--gif" in argv:
+        at = argv.index("--gif")
+        gif = Path(argv[at + 1]) if at + 1 < len(argv) else None
+        argv = argv[:at] + argv[at + 2:]
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session", "--walk")]
     if not argv:
         print(__doc__)
         return 2
@@ -81,6 +91,10 @@ def main(argv: list[str]) -> int:
     settle(1.5)
     if session_only:
         return session_shot(window, settle, out, scratch)
+    if walk_only:
+        walk_shots(window, settle, out, gif or out / "walk.gif")
+        window.shutdown()
+        return 0
     if p_hat_only or compare_all_only:
         (p_hat_shots(window, settle, shot, out) if p_hat_only else compare_all_shot(window, settle, out))
         window.shutdown()
@@ -315,6 +329,50 @@ def session_shot(window, settle, out: Path, scratch: Path) -> int:
     print(out / "session-restored.png")
     fresh.shutdown()
     return 0
+
+
+def walk_shots(window, settle, out: Path, gif: Path) -> None:
+    """walk.gif: a recorded drag once round a circle about the first face, exported by the Record menu's
+    job; export-dialog.png: the export dialog of that recording."""
+    import math
+
+    from latentlab.explorer.recording import AnimationSettings
+    from latentlab.ui.recording.dialog import AnimationDialog
+
+    recorder = window.recorder
+    x0, y0 = window.map.handle_position()
+    spread = window.projection.project(window.session.atlas_codes).std(axis=0)
+    moves = 60
+
+    def move_to(x: float, y: float) -> None:
+        shown = window.face_panel.last_shown_at
+        window.map.handle.setPos(x, y)
+        deadline = time.perf_counter() + 5
+        while window.face_panel.last_shown_at == shown and time.perf_counter() < deadline:
+            settle(0.01)
+
+    move_to(x0 + 1.5 * spread[0], y0)  # the circle (1.5 standard deviations of the faces across) starts east
+    recorder.start()
+    for step in range(1, moves + 1):
+        angle = 2 * math.pi * step / moves
+        move_to(x0 + 1.5 * spread[0] * math.cos(angle), y0 + 1.5 * spread[1] * math.sin(angle))
+    recorder.stop()
+    recording = recorder.recording
+    dialog = AnimationDialog("recording", len(recording), recording.images[0].shape, recording.seconds, window)
+    dialog.timing_combo.setCurrentIndex(1)  # one face per frame: the same file on any machine's speed
+    dialog.scale_spin.setValue(2)  # 128 x 128 for a 64x64 model: under 1 MB for the README
+    dialog.show()
+    settle(0.3)
+    dialog.grab().save(str(out / "export-dialog.png"))
+    print(out / "export-dialog.png")
+    settings = AnimationSettings(gif, fps=dialog.fps, scale=dialog.scale, real_time=dialog.real_time)
+    dialog.close()
+    images = recording.frames()[-moves:]  # one face per move (the first, at the start, is the last too)
+    recorder.start_export(settings, images=images)
+    deadline = time.perf_counter() + 120
+    while recorder.exporting and time.perf_counter() < deadline:
+        settle(0.1)
+    print(gif, f"{len(images)} frames, {gif.stat().st_size / 1024:.0f} KiB")
 
 
 def pixel_shot(window, settle) -> None:

@@ -227,6 +227,11 @@ class ChainPanel(QWidget, GatedTransport):
         """[N, D]: the chains' codes at the latest step received."""
         return None if self._latest is None else self._latest.z
 
+    @property
+    def trail_codes(self) -> np.ndarray | None:
+        """float32 [N, T, D]: each chain's codes over its last T <= 50 steps (None before the first step)."""
+        return np.stack(self._trail, axis=1) if self._trail else None
+
     def _ready(self) -> bool:
         """A job that can take a step, starting one (paused, at step 0) when there is none."""
         if not self._usable:
