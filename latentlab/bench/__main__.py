@@ -24,6 +24,8 @@ BENCHES = {
                 "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
     "feature-spaces": ("latentlab.bench.feature_spaces",
                        "how each FD feature space sees blur: blurred faces and reconstructions vs its floor"),
+    "directions": ("latentlab.bench.directions",
+                   "attribute directions: group-mean vs logistic-regression normal, how often a factor flips"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 
