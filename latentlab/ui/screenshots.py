@@ -14,7 +14,9 @@ synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 `python -m latentlab.ui.screenshots --p-hat OUT_DIR [CHECKPOINT]` takes only the P̂(Z) shots:
 p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
 face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
-`--compare-all OUT_DIR` only compare-all.png.
+`--compare-all OUT_DIR` only compare-all.png. `--directions OUT_DIR [CHECKPOINT]` only directions.png
+(the bundled vae-synthetic unless CHECKPOINT is given: a "glasses" direction from the label, the map's
+x axis along it and coloured by glasses, a face moved by t = 2, four faces Ctrl+clicked into groups).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     p_hat_only, compare_all_only = "--p-hat" in argv, "--compare-all" in argv
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all")]
+    directions_only = "--directions" in argv
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--directions")]
     if not argv:
         print(__doc__)
         return 2
@@ -62,11 +65,19 @@ def main(argv: list[str]) -> int:
         window.grab().save(str(out / name))
         print(out / name)
 
+    if directions_only and len(argv) < 2:
+        from latentlab.resources import bundled_models
+
+        argv.append(next(str(p) for p in bundled_models() if p.stem == "vae-synthetic"))
     checkpoint = argv[1] if len(argv) > 1 else default_model()
     if not window.open_checkpoint(checkpoint):
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if directions_only:
+        directions_shot(window, settle, shot)
+        window.shutdown()
+        return 0
     if p_hat_only or compare_all_only:
         (p_hat_shots(window, settle, shot, out) if p_hat_only else compare_all_shot(window, settle, out))
         window.shutdown()
@@ -151,6 +162,35 @@ def compare_shots(window, settle, out: Path) -> None:
         compare.grab().save(str(out / name))
         print(out / name)
     compare.close()
+
+
+def directions_shot(window, settle, shot) -> None:
+    """directions.png: see the module docstring."""
+    from PySide6.QtCore import Qt
+
+    panel = window.directions
+    window.tabs.setCurrentIndex(window.tabs.indexOf(panel.parentWidget().parentWidget()))
+    panel.from_label.setChecked(True)
+    panel.label_combo.setCurrentText("glasses")
+    panel.create_direction()
+    deadline = time.perf_counter() + 120
+    while not panel.directions and time.perf_counter() < deadline:
+        settle(0.1)
+    window.colour_combo.setCurrentText("glasses")
+    index = window.axes_combo.findText("glasses", flags=Qt.MatchFlag.MatchContains)
+    window.axes_combo.setCurrentIndex(index)
+    window.axes_combo.activated.emit(index)
+    panel.group_a.setChecked(True)
+    for i in (0, 1):
+        panel.toggle_face("atlas", i)
+    panel.group_b.setChecked(True)
+    for i in (2, 7):
+        panel.toggle_face("atlas", i)
+    window.map.point_clicked.emit("atlas", 6)
+    settle(0.3)
+    panel.list.setCurrentRow(0)
+    panel.slider.setValue(200)
+    shot("directions.png")
 
 
 def p_hat_shots(window, settle, shot, out: Path) -> None:

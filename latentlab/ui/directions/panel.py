@@ -57,7 +57,7 @@ from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import JobBridge
 from latentlab.ui.widgets.latent_map import LatentMap
 
-GROUP_COLOURS = {"A": (148, 103, 189), "B": (23, 170, 190)}  # rings on the map: A purple, B teal
+GROUP_COLOURS = {"A": (227, 0, 140), "B": (0, 170, 200)}  # rings on the map: A magenta, B teal
 SLIDER_STEPS = 100   # slider ticks per unit of t
 T_RANGE = 4.0        # the slider spans t in [-T_RANGE, T_RANGE] (latent units along v/‖v‖)
 AXIS_PREFIX = "direction:"
@@ -149,8 +149,7 @@ class DirectionsPanel(QWidget):
 
         self.method_combo = QComboBox()
         for key, text in METHODS.items():
-            self.method_combo.addItem(text + (" (default: measured to flip more reliably)" if key == DEFAULT_METHOD
-                                              else ""), key)
+            self.method_combo.addItem(text + (" (default)" if key == DEFAULT_METHOD else ""), key)
         self.method_combo.setCurrentIndex(self.method_combo.findData(DEFAULT_METHOD))
         self.method_combo.setToolTip("Group means: mean(B) − mean(A) (White 2016). Classifier: the normal of a "
                                      "logistic-regression boundary between A and B (as InterFaceGAN, Shen et al. "
@@ -181,7 +180,8 @@ class DirectionsPanel(QWidget):
 
         listed = QGroupBox("Directions of this model")
         self.list = QListWidget()
-        self.list.setMinimumHeight(90)
+        self.list.setMinimumHeight(60)
+        self.list.setMaximumHeight(120)
         self.list.currentRowChanged.connect(self._direction_selected)
         self.list.itemChanged.connect(self._renamed)
         self.delete_button = QPushButton("Delete")
@@ -216,7 +216,8 @@ class DirectionsPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(make)
-        layout.addWidget(listed, 1)
+        layout.addWidget(listed)
+        layout.addStretch(1)
 
     # ------------------------------------------------------------------ the window's state
     def set_session(self, session: ExplorerSession | None) -> None:
