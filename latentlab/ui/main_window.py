@@ -100,6 +100,11 @@ and draws the rest. Click a pixel to see which earlier pixels its prediction dep
 influences it, magenta is the blind spot the PixelCNN's stacked masks never see (the Gated PixelCNN's
 vertical stack has none), yellow is not generated yet. The panel is a dock: it runs beside the Chain
 tab, on the right or at the bottom.</p>
+<p><b>Directions</b> (Directions tab): Ctrl+click faces on the map into group A (without an attribute)
+and B (with it), or pick a label of the training faces, then Create: the direction is the normal of a
+logistic-regression boundary between the groups (or the difference of their means). The slider moves
+the current face along it; the Axes box offers it as the map's x axis; Export… / Import… save and load
+directions as JSON.</p>
 <p><b>Compare</b> (View → Compare models…): two or more models with the same latent size side by
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
 draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
