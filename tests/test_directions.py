@@ -49,14 +49,14 @@ def test_classifier_normal_recovers_the_direction_and_discounts_correlated_noise
     assert w @ u / np.linalg.norm(w) > 0.98
     # A nuisance axis that varies a lot and is correlated with group membership: the mean difference
     # picks part of it up, the classifier's normal (≈ Σ⁻¹ Δμ) much less.
-    n, d = 2000, 2
+    n = 2000
     labels = rng.integers(0, 2, n)
     signal = labels * 1.0 + 0.3 * rng.normal(size=n)
     nuisance = 10.0 * rng.normal(size=n) + 3.0 * labels  # shifted by B, but buried in its own spread
     codes = np.stack([signal, nuisance], axis=1)
     mean_dir = group_mean_direction(codes[labels == 0], codes[labels == 1])
     clf_dir = classifier_direction(codes[labels == 0], codes[labels == 1])
-    angle = lambda v: abs(v[1]) / np.linalg.norm(v)  # noqa: E731 - share of the nuisance axis
+    angle = lambda v: abs(v[1]) / np.linalg.norm(v)  # the share of the nuisance axis
     assert angle(clf_dir) < 0.1 < angle(mean_dir)
 
 

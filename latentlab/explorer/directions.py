@@ -221,7 +221,7 @@ def direction_from_label(name: str, method: str, codes: np.ndarray, values: np.n
     a, b, description = label_groups(values, category)
     vector = estimate_direction(method, codes[a], codes[b])
     details = {"method": method, "source": "label", "label": label, "groups": description,
-               "group_sizes": [int(len(a)), int(len(b))]}
+               "group_sizes": [len(a), len(b)]}
     if category is not None:
         details["category"] = int(category)
     return AttributeDirection(name, vector, {**(origin or {}), **details})
@@ -230,7 +230,7 @@ def direction_from_label(name: str, method: str, codes: np.ndarray, values: np.n
 def direction_from_groups(name: str, method: str, codes: np.ndarray, group_a: Sequence[int], group_b: Sequence[int],
                           origin: dict[str, Any] | None = None) -> AttributeDirection:
     """The direction from the faces `group_a` to the faces `group_b` (indices into `codes` [N, D])."""
-    a, b = sorted(set(int(i) for i in group_a)), sorted(set(int(i) for i in group_b))
+    a, b = sorted({int(i) for i in group_a}), sorted({int(i) for i in group_b})
     if set(a) & set(b):
         raise DirectionError("a face cannot be in both groups")
     vector = estimate_direction(method, np.asarray(codes)[a], np.asarray(codes)[b])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ class Judge(nn.Module):
         super().__init__()
         widths = (channels, 32, 64, 128)
         layers: list[nn.Module] = [nn.AdaptiveAvgPool2d(32)]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in pairwise(widths):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(128 * 4 * 4, factors)
@@ -103,7 +104,7 @@ def direction_flips(model, atlas_codes: np.ndarray, atlas_labels: dict[str, np.n
                     log=print) -> DirectionReport:
     """The study above. Images are uint8 [N, C, H, W]; labels map factor -> [N]."""
     factors = list(factors)
-    targets = lambda labels: np.stack([in_group_b(labels[f], atlas_labels[f]) for f in factors], axis=1)  # noqa: E731
+    targets = lambda labels: np.stack([in_group_b(labels[f], atlas_labels[f]) for f in factors], axis=1)
     log(f"reconstructing {len(judge_images)} training faces for the judge")
     judge_x = reconstructions(model, judge_images.astype(np.float32) / 255.0)
     log(f"training the judge ({epochs} epochs)")
