@@ -49,7 +49,7 @@ class DirectionError(LatentLabError):
     """A direction, or a directions file, that cannot be used as given."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: == on numpy vectors has no single truth value
 class AttributeDirection:
     """A named direction in a model's latent space. `vector` [D] is kept as estimated (its length
     means something for a mean difference); `unit` is what the explorer moves along. `origin` says
