@@ -28,6 +28,8 @@ BENCHES = {
     "feature-spaces": ("latentlab.bench.feature_spaces",
                        "how each FD feature space sees blur: blurred faces and reconstructions vs its floor"),
     "scale": ("latentlab.bench.scale", "large atlases (3k-200k codes): launch, drag, hover, pan/zoom fps, peak RSS"),
+    "directions": ("latentlab.bench.directions",
+                   "attribute directions: group-mean vs logistic-regression normal, how often a factor flips"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 

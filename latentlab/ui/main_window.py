@@ -42,6 +42,7 @@ from latentlab.analysis.projection import (
 from latentlab.data import parse_spec
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
+from latentlab.explorer.directions import direction_projection
 from latentlab.explorer.map_layers import PRIOR_POINTS, GapGrid, axis_labels, gap_layer
 from latentlab.export import save_codes
 from latentlab.fileio import atomic_write
@@ -53,6 +54,7 @@ from latentlab.services.memory import release_freed_memory
 from latentlab.ui.bridge import JobBridge
 from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
+from latentlab.ui.directions.panel import DirectionsPanel, sync_axis_entries
 from latentlab.ui.interpolate.panel import InterpolationPanel
 from latentlab.ui.pixels.panel import PixelPanel
 from latentlab.ui.recording.controller import RecordingController
@@ -100,6 +102,11 @@ and draws the rest. Click a pixel to see which earlier pixels its prediction dep
 influences it, magenta is the blind spot the PixelCNN's stacked masks never see (the Gated PixelCNN's
 vertical stack has none), yellow is not generated yet. The panel is a dock: it runs beside the Chain
 tab, on the right or at the bottom.</p>
+<p><b>Directions</b> (Directions tab): Ctrl+click faces on the map into group A (without an attribute)
+and B (with it), or pick a label of the training faces, then Create: the direction is the normal of a
+logistic-regression boundary between the groups (or the difference of their means). The slider moves
+the current face along it; the Axes box offers it as the map's x axis; Export… / Import… save and load
+directions as JSON.</p>
 <p><b>Compare</b> (View → Compare models…): two or more models with the same latent size side by
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
 draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
@@ -208,6 +215,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scrollable(self.interpolation), "Interpolate")
         self.chain_tab = self.tabs.addTab(_scrollable(self.chain), "Chain")
         self.tabs.addTab(_scrollable(self.training), "Train")
+        self.directions = DirectionsPanel(self.map)
+        self.directions.move_requested.connect(self._go_to)
+        self.directions.error_occurred.connect(self.show_error)
+        self.directions.directions_changed.connect(
+            lambda names: sync_axis_entries(self.axes_combo, names) and self._update_projection())
+        self.tabs.insertTab(2, _scrollable(self.directions), "Directions")  # Train stays last
         # Chain keys act while the Chain tab is shown (Space and Right mean other things elsewhere).
         for key, action in ((Qt.Key.Key_Space, self.chain.toggle_play), (Qt.Key.Key_Right, self.chain.step),
                             (Qt.Key.Key_R, self.chain.reset)):
@@ -389,6 +402,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"LatentLab — {session.name}")
         self._fill_colour_combo()
         self._fill_axes_combo()
+        self.directions.set_session(session)
         self.face_panel.set_enabled_for_model(True, session.atlas_codes is not None,
                                               "" if session.has_encoder else " (it has no encoder to encode them)")
         self.interpolation.set_session(session)
@@ -439,7 +453,7 @@ class MainWindow(QMainWindow):
             return
         reference = session.atlas_codes if session.atlas_codes is not None else self.prior_codes
         projection = default_projection(reference, session.latent_dim)
-        if self.axes_combo.currentIndex() == 2:
+        if self.axes_combo.currentIndex() == 2 and self.axes_combo.currentData() is None:  # not a direction
             projection = narrowest_projection(session.p_hat_samples())
         if self.axes_combo.currentIndex() == 1:
             path = self.interpolation.path()
@@ -453,6 +467,12 @@ class MainWindow(QMainWindow):
                 except ValueError as err:
                     self.show_error(f"Cannot use A → B as an axis: {err}")
                     self.axes_combo.setCurrentIndex(0)
+        if (direction := self.directions.direction_for_axis(self.axes_combo.currentData())) is not None:
+            try:
+                projection = direction_projection(direction, reference, projection.axes[0])
+            except LatentLabError as err:
+                self.show_error(str(err))
+                self.axes_combo.setCurrentIndex(0)
         self.projection = projection
         self.map.set_axis_labels(*axis_labels(projection))
         self._draw_map()
@@ -472,6 +492,7 @@ class MainWindow(QMainWindow):
         prior_xy = self.projection.project(self.prior_codes)
         self._draw_gap_map(atlas_xy, prior_xy)
         self.map.set_points(atlas_xy, prior_xy, atlas_label=atlas_label, atlas_values=values, value_range=value_range)
+        self.directions.set_projection(self.projection)
         self._path_changed(self.interpolation.path())
         self._trails_changed(self._trail_codes)
         if self.current_z is not None:
@@ -573,6 +594,7 @@ class MainWindow(QMainWindow):
         if self.projection is not None:
             self.map.place_handle(*self.projection.project(self.current_z))
         self.chain.set_current_code(self.current_z)
+        self.directions.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z))
 
     def go_to(self, z: np.ndarray, caption: str) -> None:
@@ -591,6 +613,7 @@ class MainWindow(QMainWindow):
         self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
         self._current_caption = "dragged"
         self.chain.set_current_code(self.current_z)
+        self.directions.set_current_code(self.current_z)
         self.decoder.submit((self._generation, self.session, self.current_z))
 
     def _decode_failed(self, _request_id: int, message: str) -> None:
@@ -839,6 +862,7 @@ class MainWindow(QMainWindow):
         self.recorder.shutdown()
         self.chain.shutdown()
         self.pixels.shutdown()
+        self.directions.shutdown()
         self._cancel_atlas_job()
         if self._p_hat_job is not None:
             self._p_hat_job.join(10)  # a density fit cannot be interrupted; it ends within seconds

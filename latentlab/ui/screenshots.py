@@ -29,6 +29,9 @@ handle once round an ellipse on the map (1.5 standard deviations of the encoded 
 across; Record, 60 moves), exports it through the Record menu's
 export job as a looping GIF (15 frames/s, one face per frame, twice the model's size) to PATH
 (default OUT_DIR/walk.gif), and takes export-dialog.png (the export dialog for that recording).
+`--directions OUT_DIR [CHECKPOINT]` only directions.png
+(the bundled vae-synthetic unless CHECKPOINT is given: a "glasses" direction from the label, the map's
+x axis along it and coloured by glasses, a face moved by t = 2, four faces Ctrl+clicked into groups).
 """
 
 from __future__ import annotations
@@ -42,13 +45,13 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
-    session_only, walk_only = "--session" in argv, "--walk" in argv
+    session_only, walk_only, directions_only = "--session" in argv, "--walk" in argv, "--directions" in argv
     gif = None
     if "--gif" in argv:
         at = argv.index("--gif")
         gif = Path(argv[at + 1]) if at + 1 < len(argv) else None
         argv = argv[:at] + argv[at + 2:]
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session", "--walk")]
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session", "--walk", "--directions")]
     if not argv:
         print(__doc__)
         return 2
@@ -84,11 +87,19 @@ def main(argv: list[str]) -> int:
 
     if scale_only:
         return scale_shots(window, settle, out, scratch, argv[1] if len(argv) > 1 else None)
+    if directions_only and len(argv) < 2:
+        from latentlab.resources import bundled_models
+
+        argv.append(next(str(p) for p in bundled_models() if p.stem == "vae-synthetic"))
     checkpoint = argv[1] if len(argv) > 1 else default_model()
     if not window.open_checkpoint(checkpoint):
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if directions_only:
+        directions_shot(window, settle, shot)
+        window.shutdown()
+        return 0
     if session_only:
         return session_shot(window, settle, out, scratch)
     if walk_only:
@@ -222,6 +233,35 @@ def compare_shots(window, settle, out: Path) -> None:
         compare.grab().save(str(out / name))
         print(out / name)
     compare.close()
+
+
+def directions_shot(window, settle, shot) -> None:
+    """directions.png: see the module docstring."""
+    from PySide6.QtCore import Qt
+
+    panel = window.directions
+    window.tabs.setCurrentIndex(window.tabs.indexOf(panel.parentWidget().parentWidget()))
+    panel.from_label.setChecked(True)
+    panel.label_combo.setCurrentText("glasses")
+    panel.create_direction()
+    deadline = time.perf_counter() + 120
+    while not panel.directions and time.perf_counter() < deadline:
+        settle(0.1)
+    window.colour_combo.setCurrentText("glasses")
+    index = window.axes_combo.findText("glasses", flags=Qt.MatchFlag.MatchContains)
+    window.axes_combo.setCurrentIndex(index)
+    window.axes_combo.activated.emit(index)
+    panel.group_a.setChecked(True)
+    for i in (0, 1):
+        panel.toggle_face("atlas", i)
+    panel.group_b.setChecked(True)
+    for i in (2, 7):
+        panel.toggle_face("atlas", i)
+    window.map.point_clicked.emit("atlas", 6)
+    settle(0.3)
+    panel.list.setCurrentRow(0)
+    panel.slider.setValue(200)
+    shot("directions.png")
 
 
 def p_hat_shots(window, settle, shot, out: Path) -> None:

@@ -28,11 +28,13 @@ HOVER_RADIUS = 6.0  # pixels: a point this close to the pointer is hovered or cl
 
 class LatentMap(QWidget):
     """Signals: `handle_moved(x, y)` while the handle is dragged; `point_hovered(layer, index)`
-    ("atlas"/"prior", or ("", -1) when the pointer leaves the points); `point_clicked(layer, index)`."""
+    ("atlas"/"prior", or ("", -1) when the pointer leaves the points); `point_clicked(layer, index)`;
+    `point_ctrl_clicked(layer, index)` for a click with Ctrl held (selecting, not jumping)."""
 
     handle_moved = Signal(float, float)
     point_hovered = Signal(str, int)
     point_clicked = Signal(str, int)
+    point_ctrl_clicked = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +82,9 @@ class LatentMap(QWidget):
         self.trail_heads = pg.ScatterPlotItem(size=7, pen=pg.mkPen(255, 255, 255), brush=pg.mkBrush(*TRAIL_COLOUR))
         item.addItem(self.trails, ignoreBounds=True)
         item.addItem(self.trail_heads, ignoreBounds=True)
+        self.marks = _Marks(size=13, brush=pg.mkBrush(255, 255, 255, 0))  # rings around selected points
+        self.marks.setZValue(5)
+        item.addItem(self.marks, ignoreBounds=True)
         item.addItem(self.path)
         item.addItem(self.handle, ignoreBounds=True)
         self.handle.setZValue(10)
@@ -170,6 +175,15 @@ class LatentMap(QWidget):
         self.trails.setData(xy[..., 0].ravel(), xy[..., 1].ravel(), connect=connect.ravel())
         self.trail_heads.setData(pos=xy[:, -1, :])
 
+    def set_marks(self, groups: list[tuple[np.ndarray, tuple[int, int, int]]]) -> None:
+        """Ring points of a selection: one (coordinates [N, 2], RGB colour) per group; [] clears them."""
+        groups = [(np.asarray(xy, dtype=float).reshape(-1, 2), colour) for xy, colour in groups if len(xy)]
+        if not groups:
+            self.marks.setData([], [])
+            return
+        self.marks.setData(pos=np.concatenate([xy for xy, _ in groups]),
+                           pen=[pg.mkPen(*colour, width=2.5) for xy, colour in groups for _ in range(len(xy))])
+
     def set_axis_labels(self, x_label: str, y_label: str) -> None:
         item = self.plot.getPlotItem()
         item.setLabel("bottom", x_label)
@@ -244,7 +258,16 @@ class LatentMap(QWidget):
             return
         layer, index = self._scene_point(event.scenePos())
         if index != NO_POINT:
-            self.point_clicked.emit(layer, index)
+            ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)  # Ctrl+click: choose, don't jump
+            (self.point_ctrl_clicked if ctrl else self.point_clicked).emit(layer, index)
 
     def shutdown(self) -> None:
         self.atlas_layer.shutdown()
+
+
+class _Marks(pg.ScatterPlotItem):
+    """Rings drawn over points that leave clicks to the point beneath (pyqtgraph offers a click to
+    every item under the pointer, top first, until one accepts it)."""
+
+    def mouseClickEvent(self, ev) -> None:
+        ev.ignore()
