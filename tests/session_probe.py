@@ -21,7 +21,9 @@ def window_state(window) -> dict:
     from latentlab.ui.compare.window import CompareWindow
     from latentlab.ui.sessions.capture import capture
 
-    saved = capture(window, window.session_files.directions)
+    from latentlab.explorer.saved_session import Direction
+
+    saved = capture(window, [Direction(d.name, d.vector, d.origin) for d in window.directions.directions])
 
     def plain(value):
         if isinstance(value, np.ndarray):
@@ -41,6 +43,7 @@ def window_state(window) -> dict:
                       "pixel_dock_visible": window.pixel_dock.isVisible(),
                       "compare_columns": [] if not compares else list(compares[0].columns),
                       "banner": window.banner.message,
+                      "direction_names": [window.directions.list.item(i).text() for i in range(window.directions.list.count())],
                       "recent_sessions": window.session_files.recent()}}
 
 

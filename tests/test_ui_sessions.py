@@ -18,7 +18,8 @@ from PySide6.QtCore import QSettings, Qt
 
 from latentlab.checkpoints import save_model
 from latentlab.data import load_dataset
-from latentlab.explorer.saved_session import Direction, arrays_path, read_session, write_session
+from latentlab.explorer.directions import AttributeDirection
+from latentlab.explorer.saved_session import arrays_path, read_session, write_session
 from latentlab.models import build_model
 from latentlab.ui.compare.window import show_compare_window
 from latentlab.ui.main_window import MainWindow
@@ -113,8 +114,8 @@ def set_every_piece(qtbot, window, models) -> dict:
     compare.path_mode_combo.setCurrentIndex(compare.path_mode_combo.findData("linear"))
     compare.steps_spin.setValue(12)
     compare.set_mode("path")
-    window.session_files.directions = [Direction("smile", np.linspace(-1, 1, 6).astype(np.float32),
-                                                 {"attribute": "smile", "method": "mean difference"})]
+    window.directions.replace_directions([AttributeDirection("smile", np.linspace(-1, 1, 6).astype(np.float32),
+                                                             {"attribute": "smile", "method": "mean difference"})])
     return {"known": known, "compared": sorted(str(Path(m).resolve()) for m in (models["a"], models["b"]))}
 
 
@@ -169,6 +170,7 @@ def test_every_piece_is_restored_by_latentlab_session_in_a_fresh_process(qtbot, 
     assert [(d["name"], d["origin"]) for d in got["directions"]] == [
         ("smile", {"attribute": "smile", "method": "mean difference"})]
     np.testing.assert_allclose(got["directions"][0]["vector"]["values"], np.linspace(-1, 1, 6), atol=1e-6)
+    assert shown["direction_names"] == ["smile"]  # back in the Directions tab
     assert shown["recent_sessions"] == [str(path)]
 
 

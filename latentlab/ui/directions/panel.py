@@ -384,6 +384,13 @@ class DirectionsPanel(QWidget):
         self.status.setText(message)
         self.error_occurred.emit(message)
 
+    def replace_directions(self, directions: list[AttributeDirection]) -> None:
+        """The current model's directions become `directions` (a restored session's)."""
+        if self.session is None:
+            return
+        self.directions.clear()
+        self._add(directions)
+
     def _add(self, directions: list[AttributeDirection]) -> None:
         for direction in directions:
             direction.name = unique_name(direction.name, [d.name for d in self.directions])

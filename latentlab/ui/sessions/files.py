@@ -1,19 +1,22 @@
 """File → Open session… / Save session… / Recent sessions for the main window (`SessionFiles`).
 
 Recent sessions live in the window's QSettings under "recent_sessions", as its recent models do under
-"recent". A session opened keeps its attribute directions (`SavedSession.directions`) and writes them
-back on the next save, as long as they fit the model shown.
+"recent". A session carries the Directions tab's attribute directions of its model
+(`SavedSession.directions`): saved from the tab, and put back in it when the session is opened.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from latentlab.errors import LatentLabError
+from latentlab.explorer.directions import AttributeDirection
 from latentlab.explorer.saved_session import SUFFIX, Direction, read_session, session_path, write_session
 from latentlab.ui.sessions.capture import capture
 from latentlab.ui.sessions.restore import restore
@@ -29,7 +32,6 @@ class SessionFiles(QObject):
     def __init__(self, window: QMainWindow, menu: QMenu) -> None:
         super().__init__(window)
         self.window = window
-        self.directions: list[Direction] = []  # those of the session last opened, written back on save
         for text, slot, key in (("Open &session…", self.open_dialog, QKeySequence("Ctrl+Shift+O")),
                                 ("Sa&ve session…", self.save_dialog, QKeySequence("Ctrl+Shift+S"))):
             action = menu.addAction(text)
@@ -50,14 +52,17 @@ class SessionFiles(QObject):
             return False
         if not restore(self.window, saved, path, self._locate_model):
             return False
-        self.directions = saved.directions
+        self.window.directions.replace_directions(
+            [AttributeDirection(d.name, d.vector.copy(), dict(d.origin)) for d in saved.directions])
         self._remember(path)
         return True
 
     def save(self, path: str | Path) -> Path | None:
         """Write the window's session to `path` (.llsession added when missing) and its arrays beside it."""
         try:
-            written = write_session(capture(self.window, self.directions), path)
+            shown = [Direction(d.name, np.asarray(d.vector, np.float32), dict(d.origin))
+                     for d in self.window.directions.directions]
+            written = write_session(capture(self.window, shown), path)
         except LatentLabError as err:
             self.window.show_error(str(err))
             return None

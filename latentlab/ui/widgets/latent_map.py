@@ -254,8 +254,11 @@ class LatentMap(QWidget):
         self.point_hovered.emit(*key)
 
     def _mouse_clicked(self, event) -> None:
-        if event.isAccepted() or event.button() != Qt.MouseButton.LeftButton or event.double():
+        # Not skipped when accepted: the handle (a TargetItem) accepts clicks, and a face under it must
+        # still be clickable (Ctrl+click chooses it for a direction's group).
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
             return
+        self.atlas_layer.ensure_index()
         layer, index = self._scene_point(event.scenePos())
         if index != NO_POINT:
             ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)  # Ctrl+click: choose, don't jump
