@@ -123,9 +123,9 @@ def test_a_training_image_shown_as_the_face_is_a_possible_copy(tiny_session):
 
 
 def test_missing_training_data_is_explained_and_latent_neighbours_still_come(tiny_session, tmp_path):
-    session = ExplorerSession(tiny_session.model, None, {**tiny_session.meta, "dataset": {"spec": f"folder:{tmp_path}/gone"},
-                                                         "atlas": {"count": 60, "data": f"folder:{tmp_path}/gone"}},
-                              atlas_codes=tiny_session.atlas_codes)
+    gone = f"folder:{tmp_path}/gone"
+    meta = {**tiny_session.meta, "dataset": {"spec": gone}, "atlas": {"count": 60, "data": gone}}
+    session = ExplorerSession(tiny_session.model, None, meta, atlas_codes=tiny_session.atlas_codes)
     with pytest.raises(DataError, match="gone"):
         find_training_faces(session)
     nearest = NearestFaces(session, k=3)

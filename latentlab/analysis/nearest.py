@@ -51,7 +51,7 @@ def nearest_neighbours(queries: Any, references: Any, k: int = 1,
     `queries` [M, ...] and `references` [N, ...] are arrays of the same item shape (uint8 images are
     read as values / 255, so distances are in the units of images in [0, 1]). Returns (distances
     [M, k] ascending, indices [M, k] into `references`). Exact: every pair is computed, with
-    ‖q − r‖² = ‖q‖² − 2 q·r + ‖r‖² over `chunk` references at a time (negative round-off clamped to 0).
+    ‖q − r‖² = ‖q‖² − 2 q·r + ‖r‖² over `chunk` references at a time (round-off below 0 clamped to 0).
     """
     q = _flat(queries)
     count = len(references)

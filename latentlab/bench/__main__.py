@@ -24,6 +24,8 @@ BENCHES = {
                 "Fréchet distance of every bundled CelebA model's prior and P̂(Z) samples, +/- chain"),
     "feature-spaces": ("latentlab.bench.feature_spaces",
                        "how each FD feature space sees blur: blurred faces and reconstructions vs its floor"),
+    "nearest": ("latentlab.bench.nearest",
+                "memorisation: samples' nearest-training distances vs held-out faces', per CelebA model"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 

@@ -9,7 +9,6 @@ Their results come back through the window's `JobBridge`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -40,10 +39,10 @@ from latentlab.analysis.projection import (
     default_projection,
     narrowest_projection,
 )
-from latentlab.data import parse_spec
 from latentlab.errors import LatentLabError
 from latentlab.explorer import ExplorerSession
 from latentlab.explorer.map_layers import PRIOR_POINTS, GapGrid, axis_labels, gap_layer
+from latentlab.explorer.nearest_faces import dataset_specs
 from latentlab.export import save_codes
 from latentlab.fileio import atomic_write
 from latentlab.images import save_png
@@ -55,6 +54,7 @@ from latentlab.ui.bridge import JobBridge
 from latentlab.ui.chain.panel import ChainPanel
 from latentlab.ui.compare.window import show_compare_window
 from latentlab.ui.interpolate.panel import InterpolationPanel
+from latentlab.ui.nearest.dock import NearestDock
 from latentlab.ui.pixels.panel import PixelPanel
 from latentlab.ui.train.panel import TrainingPanel
 from latentlab.ui.widgets.error_banner import ErrorBanner
@@ -102,6 +102,10 @@ tab, on the right or at the bottom.</p>
 side, each with its own latent map: the same prior samples (one seed, optionally after k chain steps),
 draws of each model's own P̂(Z), or the same path decoded by every model; Save comparison as PNG
 writes one named row per model.</p>
+<p><b>Nearest training faces</b> (View → Nearest training faces, Ctrl+Shift+N): a memorisation check.
+The atlas codes nearest to the current code (decoded, and the training images when on disk), and the
+training images nearest to the face in pixels, with its distance against what faces the model never
+saw give: "0.42× the typical held-out distance — closer than 97 % of held-out faces: possible copy".</p>
 <p>Keys: Ctrl+O open a checkpoint, Ctrl+S save the current face, F1 this help; on the Chain tab:
 Space play / pause, Right one step, R reset.</p>"""
 
@@ -227,6 +231,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.statusBar().showMessage("Open a checkpoint with File → Open, or drop one on the window")
         self._build_pixel_dock()
+        self.nearest_dock = NearestDock(self)  # View → Nearest training faces: a memorisation check
+        self.session_changed.connect(self.nearest_dock.panel.set_session)
 
     def _build_pixel_dock(self) -> None:
         """The pixel panel in a dock (right or bottom), hidden until asked for: View → Pixels, or
@@ -270,6 +276,7 @@ class MainWindow(QMainWindow):
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.pixel_dock_action)
+        view_menu.addAction(self.nearest_dock.toggle_action)
         self._add_action(view_menu, "&Compare models…", lambda: show_compare_window(self))
         help_menu = self.menuBar().addMenu("&Help")
         self._add_action(help_menu, "&How to use LatentLab", self.show_help, QKeySequence.StandardKey.HelpContents)
@@ -575,6 +582,8 @@ class MainWindow(QMainWindow):
         z = self.current_z
         norm = float(np.linalg.norm(z)) if z is not None else 0.0
         self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}", prescaled)
+        if z is not None:
+            self.nearest_dock.panel.set_face(z, image)
 
     def _use_current_as(self, which: int) -> None:
         if self.current_z is not None:
@@ -624,10 +633,7 @@ class MainWindow(QMainWindow):
         if session.atlas_codes is None or not atlas:
             self._atlas_images_state = "absent"
             return
-        specs = [s for s in (atlas.get("data"), session.meta.get("dataset", {}).get("spec")) if s]
-        absolute = session.meta.get("dataset", {}).get("path")
-        if specs and absolute:  # a relative path in the spec only resolves from where training ran
-            specs.append(str(dataclasses.replace(parse_spec(specs[-1]), path=absolute)))
+        specs = dataset_specs(session)
 
         def find_images():
             from latentlab.data import load_dataset
@@ -806,6 +812,7 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self.chain.shutdown()
         self.pixels.shutdown()
+        self.nearest_dock.panel.shutdown()
         self._cancel_atlas_job()
         if self._p_hat_job is not None:
             self._p_hat_job.join(10)  # a density fit cannot be interrupted; it ends within seconds
