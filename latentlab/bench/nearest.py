@@ -22,8 +22,9 @@ test to detect data-copying in generative models", compare the same two distance
 The last column scores the prior samples against the held-out *photos* instead, to show why the
 reference goes through the decoder: blurry decodes sit nearer to everything than sharp photos do.
 
-`--compare-search` also times the exact search two ways on a subset (scipy's cKDTree against the
-chunked matrix products the code uses), the measurement behind `analysis.nearest`'s choice.
+`--compare-search` instead only times the exact search two ways (20 held-out faces among the first
+2,000 training images: scipy's cKDTree against the chunked matrix products the code uses), the
+measurement behind `analysis.nearest`'s choice.
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def score_model(model: Any, name: str, train: np.ndarray, train_values: np.ndarr
                       asdict(copy_figures(prior, reference)), p_hat, recon, asdict(copy_figures(prior, photos)))
 
 
-def compare_search(train: np.ndarray, queries: np.ndarray, size: int = 2000) -> dict[str, float]:
+def compare_search(train: np.ndarray, queries: np.ndarray, size: int = 2000) -> dict[str, Any]:
     """Seconds to find the nearest of `size` training images for each query: cKDTree (build, query)
-    against the chunked products of `analysis.nearest.nearest_neighbours`; both exact."""
+    against the chunked products of `analysis.nearest.nearest_neighbours`; both exact, and whether
+    they gave the same distances."""
     from scipy.spatial import cKDTree
 
     from latentlab.analysis.nearest import nearest_neighbours
@@ -112,9 +114,9 @@ def compare_search(train: np.ndarray, queries: np.ndarray, size: int = 2000) -> 
     queried = time.perf_counter()
     products_d, _ = nearest_neighbours(flat, subset, k=1)
     done = time.perf_counter()
-    assert np.allclose(tree_d, products_d[:, 0], atol=1e-3), "the two searches disagree"
     return {"references": len(subset), "queries": len(flat), "tree_build_s": built - started,
-            "tree_query_s": queried - built, "products_s": done - queried}
+            "tree_query_s": queried - built, "products_s": done - queried,
+            "same_answer": bool(np.allclose(tree_d, products_d[:, 0], atol=1e-3))}
 
 
 def _cell(figures: dict[str, float] | None) -> str:
@@ -142,7 +144,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--n", type=int, default=1000, help="samples of each kind per model (default 1000)")
     parser.add_argument("--held-out", type=int, default=1000, help="held-out faces in the reference (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="the sample seed (default 0)")
-    parser.add_argument("--compare-search", action="store_true", help="also time cKDTree against chunked products")
+    parser.add_argument("--compare-search", action="store_true",
+                        help="only time the search: cKDTree against chunked products")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     if args.n < 1 or args.held_out < 2:
@@ -167,7 +170,12 @@ def main(argv: list[str]) -> int:
     except LatentLabError as err:
         print(f"nearest: error: {err}", file=sys.stderr)
         return 2
-    search = compare_search(train, held[:20]) if args.compare_search else None
+    if args.compare_search:
+        search = compare_search(train, held[:20])
+        print(f"exact nearest of {search['queries']} held-out faces among the first {search['references']} training "
+              f"images of {spec}: cKDTree build {search['tree_build_s']:.2f} s + query {search['tree_query_s']:.2f} s; "
+              f"chunked products {search['products_s']:.2f} s; same distances: {search['same_answer']}")
+        return 0
     say("held-out photos")
     photos = HeldOutReference.of(_distances(held, train_values), "held-out faces")
     rows = []
@@ -178,7 +186,7 @@ def main(argv: list[str]) -> int:
         rows.append(score_model(model, path.stem, train, train_values, held, photos, args.n, args.seed, say))
     if args.json:
         print(json.dumps({"data": spec, "train": len(train), "held_out": len(held), "n": args.n, "seed": args.seed,
-                          "photos_median": photos.median, "search": search, "rows": [asdict(r) for r in rows]},
+                          "photos_median": photos.median, "rows": [asdict(r) for r in rows]},
                          indent=1))
         return 0
     print(f"Nearest-training distances (RMS per pixel, images in [0, 1]) to the {len(train)} training images of {spec};"
@@ -187,10 +195,6 @@ def main(argv: list[str]) -> int:
           "and median distance / the reference's median")
     print(format_table(rows))
     print(f"held-out photos themselves: median {photos.median:.4f}, 1 % quantile {photos.copy_threshold:.4f}")
-    if search is not None:
-        print(f"search for {search['queries']} queries among {search['references']} images: cKDTree build "
-              f"{search['tree_build_s']:.2f} s + query {search['tree_query_s']:.2f} s; chunked products "
-              f"{search['products_s']:.2f} s")
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0
 

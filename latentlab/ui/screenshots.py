@@ -14,7 +14,9 @@ synthetic faces, mid-way). Works offscreen and on a real or virtual X display.
 `python -m latentlab.ui.screenshots --p-hat OUT_DIR [CHECKPOINT]` takes only the P̂(Z) shots:
 p-hat.png (the main window on a draw of the model's P̂(Z), seed 0, with "Random from P̂(Z)" under the
 face) and compare-p-hat.png (the Compare window decoding 8 draws of each model's own P̂(Z), seed 0);
-`--compare-all OUT_DIR` only compare-all.png.
+`--compare-all OUT_DIR` only compare-all.png; `--nearest OUT_DIR [CHECKPOINT]` only nearest.png (the
+Nearest training faces dock on a decoded draw of the model's P̂(Z), seed 0, once its held-out reference
+is measured; needs the model's training data on disk for the lower row).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    p_hat_only, compare_all_only = "--p-hat" in argv, "--compare-all" in argv
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all")]
+    p_hat_only, compare_all_only, nearest_only = "--p-hat" in argv, "--compare-all" in argv, "--nearest" in argv
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--nearest")]
     if not argv:
         print(__doc__)
         return 2
@@ -67,6 +69,10 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if nearest_only:
+        nearest_shot(window, settle, shot)
+        window.shutdown()
+        return 0
     if p_hat_only or compare_all_only:
         (p_hat_shots(window, settle, shot, out) if p_hat_only else compare_all_shot(window, settle, out))
         window.shutdown()
@@ -151,6 +157,25 @@ def compare_shots(window, settle, out: Path) -> None:
         compare.grab().save(str(out / name))
         print(out / name)
     compare.close()
+
+
+def nearest_shot(window, settle, shot) -> None:
+    """nearest.png: the Nearest training faces dock beside the map, on a draw of P̂(Z) (seed 0)."""
+    window.resize(1760, 960)
+    window.nearest_dock.toggle_action.trigger()
+    window._jump_to_p_hat(seed=0)
+    panel = window.nearest_dock.panel
+    deadline = time.perf_counter() + 1800  # the held-out reference: seconds alone, minutes on a busy machine
+
+    def ready() -> bool:
+        nearest, report = panel.nearest, panel.report
+        return (nearest is not None and nearest.prepared and report is not None and not panel.pending
+                and (report.verdict is not None or nearest.reference is None)
+                and "P̂(Z) sample" in window.face_panel.caption.text())
+
+    while not ready() and time.perf_counter() < deadline:
+        settle(0.2)
+    shot("nearest.png")
 
 
 def p_hat_shots(window, settle, shot, out: Path) -> None:
