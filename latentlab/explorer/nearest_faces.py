@@ -97,11 +97,12 @@ def find_training_faces(session: ExplorerSession) -> TrainingFaces:
 
 @dataclass
 class NearestReport:
-    """The answer for one face. Latent row: atlas indices, distances ‖z − z_i‖, decodes and (when on
+    """The answer for one face (code `z`, decoded `image`). Latent row: atlas indices, distances ‖z − z_i‖, decodes and (when on
     disk) the training images. Pixel row: training-image indices, RMS pixel distances, the images;
     `verdict` sets the nearest distance against the held-out reference. `notes`: what is missing, why."""
 
     z: np.ndarray
+    image: np.ndarray
     latent_indices: np.ndarray | None = None
     latent_distances: np.ndarray | None = None
     latent_decodes: np.ndarray | None = None
@@ -168,7 +169,7 @@ class NearestFaces:
     def report(self, z: np.ndarray, image: np.ndarray) -> NearestReport:
         """The nearest atlas codes to z and nearest training images to `image` (uint8 [C, H, W])."""
         session = self.session
-        report = NearestReport(z=np.asarray(z, dtype=np.float32))
+        report = NearestReport(z=np.asarray(z, dtype=np.float32), image=np.asarray(image))
         if session.atlas_codes is not None:
             d, i = nearest_neighbours(report.z[None], session.atlas_codes, self.k)
             report.latent_indices, report.latent_distances = i[0], d[0]

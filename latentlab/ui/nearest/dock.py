@@ -29,6 +29,17 @@ class NearestDock(QDockWidget):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
         self.hide()
         self.visibilityChanged.connect(self.panel.set_active)
+        self._window, self._sized = window, False
+        self.visibilityChanged.connect(self._size_once)
         self.toggle_action = self.toggleViewAction()
         self.toggle_action.setText("&Nearest training faces (memorisation check)")
         self.toggle_action.setShortcut(QKeySequence(SHORTCUT))
+
+    def _size_once(self, visible: bool) -> None:
+        """The first time it shows, make the dock wide (or tall) enough for its rows of thumbnails."""
+        if visible and not self._sized:
+            self._sized = True
+            hint = self.panel.sizeHint()
+            across = self._window.dockWidgetArea(self) == Qt.DockWidgetArea.RightDockWidgetArea
+            self._window.resizeDocks([self], [hint.width() + 30 if across else hint.height() + 30],
+                                     Qt.Orientation.Horizontal if across else Qt.Orientation.Vertical)

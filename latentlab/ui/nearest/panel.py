@@ -25,7 +25,7 @@ from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import JobBridge
 from latentlab.ui.widgets.imaging import to_pixmap
 
-THUMB = 72
+THUMB = 64
 COPY_STYLE = "color: #b00020; font-weight: bold;"
 PLAIN_STYLE = "font-weight: bold;"
 
@@ -212,8 +212,7 @@ class NearestPanel(QWidget):
             self.latent_rows.set_row(0, None, [], empty="no atlas")
             self.latent_rows.set_row(1, None, [])
         if report.pixel_images is not None:
-            face = self._face[1] if self._face is not None else report.pixel_images[0]
-            images = np.concatenate([face[None], report.pixel_images])
+            images = np.concatenate([report.image[None], report.pixel_images])
             pairs = zip(report.pixel_indices, report.pixel_distances)
             captions = ["this face"] + [f"#{i} · {d:.3f}" for i, d in pairs]
             self.pixel_rows.set_row(0, images, captions)
