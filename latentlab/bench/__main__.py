@@ -30,6 +30,8 @@ BENCHES = {
     "scale": ("latentlab.bench.scale", "large atlases (3k-200k codes): launch, drag, hover, pan/zoom fps, peak RSS"),
     "directions": ("latentlab.bench.directions",
                    "attribute directions: group-mean vs logistic-regression normal, how often a factor flips"),
+    "nearest": ("latentlab.bench.nearest",
+                "memorisation: samples' nearest-training distances vs held-out faces', per CelebA model"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
 }
 

@@ -58,7 +58,6 @@ def main(argv: list[str]) -> int:
 
     from latentlab.analysis.frechet import load_feature_networks
     from latentlab.checkpoints import load_model
-    from latentlab.data import load_dataset
     from latentlab.errors import LatentLabError
     from latentlab.studies.chain_study import chain_report
 

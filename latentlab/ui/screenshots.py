@@ -32,6 +32,9 @@ export job as a looping GIF (15 frames/s, one face per frame, twice the model's 
 `--directions OUT_DIR [CHECKPOINT]` only directions.png
 (the bundled vae-synthetic unless CHECKPOINT is given: a "glasses" direction from the label, the map's
 x axis along it and coloured by glasses, a face moved by t = 2, four faces Ctrl+clicked into groups).
+`--nearest OUT_DIR [CHECKPOINT]` only nearest.png (the
+Nearest training faces dock on a decoded draw of the model's P̂(Z), seed 0, once its held-out reference
+is measured; needs the model's training data on disk for the lower row).
 """
 
 from __future__ import annotations
@@ -46,12 +49,13 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
     session_only, walk_only, directions_only = "--session" in argv, "--walk" in argv, "--directions" in argv
+    nearest_only = "--nearest" in argv
     gif = None
     if "--gif" in argv:
         at = argv.index("--gif")
         gif = Path(argv[at + 1]) if at + 1 < len(argv) else None
         argv = argv[:at] + argv[at + 2:]
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session", "--walk", "--directions")]
+    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session", "--walk", "--directions", "--nearest")]
     if not argv:
         print(__doc__)
         return 2
@@ -96,6 +100,10 @@ def main(argv: list[str]) -> int:
         print(window.banner.message, file=sys.stderr)
         return 1
     settle(1.5)
+    if nearest_only:
+        nearest_shot(window, settle, shot)
+        window.shutdown()
+        return 0
     if directions_only:
         directions_shot(window, settle, shot)
         window.shutdown()
@@ -262,6 +270,25 @@ def directions_shot(window, settle, shot) -> None:
     panel.list.setCurrentRow(0)
     panel.slider.setValue(200)
     shot("directions.png")
+
+
+def nearest_shot(window, settle, shot) -> None:
+    """nearest.png: the Nearest training faces dock beside the map, on a draw of P̂(Z) (seed 0)."""
+    window.resize(1760, 960)
+    window.nearest_dock.toggle_action.trigger()
+    window._jump_to_p_hat(seed=0)
+    panel = window.nearest_dock.panel
+    deadline = time.perf_counter() + 1800  # the held-out reference: seconds alone, minutes on a busy machine
+
+    def ready() -> bool:
+        nearest, report = panel.nearest, panel.report
+        return (nearest is not None and nearest.prepared and report is not None and not panel.pending
+                and (report.verdict is not None or nearest.reference is None)
+                and "P̂(Z) sample" in window.face_panel.caption.text())
+
+    while not ready() and time.perf_counter() < deadline:
+        settle(0.2)
+    shot("nearest.png")
 
 
 def p_hat_shots(window, settle, shot, out: Path) -> None:
