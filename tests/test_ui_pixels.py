@@ -286,6 +286,7 @@ def test_the_pixel_panel_and_the_chain_panel_run_side_by_side(qtbot, window, che
     pixels.reset()
     pixels.speed_slider.setValue(SPEEDS.index(50))  # 50 sub-pixels/s: still drawing when the chain has moved
     window.chain.fast_check.setChecked(True)
+    window.chain.pause_spin.setValue(0)  # play on (the tiny VAE opens on its family's measured pause step)
     window.chain.play()
     pixels.play()
     qtbot.waitUntil(lambda: window.chain.step_count >= 3 and pixels.done >= 3, timeout=10000)

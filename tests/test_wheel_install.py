@@ -138,7 +138,7 @@ def test_the_wheel_holds_the_packages_and_every_bundled_file_and_nothing_else(bu
     tops = {name.split("/")[0] for name in names}
     assert tops == {"latentlab", "trainers", "latentlab-0.1.0.dist-info"}, tops  # no tests/, runs/, docs/, .venv
     for folder in ("models", "features"):
-        shipped = {p.name for p in (REPO_ROOT / "resources" / folder).iterdir() if p.suffix in {".ckpt", ".md"}}
+        shipped = {p.name for p in (REPO_ROOT / "resources" / folder).iterdir() if p.suffix in {".ckpt", ".md", ".json"}}
         in_wheel = {n.rsplit("/", 1)[1] for n in names if n.startswith(f"latentlab/bundled/{folder}/")}
         assert in_wheel == shipped, (folder, in_wheel ^ shipped)
     code = sum(size for name, size in sizes.items() if not name.startswith("latentlab/bundled/"))

@@ -120,6 +120,7 @@ def in_app(session, chains: int, seconds: float, chain_rate: float | None, threa
     heartbeat.setInterval(10)
     heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
     panel.fast_check.setChecked(True)
+    panel.pause_spin.setValue(0)  # play on: the model's measured default would pause after its best step
     heartbeat.start()
     loop = QEventLoop()
     QTimer.singleShot(2000, loop.quit)  # baseline: the same shown panel, chains paused

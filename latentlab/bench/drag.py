@@ -39,6 +39,7 @@ class BackgroundWork:
         chain = window.chain
         chain.chains_spin.setValue(chains)
         chain.fast_check.setChecked(True)
+        chain.pause_spin.setValue(0)  # play on: the model's measured default would pause after its best step
         chain.play()
         if not chain.is_playing:
             self.problem = "the chain panel did not start playing"

@@ -179,6 +179,7 @@ def main(argv: list[str]) -> int:
 
     def chains_go(_session=None) -> None:
         window.chain.chains_spin.setValue(args.chains)
+        window.chain.pause_spin.setValue(0)  # play on: a model's measured default would pause after its best step
         window.chain.reset()
         window.chain.play()
 
