@@ -65,6 +65,29 @@ def no_leaked_threads():
     assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
 
 
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A small VAE on 16x16 synthetic faces (generated, so always "on disk"), bundled with a 60-face
+    atlas and its labels: what the window's tests open (one per test module)."""
+    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
+
+
+def open_main_window(qtbot, settings_folder: Path, checkpoint: Path | None = None):
+    """A shown MainWindow with its own settings file; with `checkpoint`, opened on it and its first
+    face shown. The caller shuts it down."""
+    from PySide6.QtCore import QSettings
+
+    from latentlab.ui.main_window import MainWindow
+
+    win = MainWindow(QSettings(str(settings_folder / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    if checkpoint is not None:
+        assert win.open_checkpoint(checkpoint)
+        qtbot.waitUntil(lambda: win.face_panel.last_shown_at > 0, timeout=5000)
+    return win
+
+
 def make_tiny_bundle(folder: Path, latent_dim: int, atlas_size: int, faces: int) -> Path:
     """A small untrained VAE on 16x16 synthetic faces, saved and bundled with an `atlas_size`-face
     atlas (codes, posterior spreads and factor labels): what the explorer's tests load."""

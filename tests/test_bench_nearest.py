@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_tiny_bundle
 
 from latentlab.bench.__main__ import BENCHES
 from latentlab.bench.nearest import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 DATA = "synthetic-faces?size=16&n=200"
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
 
 
 def test_the_bench_is_registered():

@@ -7,26 +7,16 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_tiny_bundle
-from PySide6.QtCore import QPointF, QSettings, Qt
+from conftest import open_main_window
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from latentlab.ui.directions.panel import AXIS_PREFIX, SLIDER_STEPS
-from latentlab.ui.main_window import MainWindow
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_checkpoint):
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    assert win.open_checkpoint(tiny_checkpoint)
-    qtbot.waitUntil(lambda: win.face_panel.last_shown_at > 0, timeout=5000)
+    win = open_main_window(qtbot, tmp_path, tiny_checkpoint)
     win.tabs.setCurrentWidget(win.tabs.widget(2))
     yield win
     win.shutdown()

@@ -8,27 +8,18 @@ import threading
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_bundle
-from PySide6.QtCore import QSettings, Qt
+from conftest import open_main_window
+from PySide6.QtCore import Qt
 
 from latentlab.checkpoints import save_model
 from latentlab.models import build_model
-from latentlab.ui.main_window import MainWindow
 from latentlab.ui.widgets.face_panel import PREVIEW_SIDE
 from latentlab.ui.widgets.imaging import to_pixmap
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    """A small VAE on 16x16 synthetic faces, bundled with a 60-face atlas and its labels."""
-    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
-
-
 @pytest.fixture
 def window(qtbot, tmp_path):
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
+    win = open_main_window(qtbot, tmp_path)
     yield win
     win.shutdown()
 

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_tiny_bundle
-from PySide6.QtCore import QSettings
+from conftest import open_main_window
 
 from latentlab.explorer import ExplorerSession
 from latentlab.resources import bundled_models
-from latentlab.ui.main_window import MainWindow
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    """A small VAE on 16x16 synthetic faces (a dataset that is always "on disk": it is generated)."""
-    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
+    win = open_main_window(qtbot, tmp_path)
     win.nearest_dock.panel.held_out_faces = 20
     yield win
     win.shutdown()

@@ -8,32 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_tiny_bundle
+from conftest import open_main_window
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QPushButton
 
 import latentlab.ui.recording.controller as controller_module
 from latentlab.errors import ExportError
-from latentlab.ui.main_window import MainWindow
 from latentlab.ui.recording import dialog as dialog_module
 from latentlab.ui.recording.dialog import AnimationDialog
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="MP4 export needs imageio-ffmpeg (a dependency)")
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    return make_tiny_bundle(tmp_path_factory.mktemp("model"), latent_dim=6, atlas_size=60, faces=200)
-
-
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_checkpoint):
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    assert win.open_checkpoint(tiny_checkpoint)
-    qtbot.waitUntil(lambda: win.face_panel.last_shown_at > 0, timeout=5000)
+    win = open_main_window(qtbot, tmp_path, tiny_checkpoint)
     yield win
     win.shutdown()
 
