@@ -24,7 +24,7 @@ def test_under_load_runs_on_tiny_arguments_and_reports_the_busy_work(tmp_path):
                              "--chains", "4"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
                             check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert re.search(r"under load \(4 chains playing, Pixels dock drawing\): \d+ chain steps, [1-9]\d* pixel",
+    assert re.search(r"under load \(4 chains playing, Pixels dock drawing\): 4 chains at step \d+, [1-9]\d* pixel",
                      result.stdout)
     assert re.search(r"under load: p95 [\d.]+ ms \(target <= 16 ms\): (met|NOT met)", result.stdout)
     assert "Traceback" not in result.stderr

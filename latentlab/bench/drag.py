@@ -40,6 +40,7 @@ class BackgroundWork:
         chain.chains_spin.setValue(chains)
         chain.fast_check.setChecked(True)
         chain.pause_spin.setValue(0)  # play on: the model's measured default would pause after its best step
+        chain.reset()  # the chain count applies on Reset: without it the window's 16 chains would play
         chain.play()
         if not chain.is_playing:
             self.problem = "the chain panel did not start playing"
@@ -64,7 +65,9 @@ class BackgroundWork:
         self.running = False
         self.window.chain.pause()
         self.window.pixels.pause()
-        return f"{self.window.chain.step_count} chain steps, {self.pixel_runs} pixel-sampling run(s) started"
+        codes = self.window.chain.latest_codes
+        return (f"{0 if codes is None else len(codes)} chains at step {self.window.chain.step_count}, "
+                f"{self.pixel_runs} pixel-sampling run(s) started")
 
 
 def face_waiter(window):
