@@ -87,12 +87,12 @@ def _after_chain(model: Any, z: np.ndarray, steps: int, mode: str, seed: int, de
     atlas codes with the generator seeded seed + 100, as `studies.chain_study` does)."""
     import torch
 
-    from latentlab.analysis.codes import model_p_hat
+    from latentlab.analysis.codes import atlas_codes
     from latentlab.sampling.chain import latent_chain, transition_bias
 
     bias = None
     if debias:
-        codes = model_p_hat(model)[2]
+        codes = atlas_codes(model)
         if codes is not None:
             bias = transition_bias(model, codes, mode, torch.Generator().manual_seed(seed + 100))
     last = None

@@ -412,7 +412,7 @@ def fd_ratios_by_setting(model: Any, compared: np.ndarray, floor_images: np.ndar
     floors = [fid_against(np.asarray(space(floor_images), np.float64), target)
               for space, target in zip(feature_spaces, compared_features)]
     names = [str(getattr(space, "name", f"space {i}")) for i, space in enumerate(feature_spaces)]
-    _, _, codes = model_p_hat(model, None, None, batch_size)
+    codes = atlas_codes(model)  # what debiasing measures b on (chain_report's codes for a bundled model)
     z0 = prior_start(model, n, torch.Generator(device=device).manual_seed(seed))
     out: dict[tuple[str, bool, int], dict[str, float]] = {}
     for debias in debias_options:
