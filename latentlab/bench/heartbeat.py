@@ -48,6 +48,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from latentlab.services.collector import freeze_survivors
     from latentlab.ui.train.panel import TrainingPanel
 
     app = QApplication.instance() or QApplication([])
@@ -58,6 +59,7 @@ def main(argv: list[str]) -> int:
         panel.training_threads = args.threads
     panel.resize(1200, 800)
     panel.show()
+    freeze_survivors()  # as the app does once its window exists (latentlab/ui/app.py)
 
     phase = {"name": "idle"}
 

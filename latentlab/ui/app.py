@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from latentlab.services.collector import freeze_survivors
     from latentlab.services.memory import limit_malloc_arenas
 
     limit_malloc_arenas()  # before the window's worker threads take arenas of their own
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("LatentLab")
     app.setOrganizationName("LatentLab")
     window = MainWindow()
+    freeze_survivors()  # modules and widgets live as long as the window: full collections need not walk them
     window.show()
     path = args.checkpoint or default_model()
     if path is not None and str(path).endswith(SESSION_SUFFIX):

@@ -15,6 +15,7 @@ closeEvent: it cancels (a run in progress writes its resumable checkpoint) and j
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QP
 
 from latentlab.analysis.projection import LinearProjection
 from latentlab.errors import LatentLabError
+from latentlab.services.collector import collector_paused
 from latentlab.services.jobs import GeneratorJob, JobCancelled
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
 from latentlab.ui.train.form import TrainingForm
@@ -190,6 +192,10 @@ class TrainingPanel(QWidget):
             # OpenMP's thread count is per thread: this limits training's intra-op threads only, and
             # leaves a core to the window (and the drag decoder) on the GUI thread.
             torch.set_num_threads(threads)
+            with collector_paused():
+                # torch.optim imports torch._dynamo when the first optimiser is made (about 1 s, 120,000
+                # objects); collections during that import stalled the window for up to 150 ms.
+                importlib.import_module("torch._dynamo")
             noted = False
             for event in trainer.run():
                 if not noted and trainer.notes:  # notes are complete once the run yields its first event
