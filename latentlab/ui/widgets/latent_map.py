@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QVBoxLayout, QWidget
 
 from latentlab.explorer.point_index import NO_POINT, PointIndex
 from latentlab.ui.widgets.atlas_layer import AtlasLayer
+from latentlab.ui.widgets.grid_lines import GridLines
 
 PRIOR_COLOUR = (255, 127, 14)
 PATH_COLOUR = (214, 39, 40)
@@ -42,10 +43,11 @@ class LatentMap(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMinimumSize(360, 320)
         item = self.plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.15)
+        self.grid = GridLines(item)  # not the axes' own grid: it re-rendered a plot-sized pixmap per zoom frame
+        item.addItem(self.grid, ignoreBounds=True)
         item.setMenuEnabled(False)
         for side in ("left", "bottom"):
-            # Axis items draw the grid across the whole plot; cached, a handle move only blits them.
+            # Cached, a handle move only blits the axes.
             item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.legend = item.addLegend(offset=(8, 8), labelTextColor=(40, 40, 40), brush=pg.mkBrush(255, 255, 255, 210))
         self.atlas_layer = AtlasLayer(item)
