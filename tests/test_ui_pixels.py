@@ -293,3 +293,21 @@ def test_the_pixel_panel_and_the_chain_panel_run_side_by_side(qtbot, window, che
     assert window.chain.is_playing and pixels.is_playing
     window.chain.pause()
     pixels.pause()
+
+
+def test_the_model_picker_lists_the_bundled_models_when_first_shown(qtbot, monkeypatch, tmp_path):
+    from latentlab.ui.pixels import controls
+
+    scans = []
+    bundled = tmp_path / "pixelcnn-demo.ckpt"
+    monkeypatch.setattr(controls, "bundled_pixel_models", lambda: scans.append(1) or [bundled])
+    picker = controls.ModelPicker()
+    qtbot.addWidget(picker)
+    assert scans == []  # nothing read while the window is built
+    picker.show()
+    qtbot.waitExposed(picker)
+    assert len(scans) == 1
+    assert "pixelcnn-demo (bundled)" in [picker.combo.itemText(i) for i in range(picker.combo.count())]
+    picker.hide()
+    picker.show()
+    assert len(scans) == 1  # listed once; later changes come through set_current

@@ -65,7 +65,14 @@ class ModelPicker(QWidget):
         grid.setColumnStretch(1, 1)
         self.combo.activated.connect(self._chosen)
         self.open_button.clicked.connect(self._open_dialog)
-        self.refresh()
+        # Listed when first shown, not at construction: finding the bundled pixel models reads the
+        # metadata of every bundled checkpoint (0.1 s), which the window's first paint does not need.
+        self._listed = False
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._listed:
+            self.refresh()
 
     def set_current(self, path: Path | None, description: str) -> None:
         """The model now loaded (listed from now on when it came from a file)."""
@@ -78,6 +85,7 @@ class ModelPicker(QWidget):
     def refresh(self) -> None:
         """List the bundled pixel models and the opened ones; before any model is loaded, the first
         entry says what to do."""
+        self._listed = True
         bundled = [str(path.resolve()) for path in bundled_pixel_models()]
         self.combo.clear()
         if self.info.text() == NO_MODEL:
