@@ -335,7 +335,10 @@ def test_a_model_opens_on_its_measured_default_and_play_pauses_after_its_steps(q
     assert panel.pause_spin.value() == 3
     assert "stochastic + debias" in panel.default_label.text() and "2.00" in panel.default_label.text()
     assert not panel.default_label.isHidden()
-    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=5000)
+    qtbot.wait(300)
+    assert panel.latest_codes is None  # hidden (a tab behind another, as at launch): no chain set up yet
+    panel.show()
+    qtbot.waitUntil(lambda: panel.latest_codes is not None, timeout=5000)  # shown: chains at step 0
     panel.fast_check.setChecked(True)
     panel.play()
     qtbot.waitUntil(lambda: not panel.is_playing, timeout=10000)  # paused by itself

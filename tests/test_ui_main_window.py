@@ -193,7 +193,10 @@ def test_adversarial_models_open_map_and_drag(qtbot, window, tmp_path, family):
 def test_chain_trails_show_only_with_the_chain_tab(qtbot, window, tiny_checkpoint):
     window.open_checkpoint(tiny_checkpoint)
     wait_for_face(qtbot, window, 0.0)
+    assert window.chain.latest_codes is None  # the Chain tab was never shown: no chain set up yet
+    window.tabs.setCurrentIndex(window.chain_tab)
     qtbot.waitUntil(lambda: window.chain.latest_codes is not None, timeout=10000)
+    window.tabs.setCurrentIndex(0)
     window._trails_changed(np.zeros((3, 2, window.session.latent_dim), np.float32))
     assert len(window.map.trail_heads.data) == 0  # Interpolate tab: no trails
     window.tabs.setCurrentIndex(window.chain_tab)

@@ -200,7 +200,15 @@ class ChainPanel(QWidget, GatedTransport):
         self.grid.set_images(None)
         self.film.set_images(None)
         self.trails_changed.emit(np.zeros((0, 0, session.latent_dim if session else 0), np.float32))  # clear
-        if self._usable:
+        if self._usable and self.isVisible():
+            self.reset()
+        # Hidden (another tab in front, as at launch), the chains start when the panel is first shown,
+        # or on the first Play / Step: their set-up (P̂ fit, debias measurement: seconds of CPU) would
+        # otherwise compete with the window's first paint and hold up closing it.
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._usable and self._job is None:
             self.reset()
 
     def apply_default(self, default: ChainDefault) -> None:
