@@ -53,6 +53,22 @@ class BackgroundWork:
             if not window.pixels.is_playing:
                 self.problem = "the Pixels dock did not start drawing"
 
+    def wait_until_stepping(self, timeout: float = 180.0) -> bool:
+        """Idle in the event loop until the chains have taken a step (their set-up, a P̂ fit or a debias
+        measurement, runs first at background priority), so that the drags are timed against chains
+        that really play. False after `timeout` seconds."""
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        deadline = time.perf_counter() + timeout
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.timeout.connect(lambda: loop.quit() if self.window.chain.step_count >= 1
+                             or time.perf_counter() > deadline else None)
+        poll.start(50)
+        loop.exec()
+        poll.stop()
+        return self.window.chain.step_count >= 1
+
     def _restart(self, playing: bool) -> None:
         pixels = self.window.pixels
         if not playing and self.running:
@@ -154,6 +170,8 @@ def main(argv: list[str]) -> int:
             window.close()
             return 2
         work = BackgroundWork(window, args.chains, pixel_path)
+        if work.problem is None and not work.wait_until_stepping():
+            work.problem = "the chains took no step within 180 s"
         if work.problem is not None:
             print(f"--under-load: {work.problem}", file=sys.stderr)
             window.close()
