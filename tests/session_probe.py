@@ -21,9 +21,7 @@ def window_state(window) -> dict:
     from latentlab.ui.compare.window import CompareWindow
     from latentlab.ui.sessions.capture import capture
 
-    from latentlab.explorer.saved_session import Direction
-
-    saved = capture(window, [Direction(d.name, d.vector, d.origin) for d in window.directions.directions])
+    saved = capture(window, list(window.directions.directions))
 
     def plain(value):
         if isinstance(value, np.ndarray):

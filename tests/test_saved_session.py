@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from latentlab.errors import SaveError, SessionError
+from latentlab.explorer.directions import AttributeDirection
 from latentlab.explorer.saved_session import (
     ChainSettings,
     CompareSettings,
-    Direction,
     Endpoint,
     InterpolationSettings,
     MapSettings,
@@ -46,8 +46,8 @@ def full_session(model_path: str) -> SavedSession:
         compare=CompareSettings(open=True, models=["/m/a.ckpt", "/m/b.ckpt"], mode="path", count=6, seed=3,
                                 source="p_hat", chain=True, chain_steps=4, ends="random", a=2, b=5, path_seed=8,
                                 path_mode="linear", steps=12, t=0.5), tab=1,
-        directions=[Direction("smile", code(), {"attribute": "smile", "method": "mean difference", "n": [40, 60]}),
-                    Direction("age", code(), {})])
+        directions=[AttributeDirection("smile", code(), {"attribute": "smile", "method": "mean difference", "n": [40, 60]}),
+                    AttributeDirection("age", code(), {})])
 
 
 def assert_same(restored, original) -> None:
@@ -97,7 +97,7 @@ def test_a_minimal_session_round_trips_with_defaults(tmp_path, model_file):
 def test_directions_round_trip_as_plain_data_with_their_origin(tmp_path, model_file):
     origin = {"attribute": "Smiling", "labels": "celeba", "counts": [512, 488], "nested": {"ok": True}}
     vector = np.linspace(-1, 1, D).astype(np.float32)
-    session = SavedSession(ModelFile(str(model_file)), D, directions=[Direction("smile", vector, origin)])
+    session = SavedSession(ModelFile(str(model_file)), D, directions=[AttributeDirection("smile", vector, origin)])
     restored = read_session(write_session(session, tmp_path / "d")).directions
     assert [d.name for d in restored] == ["smile"] and restored[0].origin == origin
     np.testing.assert_array_equal(restored[0].vector, vector)
@@ -139,6 +139,15 @@ def rewrite(path, change) -> None:
     path.write_text(json.dumps(document))
 
 
+def zero_direction(path) -> None:
+    """Overwrite the second direction's row of the array file with zeros (a direction that points nowhere)."""
+    with np.load(arrays_path(path)) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["directions"][1] = 0
+    with open(arrays_path(path), "wb") as handle:
+        np.savez(handle, **arrays)
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda p: p.write_text("{\"format\": \"latentlab-session\", "), "damaged or not a LatentLab session .JSON error"),
     (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe"), "not UTF-8 text"),
@@ -159,6 +168,8 @@ def rewrite(path, change) -> None:
     (lambda p: rewrite(p, lambda d: d["arrays"].update(id="0" * 32)), "belongs to another save"),
     (lambda p: rewrite(p, lambda d: d["session"].update(latent_dim=4)), "do not fit the session's own record"),
     (lambda p: rewrite(p, lambda d: d["directions"][0].update(vector=9)), r"directions\[0\].vector must be a row"),
+    (lambda p: rewrite(p, lambda d: d["directions"][0].update(name="  ")), r"directions\[0\]: a direction needs a name"),
+    (lambda p: zero_direction(p), r"directions\[1\]: direction 'age': the vector is zero"),
     (lambda p: arrays_path(p).unlink(), "its array file .*bad.llsession.npz is missing"),
     (lambda p: arrays_path(p).write_bytes(b"PK\x03\x04 truncated"), "array file is damaged or not a NumPy archive"),
     (lambda p: p.unlink(), "no such file"),

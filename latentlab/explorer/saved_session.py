@@ -13,8 +13,9 @@ The model is kept as its absolute path and as a path relative to the session fil
 with both still opens; `resolve_model` says where the model is, or None (the window then asks).
 
 `directions` is a list of named latent directions: ``{"name", "vector": row of the "directions"
-array [K, D], "origin": {...}}`` (how the direction was made, plain JSON). They travel as `Direction`
-objects through `SavedSession.directions` and are checked and restored like any other array.
+array [K, D], "origin": {...}}`` (how the direction was made, plain JSON). They travel as
+`explorer.directions.AttributeDirection` objects through `SavedSession.directions` and are checked
+and restored like any other array.
 
 Nothing here imports Qt; the window's side (collecting and applying widget state) is `latentlab.ui.sessions`.
 """
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from latentlab.errors import SaveError, SessionError
+from latentlab.explorer.directions import AttributeDirection, DirectionError
 from latentlab.fileio import atomic_write, describe_os_error, regular_file_problem
 from latentlab.version import __version__
 
@@ -139,15 +141,6 @@ class CompareSettings:
 
 
 @dataclass
-class Direction:
-    """A named latent direction [D] and how it was made (plain JSON data, e.g. {"attribute": "Smiling"})."""
-
-    name: str
-    vector: np.ndarray
-    origin: dict = field(default_factory=dict)
-
-
-@dataclass
 class SavedSession:
     """Everything a session restores. Arrays are float32 codes of `latent_dim` values (the Pixels
     image is uint8); `check_latent_dim` tells whether they fit a model."""
@@ -162,7 +155,7 @@ class SavedSession:
     pixels: PixelSettings = field(default_factory=PixelSettings)
     compare: CompareSettings = field(default_factory=CompareSettings)
     tab: int = 0  # the window's tab shown under the face (0 Interpolate, 1 Chain, 2 Train)
-    directions: list[Direction] = field(default_factory=list)
+    directions: list[AttributeDirection] = field(default_factory=list)
 
     def latent_problems(self, latent_dim: int) -> list[str]:
         """What does not fit a latent space of `latent_dim` values (empty when everything does)."""
@@ -417,7 +410,7 @@ def _numeric(array: np.ndarray, where: str) -> np.ndarray:
     return array
 
 
-def _decode_directions(entries: Any, arrays: dict[str, np.ndarray]) -> list[Direction]:
+def _decode_directions(entries: Any, arrays: dict[str, np.ndarray]) -> list[AttributeDirection]:
     if not isinstance(entries, list):
         raise _FieldError("directions must be a list")
     if not entries:
@@ -439,5 +432,8 @@ def _decode_directions(entries: Any, arrays: dict[str, np.ndarray]) -> list[Dire
         if not isinstance(row, int) or isinstance(row, bool) or not 0 <= row < len(vectors):
             raise _FieldError(f"{where}.vector must be a row of the directions array (0..{len(vectors) - 1}), "
                               f"got {row!r}")
-        directions.append(Direction(name, vectors[row].copy(), origin))
+        try:
+            directions.append(AttributeDirection(name, vectors[row].copy(), origin))
+        except DirectionError as err:
+            raise _FieldError(f"{where}: {err}") from None
     return directions

@@ -6,11 +6,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
 from latentlab.errors import SessionError
+from latentlab.explorer.directions import AttributeDirection
 from latentlab.explorer.saved_session import (
     AXES,
     ChainSettings,
     CompareSettings,
-    Direction,
     Endpoint,
     InterpolationSettings,
     MapSettings,
@@ -22,7 +22,7 @@ from latentlab.ui.compare.window import CompareWindow
 from latentlab.ui.pixels.panel import SPEEDS
 
 
-def capture(window: QMainWindow, directions: list[Direction] | None = None) -> SavedSession:
+def capture(window: QMainWindow, directions: list[AttributeDirection] | None = None) -> SavedSession:
     """The session `window` (a MainWindow) shows now, with `directions` carried along. SessionError when
     there is nothing to save: no model, or a model that is not in a file."""
     session = window.session

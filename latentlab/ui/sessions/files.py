@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from latentlab.errors import LatentLabError
-from latentlab.explorer.directions import AttributeDirection
-from latentlab.explorer.saved_session import SUFFIX, Direction, read_session, session_path, write_session
+from latentlab.explorer.saved_session import SUFFIX, read_session, session_path, write_session
 from latentlab.ui.sessions.capture import capture
 from latentlab.ui.sessions.restore import restore
 
@@ -52,17 +49,14 @@ class SessionFiles(QObject):
             return False
         if not restore(self.window, saved, path, self._locate_model):
             return False
-        self.window.directions.replace_directions(
-            [AttributeDirection(d.name, d.vector.copy(), dict(d.origin)) for d in saved.directions])
+        self.window.directions.replace_directions(saved.directions)
         self._remember(path)
         return True
 
     def save(self, path: str | Path) -> Path | None:
         """Write the window's session to `path` (.llsession added when missing) and its arrays beside it."""
         try:
-            shown = [Direction(d.name, np.asarray(d.vector, np.float32), dict(d.origin))
-                     for d in self.window.directions.directions]
-            written = write_session(capture(self.window, shown), path)
+            written = write_session(capture(self.window, list(self.window.directions.directions)), path)
         except LatentLabError as err:
             self.window.show_error(str(err))
             return None
