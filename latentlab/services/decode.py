@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from latentlab.services.foreground import Foreground
+
 log = logging.getLogger(__name__)
 
 
@@ -54,10 +56,15 @@ class LatestRequestWorker:
     `on_error(request_id, message)` from that thread (a Qt bridge re-emits them as signals)."""
 
     def __init__(self, render: Callable[[Any], Any], on_result: Callable[[int, Any], None],
-                 on_error: Callable[[int, str], None] | None = None, name: str = "latentlab-decode") -> None:
+                 on_error: Callable[[int, str], None] | None = None, name: str = "latentlab-decode",
+                 foreground: Foreground | None = None) -> None:
         self._render = render
         self._on_result = on_result
         self._on_error = on_error
+        # When given, background loops hold back while a request of this worker is pending or rendering
+        # (services.foreground): for the decode the user waits on, not for previews that can lag.
+        self._foreground = foreground
+        self._holding = False
         self._condition = threading.Condition()
         self._pending: tuple[int, Any] | None = None
         self._next_id = 0
@@ -71,14 +78,24 @@ class LatestRequestWorker:
         with self._condition:
             self._next_id += 1
             self._pending = (self._next_id, request)
+            if self._foreground is not None and not self._holding and not self._closed:
+                self._foreground.begin()
+                self._holding = True
             self._condition.notify()
             return self._next_id
+
+    def _release_foreground(self) -> None:
+        """With the condition held: background work may go on unless another request is pending."""
+        if self._holding and (self._pending is None or self._closed):
+            self._foreground.end()
+            self._holding = False
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker after the render in progress (if any) and wait for it."""
         with self._condition:
             self._closed = True
             self._pending = None
+            self._release_foreground()
             self._condition.notify()
         self._thread.join(timeout)
 
@@ -101,6 +118,8 @@ class LatestRequestWorker:
                 log.exception("render failed")
                 if self._on_error is not None:
                     self._on_error(request_id, str(err) or type(err).__name__)
+                with self._condition:
+                    self._release_foreground()
                 continue
             finally:
                 # While it waits for the next request, the thread must not keep this one (and the model
@@ -109,3 +128,5 @@ class LatestRequestWorker:
             self.rendered += 1
             self._on_result(request_id, result)
             result = None
+            with self._condition:
+                self._release_foreground()

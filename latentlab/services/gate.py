@@ -12,11 +12,14 @@ from __future__ import annotations
 import threading
 import time
 
+from latentlab.services.foreground import FOREGROUND, Foreground
+
 
 class Gate:
     """Decides, on the worker, when the next transition may be pulled (thread-safe)."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, foreground: Foreground = FOREGROUND) -> None:
+        self._foreground = foreground
         self._cond = threading.Condition()
         self._playing, self._credits, self._interval, self._stopped = False, 0, interval, False
         self._granted, self._pause_after = 0, None
@@ -57,7 +60,15 @@ class Gate:
 
     def wait_turn(self, since: float) -> bool:
         """Block until a transition is allowed (True) or the job is stopped (False). `since`: when the
-        previous transition started; playing, the next starts `interval` seconds after it."""
+        previous transition started; playing, the next starts `interval` seconds after it. A granted
+        transition then waits (briefly) while a decode the user is waiting for is in flight
+        (`services.foreground`), so that background runs do not compete with a drag."""
+        if not self._next_turn(since):
+            return False
+        self._foreground.hold_background()
+        return True
+
+    def _next_turn(self, since: float) -> bool:
         with self._cond:
             while not self._stopped:
                 if self._credits:

@@ -48,6 +48,7 @@ from latentlab.fileio import atomic_write
 from latentlab.images import save_png
 from latentlab.resources import bundled_models
 from latentlab.services.decode import LatestRequestWorker, one_torch_thread
+from latentlab.services.foreground import FOREGROUND
 from latentlab.services.jobs import GeneratorJob
 from latentlab.services.memory import release_freed_memory
 from latentlab.ui.bridge import JobBridge
@@ -151,7 +152,10 @@ class MainWindow(QMainWindow):
 
         self._bridge = JobBridge(self)  # every worker's results reach this window through it
         to_gui = self._bridge.to_gui
-        self.decoder = LatestRequestWorker(self._render, to_gui(self._decoded), to_gui(self._decode_failed))
+        # The face under the handle is what the user waits for: playing chains and pixel sampling hold
+        # back while it decodes (services.foreground).
+        self.decoder = LatestRequestWorker(self._render, to_gui(self._decoded), to_gui(self._decode_failed),
+                                           foreground=FOREGROUND)
         self.hover_decoder = LatestRequestWorker(_decode_hover, to_gui(self._hover_decoded),
                                                  to_gui(self._decode_failed), name="latentlab-hover")
         self.gap_worker = LatestRequestWorker(_fit_gap_map, to_gui(self._gap_map_ready), to_gui(self._gap_map_failed),
