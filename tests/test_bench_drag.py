@@ -30,6 +30,18 @@ def test_under_load_runs_on_tiny_arguments_and_reports_the_busy_work(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not bundled_models(), reason="needs the bundled models")
+def test_one_source_of_load_alone_can_be_timed(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path),
+               LATENTLAB_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-m", "latentlab.bench", "drag", "--moves", "5", "--under-load",
+                             "--chains", "4", "--load", "chains"], capture_output=True, text=True, env=env, cwd=ROOT,
+                            timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"under load \(4 chains playing\): 4 chains at step [1-9]\d*, 0 pixel-sampling run", result.stdout)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
 def test_background_threads_run_at_a_lower_priority_and_leave_the_others_alone():
     seen = {}

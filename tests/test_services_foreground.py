@@ -94,3 +94,15 @@ def test_an_error_or_a_close_releases_the_foreground():
     closing.submit(2)
     closing.close()
     assert not foreground.busy
+
+
+def test_a_redraw_yields_to_the_foreground_but_never_more_than_its_cap_in_a_row():
+    from latentlab.services.foreground import RedrawYield
+
+    foreground = Foreground()
+    redraw = RedrawYield(foreground, max_skips=3)
+    assert not redraw.skip()  # idle: draw
+    foreground.begin()
+    assert [redraw.skip() for _ in range(5)] == [True, True, True, False, True]
+    foreground.end()
+    assert not redraw.skip()

@@ -37,17 +37,22 @@ class BackgroundWork:
     """Keeps the window busy: `chains` chains playing as fast as possible, and the Pixels dock drawing
     `pixel_checkpoint`'s images, restarted each time they are done. `problem` says why it could not start."""
 
-    def __init__(self, window, chains: int, pixel_checkpoint: str) -> None:
+    def __init__(self, window, chains: int, pixel_checkpoint: str | None) -> None:
         self.window, self.running, self.pixel_runs, self.problem = window, False, 0, None
-        chain = window.chain
-        chain.chains_spin.setValue(chains)
-        chain.fast_check.setChecked(True)
-        chain.pause_spin.setValue(0)  # play on: the model's measured default would pause after its best step
-        chain.reset()  # the chain count applies on Reset: without it the window's 16 chains would play
-        chain.play()
-        if not chain.is_playing:
-            self.problem = "the chain panel did not start playing"
-        elif not window.open_checkpoint(pixel_checkpoint):
+        self.chains = chains
+        if chains:
+            chain = window.chain
+            chain.chains_spin.setValue(chains)
+            chain.fast_check.setChecked(True)
+            chain.pause_spin.setValue(0)  # play on: the model's measured default would pause after its best step
+            chain.reset()  # the chain count applies on Reset: without it the window's 16 chains would play
+            chain.play()
+            if not chain.is_playing:
+                self.problem = "the chain panel did not start playing"
+                return
+        if pixel_checkpoint is None:
+            return
+        if not window.open_checkpoint(pixel_checkpoint):
             self.problem = window.banner.message
         else:
             self.running = True
@@ -65,6 +70,8 @@ class BackgroundWork:
         deadline = time.perf_counter() + timeout
         loop = QEventLoop()
         poll = QTimer()
+        if not self.chains:
+            return True
         poll.timeout.connect(lambda: loop.quit() if self.window.chain.step_count >= 1
                              or time.perf_counter() > deadline else None)
         poll.start(50)
@@ -84,8 +91,9 @@ class BackgroundWork:
         self.running = False
         self.window.chain.pause()
         self.window.pixels.pause()
-        codes = self.window.chain.latest_codes
-        return (f"{0 if codes is None else len(codes)} chains at step {self.window.chain.step_count}, "
+        codes = self.window.chain.latest_codes if self.chains else None
+        step = self.window.chain.step_count if self.chains else 0
+        return (f"{0 if codes is None else len(codes)} chains at step {step}, "
                 f"{self.pixel_runs} pixel-sampling run(s) started")
 
 
@@ -157,6 +165,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--chains", type=int, default=64, help="with --under-load: chains playing (default 64)")
     parser.add_argument("--pixel-checkpoint", help="with --under-load: the pixel model drawing (default: the "
                         "bundled PixelCNN)")
+    parser.add_argument("--load", choices=("both", "chains", "pixels"), default="both",
+                        help="with --under-load: which work runs (default both; one alone tells their shares apart)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -188,7 +198,8 @@ def main(argv: list[str]) -> int:
             print(f"--under-load: no --pixel-checkpoint given and no bundled {DEFAULT_PIXEL_MODEL}", file=sys.stderr)
             window.close()
             return 2
-        work = BackgroundWork(window, args.chains, pixel_path)
+        work = BackgroundWork(window, args.chains if args.load != "pixels" else 0,
+                              pixel_path if args.load != "chains" else None)
         if work.problem is None and not work.wait_until_stepping():
             work.problem = "the chains took no step within 180 s"
         if work.problem is not None:
@@ -212,7 +223,9 @@ def main(argv: list[str]) -> int:
 
     busy = ""
     if args.under_load:
-        busy = f"; under load ({args.chains} chains playing, Pixels dock drawing): {work.stop()}"
+        what = {"both": f"{args.chains} chains playing, Pixels dock drawing",
+                "chains": f"{args.chains} chains playing", "pixels": "Pixels dock drawing"}[args.load]
+        busy = f"; under load ({what}): {work.stop()}"
     p50, p95 = percentile(latencies, 50) * 1e3, percentile(latencies, 95) * 1e3
     print(f"checkpoint {path}; {args.moves} handle moves{busy}")
     for threads, times in bare.items():

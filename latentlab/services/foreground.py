@@ -49,3 +49,20 @@ class Foreground:
 
 
 FOREGROUND = Foreground()
+
+
+class RedrawYield:
+    """For a GUI-thread timer that redraws background results (chain frames, sub-pixels): `skip()` is
+    True while the foreground is busy, so that the face's result is handled and painted first, but
+    never more than `max_skips` ticks in a row, so that a drag that never stops still lets the
+    background views refresh (at a ~33 ms tick and 3 skips: at least every 132 ms)."""
+
+    def __init__(self, foreground: Foreground = FOREGROUND, max_skips: int = 3) -> None:
+        self._foreground, self._max_skips, self._skipped = foreground, max_skips, 0
+
+    def skip(self) -> bool:
+        if self._foreground.busy and self._skipped < self._max_skips:
+            self._skipped += 1
+            return True
+        self._skipped = 0
+        return False

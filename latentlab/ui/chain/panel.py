@@ -39,6 +39,7 @@ from latentlab.analysis.density import expected_norm
 from latentlab.explorer.chain_defaults import NOT_MEASURED, ChainDefault, chain_default
 from latentlab.explorer.chain_runs import Frame, chain_frames
 from latentlab.explorer.session import ExplorerSession
+from latentlab.services.foreground import RedrawYield
 from latentlab.services.gate import Gate
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
@@ -175,6 +176,7 @@ class ChainPanel(QWidget, GatedTransport):
         self._p_hat_index = self.start_combo.findData("p_hat")
 
         self._bridge = JobBridge(self)
+        self._redraw_yield = RedrawYield()
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._draw)
@@ -449,6 +451,8 @@ class ChainPanel(QWidget, GatedTransport):
 
     # ------------------------------------------------------------------ drawing (timer, GUI thread)
     def _draw(self) -> None:
+        if self._redraw_yield.skip():  # the face under the handle is decoding: it is shown first
+            return
         if not self._dirty or self._latest is None:
             return
         if self._new_codes:  # the map draws the trails even while this panel is on a hidden tab

@@ -47,6 +47,7 @@ from latentlab.explorer.pixel_runs import (
     raster_start,
 )
 from latentlab.resources import bundled_pixel_models
+from latentlab.services.foreground import RedrawYield
 from latentlab.services.gate import Gate
 from latentlab.services.jobs import GeneratorJob
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
@@ -159,6 +160,7 @@ class PixelPanel(QWidget, GatedTransport):
 
     def _connect(self) -> None:
         self._bridge = JobBridge(self)
+        self._redraw_yield = RedrawYield()
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._draw)
@@ -501,6 +503,8 @@ class PixelPanel(QWidget, GatedTransport):
 
     # ------------------------------------------------------------------ drawing (timer, GUI thread)
     def _draw(self) -> None:
+        if self._redraw_yield.skip():  # the face under the handle is decoding: it is shown first
+            return
         frame = self._mailbox.take() if self._mailbox is not None else None
         if frame is not None:
             self._latest, self._images, self._done = frame, frame.images, frame.done
