@@ -46,7 +46,18 @@ import time
 from pathlib import Path
 
 
+MODES = ("--p-hat", "--compare-all", "--scale", "--session", "--walk", "--directions", "--nearest")
+
+
 def main(argv: list[str]) -> int:
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
+    unknown = [a for i, a in enumerate(argv)
+               if a.startswith("-") and a not in MODES and a != "--gif" and not (i and argv[i - 1] == "--gif")]
+    if unknown:
+        print(f"unknown option {unknown[0]!r} (known: {', '.join(MODES)}, --gif PATH, --help)", file=sys.stderr)
+        return 2
     p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
     session_only, walk_only, directions_only = "--session" in argv, "--walk" in argv, "--directions" in argv
     nearest_only = "--nearest" in argv
@@ -55,7 +66,7 @@ def main(argv: list[str]) -> int:
         at = argv.index("--gif")
         gif = Path(argv[at + 1]) if at + 1 < len(argv) else None
         argv = argv[:at] + argv[at + 2:]
-    argv = [a for a in argv if a not in ("--p-hat", "--compare-all", "--scale", "--session", "--walk", "--directions", "--nearest")]
+    argv = [a for a in argv if a not in MODES]
     if not argv:
         print(__doc__)
         return 2
