@@ -143,7 +143,9 @@ def test_the_wheel_holds_the_packages_and_every_bundled_file_and_nothing_else(bu
         assert in_wheel == shipped, (folder, in_wheel ^ shipped)
     code = sum(size for name, size in sizes.items() if not name.startswith("latentlab/bundled/"))
     assert code < 4 * 1024 * 1024, f"{code} bytes besides the bundled files"
-    assert built_wheel.stat().st_size < 64 * 1024 * 1024, built_wheel.stat().st_size
+    # The bundled files are the bulk (about 90 MB since four models are width 64); the wheel must stay
+    # under PyPI's default per-file upload limit, 100 MB, to be publishable as it is.
+    assert built_wheel.stat().st_size < 100 * 1000 * 1000, built_wheel.stat().st_size
     assert "latentlab = latentlab.ui.app:main" in scripts and "latentlab-train = trainers.cli:main" in scripts
 
 
