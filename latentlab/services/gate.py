@@ -66,7 +66,8 @@ class Gate:
         if not self._next_turn(since):
             return False
         self._foreground.hold_background()
-        return True
+        with self._cond:
+            return not self._stopped  # stopped while held: end now rather than after one more step
 
     def _next_turn(self, since: float) -> bool:
         with self._cond:
