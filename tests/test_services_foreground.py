@@ -106,17 +106,3 @@ def test_a_redraw_yields_to_the_foreground_but_never_more_than_its_cap_in_a_row(
     assert [redraw.skip() for _ in range(5)] == [True, True, True, False, True]
     foreground.end()
     assert not redraw.skip()
-
-
-def test_a_job_stopped_while_held_ends_without_taking_its_step():
-    foreground = Foreground()
-    gate = Gate(0.0, foreground=foreground)
-    gate.play()
-    foreground.begin()
-    granted = []
-    worker = threading.Thread(target=lambda: granted.append(gate.wait_turn(time.monotonic())))
-    worker.start()
-    time.sleep(0.02)
-    gate.stop()
-    worker.join(1)
-    assert granted == [False]

@@ -66,8 +66,7 @@ class Gate:
         if not self._next_turn(since):
             return False
         self._foreground.hold_background()
-        with self._cond:
-            return not self._stopped  # stopped while held: end now rather than after one more step
+        return True
 
     def _next_turn(self, since: float) -> bool:
         with self._cond:
