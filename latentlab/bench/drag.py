@@ -24,8 +24,9 @@ import time
 
 import numpy as np
 
+from latentlab.services.decode import DECODE_THREADS as APP_DECODE_THREADS
+
 UNDER_LOAD_TARGET_MS = 16.0
-APP_DECODE_THREADS = 1  # what the window's decode worker uses (services.decode.one_torch_thread)
 DEFAULT_PIXEL_MODEL = "pixelcnn-fashion-mnist.ckpt"  # small (28x28 grey): its run restarts often
 
 
@@ -67,11 +68,11 @@ class BackgroundWork:
         that really play. False after `timeout` seconds."""
         from PySide6.QtCore import QEventLoop, QTimer
 
+        if not self.chains:
+            return True
         deadline = time.perf_counter() + timeout
         loop = QEventLoop()
         poll = QTimer()
-        if not self.chains:
-            return True
         poll.timeout.connect(lambda: loop.quit() if self.window.chain.step_count >= 1
                              or time.perf_counter() > deadline else None)
         poll.start(50)

@@ -19,14 +19,17 @@ from latentlab.services.foreground import Foreground
 log = logging.getLogger(__name__)
 
 
+DECODE_THREADS = 1  # torch intra-op threads of a decode worker (see one_torch_thread)
+
+
 def one_torch_thread() -> None:
     """Give the calling thread one torch intra-op thread (the setting is per thread: training and the
     other workers keep theirs). For decode workers: one code, or a small batch, gains nothing from a
     second core, and a second intra-op thread would fight the GUI thread (repainting) for the CPU."""
     import torch
 
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
+    if torch.get_num_threads() != DECODE_THREADS:
+        torch.set_num_threads(DECODE_THREADS)
 
 
 BACKGROUND_NICE = 10  # CFS weight 110 against 1024 at nice 0: about a tenth of a contended core
