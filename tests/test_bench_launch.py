@@ -1,6 +1,8 @@
 """bench launch: the app's own report is read back, and the import floor beside it is a real timing."""
 
-from latentlab.bench.launch import reported_seconds, time_import_floor
+import os
+
+from latentlab.bench.launch import reported_seconds, time_import_floor, time_launch
 
 
 def test_the_apps_first_paint_line_is_read_back_and_anything_else_is_none():
@@ -11,3 +13,11 @@ def test_the_apps_first_paint_line_is_read_back_and_anything_else_is_none():
 def test_the_import_floor_is_timed_in_a_fresh_interpreter():
     floor = time_import_floor()
     assert 0.0 < floor < 120.0
+
+
+def test_a_launch_is_timed_from_outside_to_its_first_paint_line_and_to_its_exit():
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    launch = time_launch(None, env)
+    assert launch.report.startswith("first paint after")
+    # the line is read as it arrives (the app flushes it), before the window's shutdown and exit
+    assert 0.0 < reported_seconds(launch.report) < launch.paint <= launch.exit

@@ -113,6 +113,24 @@ def test_pixels_bench_prints_the_speedup_table(capsys):
     assert out.count("same sample: yes") == 4  # 2 models x (1 image, a batch)
 
 
+def test_pixels_bench_with_batch_one_times_the_single_image_once(capsys):
+    from latentlab.bench.pixels import main
+
+    assert main(["--size", "4", "--batch", "1", "--models", "pixelcnn"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("same sample: yes") == 1
+
+
+def test_the_pixels_bench_times_with_the_collector_off_and_restores_it():
+    import gc
+
+    from latentlab.bench.pixels import collector_off
+
+    with collector_off():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
 def test_pixels_bench_on_a_checkpoint(tmp_path, capsys):
     from latentlab.bench.pixels import main
     from latentlab.checkpoints import save_model

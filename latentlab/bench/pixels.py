@@ -24,6 +24,8 @@ step costs the same at every position: it is always a forward pass of the whole 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import itertools
 import statistics
 import sys
@@ -34,6 +36,7 @@ from latentlab.bench.arguments import choice_list
 
 FAMILIES = ("pixelcnn", "gated_pixelcnn", "row_lstm")
 TARGET_SPEEDUP = 50.0
+FAST_PER_ROUND = 5  # fast timings per alternating round (see `compare`)
 MIN_ROWS = 2  # rows a naive timing always covers (see `time_naive_within_budget`)
 
 
@@ -59,6 +62,19 @@ def _generator(seed: int):
     return torch.Generator().manual_seed(seed)
 
 
+@contextlib.contextmanager
+def collector_off():
+    """Python's garbage collector collected, then off while a run is timed (timeit's convention): a
+    full collection over torch's objects takes about 90 ms here, more than a whole fast image, and
+    would land in whichever run happens to trigger it."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def time_naive_within_budget(model, n: int, budget: float, seed: int):
     """Naive sampling, stopped after the last whole row that keeps the run within `budget` seconds
     (estimated from the rows so far), but covering at least MIN_ROWS rows: the fast mode's per-row
@@ -67,16 +83,17 @@ def time_naive_within_budget(model, n: int, budget: float, seed: int):
     from latentlab.sampling.pixels import sample_steps
 
     channels, height, width = model.image_shape
-    steps = sample_steps(model, n, mode="naive", generator=_generator(seed))
-    start, rows, step = time.perf_counter(), 0, None
-    for index, step in enumerate(steps, 1):
-        if index % (width * channels) == 0:
-            rows += 1
-            elapsed = time.perf_counter() - start
-            if MIN_ROWS <= rows < height and elapsed * (rows + 1) / rows > budget:
-                break
-    steps.close()
-    return time.perf_counter() - start, rows, step.image
+    with collector_off():
+        steps = sample_steps(model, n, mode="naive", generator=_generator(seed))
+        start, rows, step = time.perf_counter(), 0, None
+        for index, step in enumerate(steps, 1):
+            if index % (width * channels) == 0:
+                rows += 1
+                elapsed = time.perf_counter() - start
+                if MIN_ROWS <= rows < height and elapsed * (rows + 1) / rows > budget:
+                    break
+        steps.close()
+        return time.perf_counter() - start, rows, step.image
 
 
 def time_rows(model, n: int, mode: str, rows: int, seed: int):
@@ -84,25 +101,30 @@ def time_rows(model, n: int, mode: str, rows: int, seed: int):
     from latentlab.sampling.pixels import sample_steps
 
     channels, _, width = model.image_shape
-    start = time.perf_counter()
-    steps = sample_steps(model, n, mode=mode, generator=_generator(seed))
-    step = None
-    for step in itertools.islice(steps, rows * width * channels):
-        pass
-    steps.close()
-    return time.perf_counter() - start, step.image
+    with collector_off():
+        start = time.perf_counter()
+        steps = sample_steps(model, n, mode=mode, generator=_generator(seed))
+        step = None
+        for step in itertools.islice(steps, rows * width * channels):
+            pass
+        steps.close()
+        return time.perf_counter() - start, step.image
 
 
 def compare(name: str, model, n: int, repeats: int, budget: float) -> Timing:
-    """Naive then fast, alternating for `repeats` rounds on the same rows and seed."""
+    """Naive then fast, alternating for `repeats` rounds on the same rows and seed (FAST_PER_ROUND fast
+    timings per round, one naive); medians of each."""
     import torch
 
     naive_s, rows, naive_image = time_naive_within_budget(model, n, budget, seed=0)
     fast_s, fast_image = time_rows(model, n, "fast", rows, seed=0)
     naive_times, fast_times = [naive_s], [fast_s]
-    for _ in range(repeats - 1):
-        fast_times.append(time_rows(model, n, "fast", rows, seed=0)[0])
-        naive_times.append(time_rows(model, n, "naive", rows, seed=0)[0])
+    for round_ in range(repeats):
+        # FAST_PER_ROUND fast timings per round: a fast run lasts well under a second, so one stall
+        # of the machine can double it; the median of several is steady at little cost
+        fast_times += [time_rows(model, n, "fast", rows, seed=0)[0] for _ in range(FAST_PER_ROUND - (round_ == 0))]
+        if round_:
+            naive_times.append(time_rows(model, n, "naive", rows, seed=0)[0])
     height = model.image_shape[1]
     fast, naive = statistics.median(fast_times), statistics.median(naive_times)
     fast_full = fast if rows == height else time_rows(model, n, "fast", height, seed=0)[0]
@@ -170,7 +192,8 @@ def main(argv: list[str]) -> int:
     channels, height, width = next(iter(models.values())).image_shape
     source = args.checkpoint or "fresh default-size models (random weights: timing does not depend on them)"
     print(f"pixels: naive vs fast sampling of {channels}x{height}x{width} images; {source}; "
-          f"{torch.get_num_threads()} torch thread(s); median of {args.repeats} round(s); "
+          f"{torch.get_num_threads()} torch thread(s); median of {args.repeats} round(s) "
+          f"({FAST_PER_ROUND} fast timings each); "
           f"naive runs over {args.naive_budget:.0f} s are cut to whole rows")
     print(f"{'model':15s} {'batch':>5s}   {'timed':30s} {'naive s':>9s} {'fast s':>9s} {'speedup':>9s}")
     single: dict[str, float] = {}
@@ -178,7 +201,7 @@ def main(argv: list[str]) -> int:
         model.eval()
         for mode in ("naive", "fast"):  # warm-up: first-call allocations and kernel selection
             time_rows(model, 1, mode, rows=1, seed=0)
-        for n in (1, args.batch):
+        for n in dict.fromkeys((1, args.batch)):  # --batch 1: one row, not the single image timed twice
             timing = compare(name, model, n, args.repeats, args.naive_budget)
             print(format_row(timing, width * channels), flush=True)
             if n == 1:

@@ -34,8 +34,9 @@ included), not its arithmetic, so the per-position loop makes as few as it can:
   conditioning) is computed once per row;
 * PixelCNN and the Row LSTM cache the input as raw levels 0..255, the scaling v / 127.5 - 1 folded
   into the first kernel (`levels_kernel`), so a drawn value enters the cache with one copy;
-* results go straight into the caches and reused buffers with `out=`; 1x1 convolutions fold their
-  bias into the matrix (a product with [x, 1]); the head computes only the drawn colour's block.
+* results go straight into the caches and reused buffers with `out=` (a residual sum in place);
+  1x1 convolutions fold their bias into the matrix (a product with [x, 1]), the others' biases are
+  expanded to the batch once per run; the head computes only the drawn colour's block.
 Each is the convolution's own sum in another order, so the logits match the full forward pass up
 to float round-off, and the sampler draws the same values.
 
@@ -241,6 +242,12 @@ def with_bias_row(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tens
     return torch.cat([matrix, bias[None]]).contiguous()
 
 
+def per_image(bias: torch.Tensor, n: int) -> torch.Tensor:
+    """bias [C] as [n, C] (a view): `addmm` then adds it as it is, where a [C] bias is expanded anew at
+    every call (a measurable share of a 28x28 step, made of a few dozen such calls)."""
+    return bias.expand(n, -1)
+
+
 class BiasInput:
     """A reused [N, C + 1] buffer whose last column holds ones: `values` (its first C columns) is
     written with `out=`, and `augmented` times a `with_bias_row` matrix applies weight and bias."""
@@ -260,13 +267,14 @@ class Head:
         )
         self.inputs = BiasInput(like, n, first.in_channels)
         self.hidden = BiasInput(like, n, first.out_channels)
+        self.first_out = like.new_zeros(n, first.out_channels)
         self.last_per_colour = [block.contiguous() for block in self.last.split(LEVELS, dim=1)]
 
     def __call__(self, features: torch.Tensor, colour: int | None = None) -> torch.Tensor:
         """[N, C * 256] logits, or [N, 256] those of one colour (its block of the last 1x1 only)."""
         _elu_into(features, out=self.inputs.values)
-        _elu_into(self.inputs.augmented @ self.first, out=self.hidden.values)
-        return self.hidden.augmented @ (self.last if colour is None else self.last_per_colour[colour])
+        _elu_into(torch.mm(self.inputs.augmented, self.first, out=self.first_out), out=self.hidden.values)
+        return torch.mm(self.hidden.augmented, self.last if colour is None else self.last_per_colour[colour])
 
 
 class IncrementalEvaluator:
@@ -352,16 +360,18 @@ class PixelCNNEvaluator(IncrementalEvaluator):
     def __init__(self, model: PixelCNN, n: int, cond: torch.Tensor | None = None) -> None:
         super().__init__(model, n)
         hidden, width, side = model.config.hidden_channels, self.shape[1], model.config.kernel_size // 2
-        self.first = levels_kernel(model.input_conv)
+        matrix, bias = levels_kernel(model.input_conv)
+        self.first = matrix, per_image(bias, n)
         self.blocks = [
-            (RowWindowCache.window_matrix(b.conv), b.conv.bias.detach(), with_bias_row(b.mix.weight * b.mix.mask, b.mix.bias))
+            (RowWindowCache.window_matrix(b.conv), per_image(b.conv.bias.detach(), n),
+             with_bias_row(b.mix.weight * b.mix.mask, b.mix.bias))
             for b in model.blocks
         ]
         self.block_inputs = [RowWindowCache(self.like, n, hidden, width, side + 1, side) for _ in self.blocks]
         self.mixed = BiasInput(self.like, n, hidden)
-        # reused buffers (no allocation per step): the k x k outputs, and x alternating between two
+        # reused buffers (no allocation per step): the k x k outputs, and x (updated in place)
         self.pre = self.like.new_zeros(n, hidden)
-        self.residual = (self.like.new_zeros(n, hidden), self.like.new_zeros(n, hidden))
+        self.residual = self.like.new_zeros(n, hidden)
 
     def input_cache(self, side: int) -> RowWindowCache:
         return RowWindowCache(self.like, self.n, self.colours, self.shape[1], side + 1, side, LEVEL_PADDING)
@@ -374,13 +384,13 @@ class PixelCNNEvaluator(IncrementalEvaluator):
     def position_features(self, r: int, c: int) -> torch.Tensor:
         """The last block's output at (r, c), in a buffer reused at the next call."""
         matrix, bias = self.first
-        x = torch.addmm(bias, self.inputs.windows[c], matrix, out=self.residual[0])
-        for i, ((conv, bias, mix), cache) in enumerate(zip(self.blocks, self.block_inputs), 1):
+        x = torch.addmm(bias, self.inputs.windows[c], matrix, out=self.residual)
+        for (conv, bias, mix), cache in zip(self.blocks, self.block_inputs):
             # Written before the k x k conv reads its window: mask B lets it see q's own earlier
             # colour groups; every other offset it keeps lies before q, final since its last pass.
             _elu_into(x, out=cache.cells[c])
             _elu_into(torch.addmm(bias, cache.windows[c], conv, out=self.pre), out=self.mixed.values)
-            x = torch.addmm(x, self.mixed.augmented, mix, out=self.residual[i % 2])  # x + 1x1 conv (weight, bias)
+            x.addmm_(self.mixed.augmented, mix)  # x + 1x1 conv (weight, bias), in place: no copy of x
         return x
 
 
@@ -463,13 +473,14 @@ class RowLSTMEvaluator(IncrementalEvaluator):
         super().__init__(model, n)
         hidden, width = model.config.hidden_channels, self.shape[1]
         self.layers = list(model.layers)
-        self.first = levels_kernel(model.input_conv)
+        matrix, bias = levels_kernel(model.input_conv)
+        self.first = matrix, per_image(bias, n)
         for layer in self.layers:
             if layer.input_to_state.kernel_size != (1, 3) or layer.state_to_state.kernel_size != (3,):
                 raise ValueError("the Row LSTM evaluator expects width-3 input-to-state and state-to-state kernels")
         self.windows = [RowWindowCache(self.like, n, hidden, width, 2, 1) for _ in self.layers]
         self.matrices = [self.state_matrix(layer) for layer in self.layers]
-        self.biases = [(layer.input_to_state.bias + layer.state_to_state.bias).detach() for layer in self.layers]
+        self.biases = [per_image((layer.input_to_state.bias + layer.state_to_state.bias).detach(), n) for layer in self.layers]
         self.hidden_rows = [self.like.new_zeros(n, width, hidden) for _ in self.layers]  # h along row r
         self.hidden_cells = [row.unbind(1) for row in self.hidden_rows]
         # where each layer's output x + h goes: the next layer's input slot (the last one's: a new tensor)

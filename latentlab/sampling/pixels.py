@@ -21,29 +21,39 @@ Modes (all give the same logits up to float round-off):
   "naive":  one full forward pass of the whole image per sub-pixel (H * W * C passes of H rows): the
             reference the others are tested against.
 
-Every mode draws the value by inverse-CDF from one uniform per sub-pixel taken from `generator` in
-the same order, so the same seed gives the same sample in every mode (up to float round-off in the
+Every mode draws the value by inverse-CDF from one uniform per sub-pixel, all taken from `generator`
+in one call before the first draw, in the same order, so the same seed gives the same sample in every mode (up to float round-off in the
 logits landing exactly on a CDF boundary).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-
 import torch
 
 MODES = ("fast", "cached", "naive")
 
 
-@dataclass
 class PixelStep:
     """position: (row, col, channel) just drawn; image: uint8 [N, C, H, W] so far (a copy; not yet
-    drawn sub-pixels are 0); probs: [N, 256] the distribution the value was drawn from."""
+    drawn sub-pixels are 0); probs: float32 [N, 256] the distribution the value was drawn from."""
 
-    position: tuple[int, int, int]
-    image: torch.Tensor
-    probs: torch.Tensor
+    __slots__ = ("position", "image", "_distribution", "_probs")
+
+    def __init__(self, position: tuple[int, int, int], image: torch.Tensor, distribution: torch.Tensor) -> None:
+        self.position, self.image = position, image
+        self._distribution, self._probs = distribution, None  # float64, as drawn from
+
+    @property
+    def probs(self) -> torch.Tensor:
+        # converted on first read: the plain sampler (`sample`) never reads it, and at 28x28 a cast is
+        # a noticeable share of a fast step
+        if self._probs is None:
+            self._probs = self._distribution.float()
+        return self._probs
+
+    def __repr__(self) -> str:
+        return f"PixelStep(position={self.position}, image={list(self.image.shape)})"
 
 
 class FullForwardPass:
@@ -66,14 +76,25 @@ class FullForwardPass:
         return self.logits_at(image, r, c)[:, :, k]
 
 
-def _draw(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Inverse-CDF draw of one level per row of probs [N, 256]: the number of CDF entries below
-    u * total, found by binary search (the CDF of non-negative terms never decreases, so the count
-    is the first index whose entry is >= u * total). u < 1 makes u * total <= total = cdf[-1], so
-    the level is at most 255."""
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=probs.dtype)
+def _draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw of one level per row of probs [N, 256] from uniforms u [N, 1] in [0, 1): the
+    number of CDF entries below u * total, found by binary search (the CDF of non-negative terms never
+    decreases, so the count is the first index whose entry is >= u * total). u < 1 makes
+    u * total <= total = cdf[-1], so the level is at most 255."""
     cdf = probs.cumsum(dim=1)
     return torch.searchsorted(cdf, u * cdf[:, -1:]).view(-1)
+
+
+def _uniforms(count: int, n: int, generator: torch.Generator | None, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """`count` [n, 1] float64 uniforms, one per sub-pixel to draw, from one call (a call per sub-pixel
+    costs more than its draw at 28x28); every mode takes them in the same order."""
+    return torch.rand(count, n, 1, generator=generator, device=device, dtype=torch.float64).unbind(0)
+
+
+def _sub_pixel_views(image: torch.Tensor) -> list[torch.Tensor]:
+    """[index (r * W + c) * C + k] -> the [N] view image[:, k, r, c], made once per run: writing a
+    drawn value through it is a copy, where indexing the image would parse the index each time."""
+    return [cell for row in image.permute(2, 3, 1, 0).unbind(0) for pixel in row.unbind(0) for cell in pixel.unbind(0)]
 
 
 def _logit_source(model, mode: str, n: int, cond: torch.Tensor | None):
@@ -115,17 +136,20 @@ def sample_steps(
         if cond is not None:
             cond = cond.to(device)
         source = _logit_source(model, mode, n, cond)
+        cells = _sub_pixel_views(image)
+        uniforms = _uniforms(len(cells) - start, n, generator, device)
         for r in range(height):
             source.start_row(image, r)
             for c in range(width):
                 for k in range(channels):
-                    if (r * width + c) * channels + k < start:  # completion: copied, not drawn
+                    index = (r * width + c) * channels + k
+                    if index < start:  # completion: copied, not drawn
                         _pass_known(source, image, r, c, k == channels - 1)
                         continue
                     logits = source.colour_logits(image, r, c, k)  # [N, 256]
                     probs = torch.softmax(logits, dim=1, dtype=torch.float64)  # cast first, then softmax
-                    image[:, k, r, c] = _draw(probs, generator)  # cast to uint8 by the assignment
-                    yield PixelStep((r, c, k), image.clone(), probs.float())
+                    cells[index].copy_(_draw(probs, uniforms[index - start]))  # cast to uint8 by the copy
+                    yield PixelStep((r, c, k), image.clone(), probs)
     finally:
         model.train(was_training)
 
