@@ -22,7 +22,10 @@ def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
     return (np.clip(images, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
 
-def grid_array(rows: Sequence[np.ndarray], pad: int = 2, columns: int | None = None,
+GRID_PAD = 2  # pixels between and around the tiles of `grid_array`
+
+
+def grid_array(rows: Sequence[np.ndarray], pad: int = GRID_PAD, columns: int | None = None,
                background: int | tuple[int, int, int] = 255) -> np.ndarray:
     """Tile uint8 image batches [N, C, H, W] into one HxWx3 array; each batch starts a new row band,
     wrapped at `columns` images (default: the longest batch). Padding and empty cells are

@@ -257,3 +257,37 @@ def test_previews_are_tiled_and_scaled_off_the_gui_thread(panel, qtbot, tmp_path
     for label in (panel.samples_label, panel.recon_label):
         assert label.pixmap() is not None and label.pixmap().width() == PREVIEW_WIDTH
     assert len(panel.latent_scatter.data) > 0
+
+
+def test_live_plots_keep_still_axes_and_the_previews_have_room_from_the_start(panel, qtbot, tmp_path):
+    """Repaints stay cheap while training (bench heartbeat): the loss plot spans all the run's steps
+    from its first step, its y range moves only in jumps, the axes are cached, and the first preview
+    fits the room the labels reserve, so it does not re-lay out the panel."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    sizes = {id(label): label.size() for label in (panel.samples_label, panel.recon_label)}
+    plot_size = panel.loss_plot.size()
+    panel.set_dataset_spec("synthetic-faces?size=16")
+    panel.set_options(epochs=1, out=tmp_path / "run", max_steps=12, **TINY)
+    with qtbot.waitSignal(panel.model_trained, timeout=30000):
+        click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=10000)
+    (x_low, x_high), (y_low, y_high) = panel.loss_plot.getPlotItem().getViewBox().viewRange()
+    assert x_low <= 0 and x_high >= 12 and x_high < 12 * 1.1  # the whole run, not the steps so far
+    _, losses = panel.train_curve.getData()
+    assert y_low <= losses.min() and losses.max() <= y_high
+    for plot in (panel.loss_plot, panel.latent_plot):
+        assert plot.getPlotItem().getAxis("left").cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for label in (panel.samples_label, panel.recon_label):
+        assert label.pixmap().height() <= label.minimumHeight()
+        assert label.size() == sizes[id(label)]
+    assert panel.loss_plot.size() == plot_size
+
+
+def test_reserved_preview_room_holds_grids_of_every_square_tile_size(qtbot):
+    from latentlab.ui.train.preview_images import SAMPLE_COLUMNS, grid_image, reserved_height
+
+    for side in (8, 16, 28, 64, 128):
+        samples = np.zeros((16, 3, side, side), np.uint8)
+        assert grid_image([samples], columns=SAMPLE_COLUMNS).height() <= reserved_height(2, SAMPLE_COLUMNS)
+        assert grid_image([samples[:8], samples[8:]], columns=8).height() <= reserved_height(2, 8)

@@ -9,7 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QWidget
+
+from latentlab.ui.widgets.steady_axes import cache_axes, fit_y_with_slack
 
 TEXT = "#333"
 
@@ -42,14 +44,13 @@ class ChainPlots(pg.GraphicsLayoutWidget):
             plot.setTitle(title, size="8pt", color=TEXT)
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setMenuEnabled(False)
-            plot.disableAutoRange()  # ranges are set in `_fit` with some slack: the axes stay still
+            plot.disableAutoRange()  # y ranges are set by `fit_y_with_slack`: the axes stay still
             plot.setMouseEnabled(x=False, y=False)
             for name in ("left", "bottom"):
                 axis = plot.getAxis(name)
                 axis.setTextPen(TEXT)
                 axis.setTickFont(font)
-                # Axis text is the costly part of a repaint: keep it as a pixmap until its range changes.
-                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            cache_axes(plot)  # axis text is the costly part of a repaint
             plot.getAxis("left").setWidth(40)  # the plots line up
             plot.getAxis("left").setTickDensity(0.8)  # short plots: fewer, legible tick labels
             if row:
@@ -114,16 +115,4 @@ class ChainPlots(pg.GraphicsLayoutWidget):
                  with_line(intensity, reference))
         for plot, values in zip(self.plots, shown):
             if values is not None:
-                self._fit(plot, np.asarray(values, dtype=float))
-
-    @staticmethod
-    def _fit(plot: pg.PlotItem, values: np.ndarray) -> None:
-        """Set the y range to hold `values`, with slack so it changes only every few steps."""
-        values = values[np.isfinite(values)]
-        if not len(values):
-            return
-        low, high = float(values.min()), float(values.max())
-        (view_low, view_high) = plot.getViewBox().viewRange()[1]
-        span = max(high - low, 1e-3 * max(1.0, abs(high)))
-        if low < view_low or high > view_high or (view_high - view_low) > 4 * span:
-            plot.setYRange(low - 0.25 * span, high + 0.25 * span, padding=0)
+                fit_y_with_slack(plot, values)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import os
 from pathlib import Path
 
@@ -32,9 +33,10 @@ from latentlab.services.collector import collector_paused
 from latentlab.services.jobs import GeneratorJob, JobCancelled
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
 from latentlab.ui.train.form import TrainingForm
-from latentlab.ui.train.preview_images import ReadyPreview, ready_preview
+from latentlab.ui.train.preview_images import PREVIEW_WIDTH, SAMPLE_COLUMNS, ReadyPreview, ready_preview, reserved_height
+from latentlab.ui.widgets.steady_axes import cache_axes, fit_xy_with_slack, fit_y_with_slack
 from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview, Step
-from trainers.loop import Trainer
+from trainers.loop import PREVIEW_RECONSTRUCTIONS, PREVIEW_SAMPLES, Trainer
 
 SHOWN_TERMS = ("loss", "recon", "kl", "mse")
 JOIN_TIMEOUT_S = 30.0
@@ -85,11 +87,21 @@ class TrainingPanel(QWidget):
         self.train_curve.setClipToView(True)
         self.held_out_curve = self.loss_plot.plot([], [], pen=None, symbol="o", symbolSize=8,
                                                   symbolBrush=(230, 120, 30), name="held-out (per epoch)")
+        # Steps 0 .. total on x and y with slack (`_draw`): the axes stay still while steps arrive
+        self.loss_plot.getPlotItem().disableAutoRange()
+        self._x_total: int | None = None
         self.latent_plot = pg.PlotWidget(background="w",
                                          title="<span style='color:#333'>Latent map (held-out faces)</span>")
         self.latent_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(60, 160, 90, 160))
         self.latent_plot.addItem(self.latent_scatter)
+        self.latent_plot.getPlotItem().disableAutoRange()  # ranges with slack (`_draw_preview`)
         self.samples_label, self.recon_label = QLabel(), QLabel()
+        # Room for the previews from the start: the first one would otherwise re-lay out the panel and
+        # redraw both plots' axes in one pass (a 60 ms stall in `bench heartbeat`)
+        for label, rows, columns in ((self.samples_label, math.ceil(PREVIEW_SAMPLES / SAMPLE_COLUMNS), SAMPLE_COLUMNS),
+                                     (self.recon_label, 2, PREVIEW_RECONSTRUCTIONS)):
+            label.setMinimumSize(PREVIEW_WIDTH, reserved_height(rows, columns))
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.resume_button, self.cancel_button):
@@ -102,6 +114,7 @@ class TrainingPanel(QWidget):
         for plot in (self.loss_plot, self.latent_plot):
             plot.setMinimumSize(170, 170)
             plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
+            cache_axes(plot.getPlotItem())
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot, 3)
         plots.addWidget(self.latent_plot, 2)
@@ -363,6 +376,14 @@ class TrainingPanel(QWidget):
         if not self._dirty:
             return
         self._dirty = False
+        if self._preview is not None:
+            # A preview alone in this tick, the curves at the next: each plot's repaint costs 15-20 ms of
+            # Python on this machine, and a preview, an epoch's held-out point and new steps arrive
+            # together, so both plots repainting in one pass held the window for 60-90 ms (`bench heartbeat`).
+            preview, self._preview = self._preview, None
+            self._draw_preview(preview)
+            self._dirty = self._step is not None or self._data is not None
+            return
         step = self._step
         if step is None and self._data is not None:
             done, total = self._data
@@ -378,9 +399,10 @@ class TrainingPanel(QWidget):
             self.status_label.setText(self._status_text(step))
             self.train_curve.setData(np.asarray(self._steps), np.asarray(self._losses))
             self.held_out_curve.setData(np.asarray(self._epoch_steps), np.asarray(self._epoch_losses))
-        if self._preview is not None:
-            preview, self._preview = self._preview, None
-            self._draw_preview(preview)
+            if self._x_total != step.total_steps:
+                self._x_total = step.total_steps
+                self.loss_plot.setXRange(0, step.total_steps, padding=0.02)
+            fit_y_with_slack(self.loss_plot.getPlotItem(), np.concatenate([self._losses, self._epoch_losses]))
 
     def _status_text(self, step: Step) -> str:
         epochs = self._config.epochs if self._config is not None else 0
@@ -395,7 +417,9 @@ class TrainingPanel(QWidget):
         preview = ready.preview
         if ready.projection is not None:
             projection = self._aligned(ready.projection)
-            self.latent_scatter.setData(pos=projection.project(preview.codes))
+            points = projection.project(preview.codes)
+            self.latent_scatter.setData(pos=points)
+            fit_xy_with_slack(self.latent_plot.getPlotItem(), points)
             for side, name, share in zip(("bottom", "left"), projection.labels, projection.explained or (None, None)):
                 self.latent_plot.setLabel(side, name if share is None else f"{name} ({share:.0%})")
         self.samples_label.setPixmap(QPixmap.fromImage(ready.samples))

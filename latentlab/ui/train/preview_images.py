@@ -10,6 +10,7 @@ two finished images into pixmaps and sets the scatter's points.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +18,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from latentlab.analysis.projection import LinearProjection, default_projection
-from latentlab.images import grid_array
+from latentlab.images import GRID_PAD, grid_array
 from latentlab.ui.widgets.imaging import to_qimage
 from trainers.events import Preview
 
 PREVIEW_WIDTH = 256  # pixels of the sample / reconstruction grids
+SAMPLE_COLUMNS = 8
 
 
 @dataclass
@@ -32,6 +34,14 @@ class ReadyPreview:
     samples: QImage
     reconstructions: QImage | None  # top row held-out images, bottom row their reconstructions
     projection: LinearProjection | None
+
+
+def reserved_height(rows: int, columns: int, smallest_side: int = 8) -> int:
+    """The tallest a grid of rows x columns square tiles, scaled to PREVIEW_WIDTH wide, can be for tiles
+    of at least `smallest_side` pixels (smaller tiles make the padding a larger share: taller grids).
+    The panel reserves it from the start, so the first preview does not re-lay out the panel."""
+    cell = smallest_side + GRID_PAD
+    return math.ceil(PREVIEW_WIDTH * (rows * cell + GRID_PAD) / (columns * cell + GRID_PAD))
 
 
 def grid_image(rows: list[np.ndarray], columns: int) -> QImage:
@@ -52,4 +62,4 @@ def ready_preview(preview: Preview) -> ReadyPreview:
     reconstructions = None
     if half:
         reconstructions = grid_image([preview.reconstructions[:half], preview.reconstructions[half:]], columns=half)
-    return ReadyPreview(preview, grid_image([preview.samples], columns=8), reconstructions, projection)
+    return ReadyPreview(preview, grid_image([preview.samples], columns=SAMPLE_COLUMNS), reconstructions, projection)
