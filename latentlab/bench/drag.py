@@ -117,6 +117,19 @@ def face_waiter(window):
     return wait_for_face
 
 
+def wait_for_launch_work(window, timeout: float = 120.0) -> None:
+    """Until the work a checkpoint's opening starts in the background is in (the gap map, fitted off
+    the GUI thread), idling in the event loop: the drag is timed on the settled window, not against
+    the launch's last repaint."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.perf_counter() + timeout
+    while window.gap_map_pending and time.perf_counter() < deadline:
+        loop = QEventLoop()
+        QTimer.singleShot(10, loop.quit)
+        loop.exec()
+
+
 def bare_forward_times(window, repeats: int) -> dict[int, list[float]]:
     """Seconds per bare decoder forward (`model.decode(z).mean` for the window's code, no UI), keyed by
     torch intra-op threads: the app's decode worker's setting (`services.decode.one_torch_thread`) and,
@@ -175,6 +188,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from latentlab.resources import bundled_pixel_models, default_model
+    from latentlab.services.collector import freeze_survivors
     from latentlab.ui.main_window import MainWindow
 
     path = args.checkpoint or default_model()
@@ -183,6 +197,7 @@ def main(argv: list[str]) -> int:
         return 2
     app = QApplication.instance() or QApplication([])
     window = MainWindow(QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "LatentLab-bench"))
+    freeze_survivors()  # as the app does once its window exists (latentlab/ui/app.py)
     window.show()
     if not window.open_checkpoint(path):
         print(window.banner.message, file=sys.stderr)
@@ -190,6 +205,7 @@ def main(argv: list[str]) -> int:
 
     wait_for_face = face_waiter(window)
     wait_for_face(0.0)
+    wait_for_launch_work(window)
     bare = bare_forward_times(window, args.moves)
 
     if args.under_load:

@@ -47,11 +47,13 @@ def measure_session(checkpoint: str, moves: int, hovers: int, frames: int, point
     from PySide6.QtWidgets import QApplication
 
     from latentlab.bench.drag import drag_latencies, face_waiter
+    from latentlab.services.collector import freeze_survivors
     from latentlab.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     scratch = tempfile.mkdtemp(prefix="latentlab-scale-")
     window = MainWindow(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
+    freeze_survivors()  # as the app does once its window exists (latentlab/ui/app.py)
     window.resize(1360, 900)
     window.show()
     if point_cap is not None:
