@@ -29,3 +29,15 @@ def test_lines_sit_on_the_axes_ticks_and_follow_a_zoom(qtbot):
         assert all(rect.left() <= x <= rect.right() for x in vertical)
         spans = {(line.y1(), line.y2()) for level, line in widget.grid.lines() if line.x1() == line.x2()}
         assert spans == {(rect.top(), rect.bottom())}  # each vertical line crosses the whole view
+
+
+def test_lines_are_recomputed_only_when_the_view_changes(qtbot):
+    widget = _shown_map(qtbot)
+    view = widget.plot.getPlotItem().getViewBox()
+    view.setRange(xRange=(-4.0, 4.0), yRange=(-3.0, 3.0), padding=0)
+    qtbot.wait(20)
+    first = widget.grid.lines()
+    assert widget.grid.lines() is first  # a repaint with the view still (a handle move) reuses them
+    view.setRange(xRange=(-2.0, 2.0), yRange=(-3.0, 3.0), padding=0)
+    qtbot.wait(20)
+    assert widget.grid.lines() is not first and widget.grid.lines() != first
