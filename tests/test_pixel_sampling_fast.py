@@ -164,3 +164,23 @@ def test_the_first_kernel_on_raw_levels_equals_the_convolution_of_the_network_in
         window = padded[0, :, r : r + side + 1, c : c + 2 * side + 1]  # the rows the mask keeps
         flat = window.permute(2, 1, 0).reshape(1, -1)  # (column, row, channel), like RowWindowCache
         torch.testing.assert_close(flat @ matrix + bias, expected[:, :, r, c], atol=1e-5, rtol=1e-5)
+
+
+def test_the_inverse_cdf_draw_follows_the_distribution_and_never_leaves_the_levels():
+    from latentlab.sampling.pixels import _cdf, _draw
+
+    logits = torch.full((1, 256), -1e9)
+    logits[0, [3, 200]] = 0.0  # half the mass on level 3, half on 200
+    cdf = _cdf(logits.expand(20000, 256))
+    levels = _draw(cdf, torch.rand(20000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    assert set(levels.view(-1).tolist()) == {3, 200}
+    assert abs((levels == 3).double().mean().item() - 0.5) < 0.02
+    top = _draw(_cdf(torch.zeros(1, 256)), torch.tensor([[1.0 - 1e-17]], dtype=torch.float64))
+    assert top.item() == 255  # u above the CDF's last entry (round-off) stays a level
+
+
+def test_a_steps_probs_are_the_distribution_drawn_from():
+    model, _ = case_model("pixelcnn-grey")
+    step = next(sample_steps(model, 2, generator=torch.Generator().manual_seed(0)))
+    assert step.probs.dtype == torch.float32 and step.probs.shape == (2, 256)
+    assert torch.allclose(step.probs.sum(1), torch.ones(2)) and (step.probs >= 0).all()

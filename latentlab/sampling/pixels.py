@@ -29,7 +29,10 @@ logits landing exactly on a CDF boundary).
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import torch
+
+from latentlab.models.pixelcnn import LEVELS
 
 MODES = ("fast", "cached", "naive")
 
@@ -38,18 +41,18 @@ class PixelStep:
     """position: (row, col, channel) just drawn; image: uint8 [N, C, H, W] so far (a copy; not yet
     drawn sub-pixels are 0); probs: float32 [N, 256] the distribution the value was drawn from."""
 
-    __slots__ = ("position", "image", "_distribution", "_probs")
+    __slots__ = ("position", "image", "_cdf", "_probs")
 
-    def __init__(self, position: tuple[int, int, int], image: torch.Tensor, distribution: torch.Tensor) -> None:
+    def __init__(self, position: tuple[int, int, int], image: torch.Tensor, cdf: torch.Tensor) -> None:
         self.position, self.image = position, image
-        self._distribution, self._probs = distribution, None  # float64, as drawn from
+        self._cdf, self._probs = cdf, None  # float64 [N, 256], as drawn from
 
     @property
     def probs(self) -> torch.Tensor:
-        # converted on first read: the plain sampler (`sample`) never reads it, and at 28x28 a cast is
-        # a noticeable share of a fast step
+        # made on first read from the CDF the value was drawn with: the plain sampler (`sample`) never
+        # reads it, and at 28x28 each operation is a noticeable share of a fast step
         if self._probs is None:
-            self._probs = self._distribution.float()
+            self._probs = self._cdf.diff(dim=1, prepend=self._cdf.new_zeros(len(self._cdf), 1)).float()
         return self._probs
 
     def __repr__(self) -> str:
@@ -76,13 +79,17 @@ class FullForwardPass:
         return self.logits_at(image, r, c)[:, :, k]
 
 
-def _draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Inverse-CDF draw of one level per row of probs [N, 256] from uniforms u [N, 1] in [0, 1): the
-    number of CDF entries below u * total, found by binary search (the CDF of non-negative terms never
-    decreases, so the count is the first index whose entry is >= u * total). u < 1 makes
-    u * total <= total = cdf[-1], so the level is at most 255."""
-    cdf = probs.cumsum(dim=1)
-    return torch.searchsorted(cdf, u * cdf[:, -1:]).view(-1)
+def _cdf(logits: torch.Tensor) -> torch.Tensor:
+    """float64 [N, 256]: the cumulative softmax of logits [N, 256] (cast first, then softmax)."""
+    return torch.softmax(logits, dim=1, dtype=torch.float64).cumsum_(dim=1)
+
+
+def _draw(cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw of one level per row of cdf [N, 256] from uniforms u [N, 1] in [0, 1): the
+    first index whose CDF entry is >= u, found by binary search (a CDF never decreases). Its last entry
+    is 1 up to round-off; a u above it (a chance of about 1e-16) gives 256, clamped to level 255.
+    Returns [N, 1]."""
+    return torch.searchsorted(cdf, u).clamp_(max=LEVELS - 1)
 
 
 def _uniforms(count: int, n: int, generator: torch.Generator | None, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -92,9 +99,10 @@ def _uniforms(count: int, n: int, generator: torch.Generator | None, device: tor
 
 
 def _sub_pixel_views(image: torch.Tensor) -> list[torch.Tensor]:
-    """[index (r * W + c) * C + k] -> the [N] view image[:, k, r, c], made once per run: writing a
-    drawn value through it is a copy, where indexing the image would parse the index each time."""
-    return [cell for row in image.permute(2, 3, 1, 0).unbind(0) for pixel in row.unbind(0) for cell in pixel.unbind(0)]
+    """[index (r * W + c) * C + k] -> the [N, 1] view image[:, k, r, c, None], made once per run: writing
+    a drawn value through it is a copy, where indexing the image would parse the index each time."""
+    cells = image.permute(2, 3, 1, 0).unsqueeze(-1)  # [H, W, C, N, 1]
+    return [cell for row in cells.unbind(0) for pixel in row.unbind(0) for cell in pixel.unbind(0)]
 
 
 def _logit_source(model, mode: str, n: int, cond: torch.Tensor | None):
@@ -146,10 +154,9 @@ def sample_steps(
                     if index < start:  # completion: copied, not drawn
                         _pass_known(source, image, r, c, k == channels - 1)
                         continue
-                    logits = source.colour_logits(image, r, c, k)  # [N, 256]
-                    probs = torch.softmax(logits, dim=1, dtype=torch.float64)  # cast first, then softmax
-                    cells[index].copy_(_draw(probs, uniforms[index - start]))  # cast to uint8 by the copy
-                    yield PixelStep((r, c, k), image.clone(), probs)
+                    cdf = _cdf(source.colour_logits(image, r, c, k))  # [N, 256]
+                    cells[index].copy_(_draw(cdf, uniforms[index - start]))  # cast to uint8 by the copy
+                    yield PixelStep((r, c, k), image.clone(), cdf)
     finally:
         model.train(was_training)
 
