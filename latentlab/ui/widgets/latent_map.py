@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QVBoxLayout, QWidget
 from latentlab.explorer.point_index import NO_POINT, PointIndex
 from latentlab.ui.widgets.atlas_layer import AtlasLayer
 from latentlab.ui.widgets.grid_lines import GridLines
+from latentlab.ui.widgets.steady_axes import cache_axes
 
 PRIOR_COLOUR = (255, 127, 14)
 PATH_COLOUR = (214, 39, 40)
@@ -46,9 +47,7 @@ class LatentMap(QWidget):
         self.grid = GridLines(item)  # not the axes' own grid: it re-rendered a plot-sized pixmap per zoom frame
         item.addItem(self.grid, ignoreBounds=True)
         item.setMenuEnabled(False)
-        for side in ("left", "bottom"):
-            # Cached, a handle move only blits the axes.
-            item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        cache_axes(item)  # a handle move only blits the axes
         self.legend = item.addLegend(offset=(8, 8), labelTextColor=(40, 40, 40), brush=pg.mkBrush(255, 255, 255, 210))
         self.atlas_layer = AtlasLayer(item)
         self.atlas = self.atlas_layer.points  # the dots drawn (all faces of a small atlas; those in view of a large one)
