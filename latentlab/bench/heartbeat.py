@@ -4,7 +4,8 @@ A real TrainingPanel (shown; offscreen unless DISPLAY is set) runs a short train
 built-in synthetic faces on its worker thread, redrawing curves, latent map and previews as in the
 app. Every tick of a 10 ms precise QTimer records the time; the gap between ticks is how long the
 GUI thread could not react (a frozen window shows as a long gap). The same heartbeat with no
-training for a few seconds is the baseline, printed side by side. Target: p99 gap <= 50 ms.
+training for a few seconds is the baseline, printed side by side. Targets while training: p99 gap
+<= 50 ms, and no gap over 50 ms.
 
     python -m latentlab.bench heartbeat [--steps 150] [--threads N]
 """
@@ -21,6 +22,7 @@ import time
 import numpy as np
 
 TARGET_P99_MS = 50.0
+TARGET_MAX_MS = 50.0  # issue 13: no event-loop stall over 50 ms during in-app training
 
 
 def _stats(gaps_ms: np.ndarray) -> str:
@@ -116,7 +118,7 @@ def main(argv: list[str]) -> int:
         return d if name is None else d[[names[i + 1] == name for i in range(len(d))]]
 
     print(f"heartbeat: {args.interval_ms} ms QTimer on the GUI thread; gap between ticks in ms "
-          f"(target p99 <= {TARGET_P99_MS:.0f}); training worker torch threads {panel.training_threads}, "
+          f"(targets while training: p99 <= {TARGET_P99_MS:.0f}, max <= {TARGET_MAX_MS:.0f}); training worker torch threads {panel.training_threads}, "
           f"{os.cpu_count()} CPUs, Qt platform {app.platformName()}")
     print(f"{'phase':34s} {'ticks':>7s} {'p50':>8s} {'p99':>8s} {'max':>8s}")
     rows = [(f"idle ({args.baseline_seconds:g} s, panel shown)", gaps(baseline)),
@@ -124,6 +126,11 @@ def main(argv: list[str]) -> int:
             (f"training ({steps} steps)", gaps(stamps, "training"))]
     for label, values in rows:
         print(f"{label:34s} {_stats(values)}")
+    training = rows[2][1]
+    if len(training):
+        met = np.percentile(training, 99) <= TARGET_P99_MS and training.max() <= TARGET_MAX_MS
+        print(f"target while training: p99 <= {TARGET_P99_MS:.0f} ms and no gap over {TARGET_MAX_MS:.0f} ms: "
+              f"{'met' if met else 'NOT met'}")
     train_gaps = np.diff([t for t, _ in stamps]) * 1000.0
     worst = np.argsort(train_gaps)[::-1][:3]
     print("longest gaps while training: " + ", ".join(
