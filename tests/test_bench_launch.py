@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from latentlab.bench.launch import reported_seconds, time_import_floor, time_launch
 
 
@@ -21,3 +23,9 @@ def test_a_launch_is_timed_from_outside_to_its_first_paint_line_and_to_its_exit(
     assert launch.report.startswith("first paint after")
     # the line is read as it arrives (the app flushes it), before the window's shutdown and exit
     assert 0.0 < reported_seconds(launch.report) < launch.paint <= launch.exit
+
+
+def test_a_launch_that_cannot_open_its_window_is_reported_not_timed():
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    with pytest.raises(RuntimeError, match="no display found"):
+        time_launch(None, env)

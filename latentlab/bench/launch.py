@@ -45,27 +45,31 @@ class Launch:
 
 
 def time_launch(checkpoint: str | None, env: dict[str, str] | None = None, timeout: float = 120) -> Launch:
-    """One launch in a fresh process (`Launch`); RuntimeError with the end of its stderr when it fails."""
+    """One launch in a fresh process (`Launch`); RuntimeError with the end of its stderr when it fails
+    or exits without reporting its first paint."""
     command = [sys.executable, "-m", "latentlab", "--exit-after-paint", *([checkpoint] if checkpoint else [])]
+    painted, report = None, ""
     with tempfile.TemporaryFile("w+") as errors:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env or launch_env())
-        killer = threading.Timer(timeout, process.kill)  # a launch that never paints must not hang the bench
-        killer.start()
-        painted, report = None, "no report"
-        try:
-            for line in process.stdout:
-                if line.startswith("first paint") and painted is None:
-                    painted, report = time.perf_counter() - start, line.strip()
-            returncode = process.wait()
-        finally:
-            killer.cancel()
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                              env=env or launch_env()) as process:
+            killer = threading.Timer(timeout, process.kill)  # a launch that never paints must not hang the bench
+            killer.start()
+            try:
+                for line in process.stdout:
+                    if line.startswith("first paint") and painted is None:
+                        painted, report = time.perf_counter() - start, line.strip()
+                returncode = process.wait()
+            finally:
+                killer.cancel()
         ended = time.perf_counter() - start
+        errors.seek(0)
         if returncode != 0:
-            errors.seek(0)
             reason = f"killed after {timeout:.0f} s without exiting" if ended >= timeout else errors.read()[-2000:]
             raise RuntimeError(f"the launch failed: {reason}")
-    return Launch(ended if painted is None else painted, ended, report)
+        if painted is None:
+            raise RuntimeError(f"the launch exited without reporting its first paint: {errors.read()[-2000:]}")
+    return Launch(painted, ended, report)
 
 
 TARGET_SECONDS = 2.0  # issue 13: launch to first paint on the default model

@@ -89,7 +89,7 @@ class TrainingPanel(QWidget):
                                                   symbolBrush=(230, 120, 30), name="held-out (per epoch)")
         # Steps 0 .. total on x and y with slack (`_draw`): the axes stay still while steps arrive
         self.loss_plot.getPlotItem().disableAutoRange()
-        self._x_total: int | None = None
+        self._x_total: int | None = None  # the run length the steps axis spans
         self.latent_plot = pg.PlotWidget(background="w",
                                          title="<span style='color:#333'>Latent map (held-out faces)</span>")
         self.latent_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(60, 160, 90, 160))
@@ -276,6 +276,7 @@ class TrainingPanel(QWidget):
         self._projection: LinearProjection | None = None
         self._ended = False
         self._dirty = True
+        self._x_total = None  # a new run sets the loss plot's steps axis afresh
         self.train_curve.setData([], [])
         self.held_out_curve.setData([], [])
 
