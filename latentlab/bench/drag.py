@@ -117,14 +117,13 @@ def face_waiter(window):
     return wait_for_face
 
 
-def wait_for_launch_work(window, timeout: float = 120.0) -> None:
-    """Until the work a checkpoint's opening starts in the background is in (the gap map, fitted off
-    the GUI thread), idling in the event loop: the drag is timed on the settled window, not against
-    the launch's last repaint."""
+def wait_until(condition, timeout: float = 120.0) -> None:
+    """Until `condition()` holds (or `timeout` seconds pass), idling in the event loop between checks:
+    spinning processEvents() in Python would hold the GIL and slow the workers being waited for."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     deadline = time.perf_counter() + timeout
-    while window.gap_map_pending and time.perf_counter() < deadline:
+    while not condition() and time.perf_counter() < deadline:
         loop = QEventLoop()
         QTimer.singleShot(10, loop.quit)
         loop.exec()
@@ -205,7 +204,8 @@ def main(argv: list[str]) -> int:
 
     wait_for_face = face_waiter(window)
     wait_for_face(0.0)
-    wait_for_launch_work(window)
+    # time the settled window: the gap map a checkpoint's opening fits off the GUI thread is in
+    wait_until(lambda: not window.gap_map_pending)
     bare = bare_forward_times(window, args.moves)
 
     if args.under_load:

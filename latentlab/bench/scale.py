@@ -46,7 +46,7 @@ def measure_session(checkpoint: str, moves: int, hovers: int, frames: int, point
     from PySide6.QtCore import QPointF, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.bench.drag import drag_latencies, face_waiter
+    from latentlab.bench.drag import drag_latencies, face_waiter, wait_until
     from latentlab.services.collector import freeze_survivors
     from latentlab.ui.main_window import MainWindow
 
@@ -62,10 +62,7 @@ def measure_session(checkpoint: str, moves: int, hovers: int, frames: int, point
         raise RuntimeError(window.banner.message)
     face_waiter(window)(0.0)
     window.map.atlas_layer.request_index()  # what the pointer's first move over the map does
-    deadline = time.perf_counter() + 120
-    while (window.gap_map_pending or not window.map.atlas_layer.index_ready) and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
+    wait_until(lambda: not window.gap_map_pending and window.map.atlas_layer.index_ready)
     app.processEvents()
     result: dict = {"mode_at_full_view": window.map.atlas_layer.plan.mode if window.map.atlas_layer.plan else "none"}
 
