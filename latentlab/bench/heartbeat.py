@@ -118,7 +118,8 @@ def main(argv: list[str]) -> int:
         return d if name is None else d[[names[i + 1] == name for i in range(len(d))]]
 
     print(f"heartbeat: {args.interval_ms} ms QTimer on the GUI thread; gap between ticks in ms "
-          f"(targets while training: p99 <= {TARGET_P99_MS:.0f}, max <= {TARGET_MAX_MS:.0f}); training worker torch threads {panel.training_threads}, "
+          f"(targets while training: p99 <= {TARGET_P99_MS:.0f}, max <= {TARGET_MAX_MS:.0f}); "
+          f"training worker torch threads {panel.training_threads}, "
           f"{os.cpu_count()} CPUs, Qt platform {app.platformName()}")
     print(f"{'phase':34s} {'ticks':>7s} {'p50':>8s} {'p99':>8s} {'max':>8s}")
     rows = [(f"idle ({args.baseline_seconds:g} s, panel shown)", gaps(baseline)),

@@ -65,8 +65,8 @@ def _generator(seed: int):
 @contextlib.contextmanager
 def collector_off():
     """Python's garbage collector collected, then off while a run is timed (timeit's convention): a
-    full collection over torch's objects takes about 90 ms here, more than a whole fast image, and
-    would land in whichever run happens to trigger it."""
+    full collection over torch's objects takes longer than a whole fast image, and would land in
+    whichever run happens to trigger it."""
     gc.collect()
     gc.disable()
     try:

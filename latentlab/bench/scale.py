@@ -174,7 +174,8 @@ def main(argv: list[str]) -> int:
             except RuntimeError as err:
                 print(f"bench scale: atlas of {size:,}: {err}", file=sys.stderr)
                 return 1
-            row = {"size": size, "file_mb": path.stat().st_size / 1e6, "launch_s": statistics.median(launch.exit for launch in launches),
+            row = {"size": size, "file_mb": path.stat().st_size / 1e6,
+                   "launch_s": statistics.median(launch.exit for launch in launches),
                    "first_paint_s": statistics.median(launch.paint for launch in launches), **session}
             rows.append(row)
             print(f"atlas {size:,}: {json.dumps(row)}", file=sys.stderr)

@@ -480,7 +480,8 @@ class RowLSTMEvaluator(IncrementalEvaluator):
                 raise ValueError("the Row LSTM evaluator expects width-3 input-to-state and state-to-state kernels")
         self.windows = [RowWindowCache(self.like, n, hidden, width, 2, 1) for _ in self.layers]
         self.matrices = [self.state_matrix(layer) for layer in self.layers]
-        self.biases = [per_image((layer.input_to_state.bias + layer.state_to_state.bias).detach(), n) for layer in self.layers]
+        self.biases = [per_image((layer.input_to_state.bias + layer.state_to_state.bias).detach(), n)
+                       for layer in self.layers]
         self.hidden_rows = [self.like.new_zeros(n, width, hidden) for _ in self.layers]  # h along row r
         self.hidden_cells = [row.unbind(1) for row in self.hidden_rows]
         # where each layer's output x + h goes: the next layer's input slot (the last one's: a new tensor)

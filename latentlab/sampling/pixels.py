@@ -22,8 +22,8 @@ Modes (all give the same logits up to float round-off):
             reference the others are tested against.
 
 Every mode draws the value by inverse-CDF from one uniform per sub-pixel, all taken from `generator`
-in one call before the first draw, in the same order, so the same seed gives the same sample in every mode (up to float round-off in the
-logits landing exactly on a CDF boundary).
+in one call before the first draw, in the same order, so the same seed gives the same sample in every
+mode (up to float round-off in the logits landing exactly on a CDF boundary).
 """
 
 from __future__ import annotations

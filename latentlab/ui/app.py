@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.exit_after_paint:
         def painted() -> None:
             window.repaint()
-            print(f"first paint after {time.perf_counter() - LAUNCHED_AT:.3f} s (from Python start of latentlab.ui.app)", flush=True)
+            print(f"first paint after {time.perf_counter() - LAUNCHED_AT:.3f} s (from Python start of latentlab.ui.app)",
+                  flush=True)
             window.close()
             app.quit()
 

@@ -33,7 +33,8 @@ from latentlab.services.collector import collector_paused
 from latentlab.services.jobs import GeneratorJob, JobCancelled
 from latentlab.ui.bridge import REDRAW_MS, JobBridge
 from latentlab.ui.train.form import TrainingForm
-from latentlab.ui.train.preview_images import PREVIEW_WIDTH, SAMPLE_COLUMNS, ReadyPreview, ready_preview, reserved_height
+from latentlab.ui.train.preview_images import (PREVIEW_WIDTH, SAMPLE_COLUMNS, ReadyPreview, ready_preview,
+                                               reserved_height)
 from latentlab.ui.widgets.steady_axes import cache_axes, fit_xy_with_slack, fit_y_with_slack
 from trainers.events import CheckpointSaved, EpochEnd, Failed, Finished, Preview, Step
 from trainers.loop import PREVIEW_RECONSTRUCTIONS, PREVIEW_SAMPLES, Trainer
@@ -97,7 +98,7 @@ class TrainingPanel(QWidget):
         self.latent_plot.getPlotItem().disableAutoRange()  # ranges with slack (`_draw_preview`)
         self.samples_label, self.recon_label = QLabel(), QLabel()
         # Room for the previews from the start: the first one would otherwise re-lay out the panel and
-        # redraw both plots' axes in one pass (a 60 ms stall in `bench heartbeat`)
+        # redraw both plots' axes in one pass (a stall over 50 ms in `bench heartbeat`)
         for label, rows, columns in ((self.samples_label, math.ceil(PREVIEW_SAMPLES / SAMPLE_COLUMNS), SAMPLE_COLUMNS),
                                      (self.recon_label, 2, PREVIEW_RECONSTRUCTIONS)):
             label.setMinimumSize(PREVIEW_WIDTH, reserved_height(rows, columns))
@@ -378,9 +379,9 @@ class TrainingPanel(QWidget):
             return
         self._dirty = False
         if self._preview is not None:
-            # A preview alone in this tick, the curves at the next: each plot's repaint costs 15-20 ms of
-            # Python on this machine, and a preview, an epoch's held-out point and new steps arrive
-            # together, so both plots repainting in one pass held the window for 60-90 ms (`bench heartbeat`).
+            # A preview alone in this tick, the curves at the next: a preview, an epoch's held-out point
+            # and new steps arrive together, and both plots repainting in one pass held the window for
+            # over 50 ms (`bench heartbeat`).
             preview, self._preview = self._preview, None
             self._draw_preview(preview)
             self._dirty = self._step is not None or self._data is not None

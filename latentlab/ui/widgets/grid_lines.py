@@ -29,7 +29,7 @@ class GridLines(pg.GraphicsObject):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
         # the lines of the last view geometry: the map repaints at every handle move with the view still,
-        # and the axes' tick arithmetic was about 1 ms of each such repaint (`bench drag`)
+        # and the axes' tick arithmetic ran again at each such repaint
         self._lines_for: tuple | None = None
         self._lines: list[tuple[int, QLineF]] = []
 

@@ -1,8 +1,8 @@
 """Plots that repaint cheaply while their data grows a point at a time.
 
-Axis text is the costly part of a pyqtgraph repaint (6 ms per axis on the 2-core reference machine,
-several times that while a worker thread competes for the interpreter), and an axis redraws its
-text whenever its range moves. Live plots therefore keep their axes as cached pixmaps and move
+Axis text is the costly part of a pyqtgraph repaint (the largest share of the GUI thread's paint time in
+`python -m cProfile -m latentlab.bench heartbeat`, more still while a worker thread competes for
+the interpreter), and an axis redraws its text whenever its range moves. Live plots therefore keep their axes as cached pixmaps and move
 their ranges in jumps, with slack, instead of autoranging at every new point.
 """
 
@@ -35,18 +35,21 @@ def slack_range(values: np.ndarray, view: tuple[float, float]) -> tuple[float, f
     return None
 
 
-def fit_y_with_slack(plot: pg.PlotItem, values: np.ndarray) -> None:
-    """Set the plot's y range to hold `values` (`slack_range`), leaving it alone while it still suits them."""
-    new = slack_range(np.asarray(values, dtype=float), tuple(plot.getViewBox().viewRange()[1]))
+def _fit_axis(plot: pg.PlotItem, axis: int, values: np.ndarray) -> None:
+    """Set the range of axis 0 (x) or 1 (y) to hold `values` (`slack_range`), leaving it alone while
+    it still suits them."""
+    new = slack_range(np.asarray(values, dtype=float), tuple(plot.getViewBox().viewRange()[axis]))
     if new is not None:
-        plot.setYRange(*new, padding=0)
+        (plot.setXRange if axis == 0 else plot.setYRange)(*new, padding=0)
+
+
+def fit_y_with_slack(plot: pg.PlotItem, values: np.ndarray) -> None:
+    """The y range with slack for `values`."""
+    _fit_axis(plot, 1, values)
 
 
 def fit_xy_with_slack(plot: pg.PlotItem, points: np.ndarray) -> None:
-    """`fit_y_with_slack` on both axes for points [N, 2]."""
-    x_view, y_view = plot.getViewBox().viewRange()
+    """Both ranges with slack for points [N, 2]."""
     points = np.asarray(points, dtype=float)
-    if (x := slack_range(points[:, 0], tuple(x_view))) is not None:
-        plot.setXRange(*x, padding=0)
-    if (y := slack_range(points[:, 1], tuple(y_view))) is not None:
-        plot.setYRange(*y, padding=0)
+    _fit_axis(plot, 0, points[:, 0])
+    _fit_axis(plot, 1, points[:, 1])
