@@ -1,9 +1,10 @@
 """Plots that repaint cheaply while their data grows a point at a time.
 
-Axis text is the costly part of a pyqtgraph repaint (the largest share of the GUI thread's paint time in
-`python -m cProfile -m latentlab.bench heartbeat`, more still while a worker thread competes for
-the interpreter), and an axis redraws its text whenever its range moves. Live plots therefore keep their axes as cached pixmaps and move
-their ranges in jumps, with slack, instead of autoranging at every new point.
+Axis text is the costly part of a pyqtgraph repaint (the largest share of the GUI thread's paint
+time in `python -m cProfile -m latentlab.bench heartbeat`, more still while a worker thread competes
+for the interpreter), and an axis redraws its text whenever its range moves. Live plots therefore
+keep their axes as cached pixmaps and move their ranges in jumps, with slack, instead of
+autoranging at every new point.
 """
 
 from __future__ import annotations
