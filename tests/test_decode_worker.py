@@ -58,3 +58,21 @@ def test_an_error_is_reported_and_the_worker_goes_on():
     finally:
         worker.close()
     assert errors == [(1, "cannot decode")] and results == ["good"]
+
+
+def test_the_worker_records_how_long_its_last_render_took():
+    seen = []
+    done = threading.Event()
+
+    def on_result(request_id, result):
+        seen.append(worker.last_render_seconds)  # already set when the result is reported
+        done.set()
+
+    worker = LatestRequestWorker(lambda seconds: time.sleep(seconds), on_result)
+    try:
+        assert worker.last_render_seconds == 0.0
+        worker.submit(0.05)
+        assert done.wait(5)
+    finally:
+        worker.close()
+    assert 0.05 <= seen[0] < 2.0

@@ -155,9 +155,11 @@ def bare_forward_times(window, repeats: int) -> dict[int, list[float]]:
     return times
 
 
-def drag_latencies(window, moves: int, radius: float = 1.0) -> list[float]:
+def drag_latencies(window, moves: int, radius: float = 1.0, renders: list[float] | None = None) -> list[float]:
     """Seconds from each of `moves` handle moves (`setPos`, what a mouse drag does; along a circle of
-    `radius` map units around the handle) until the face view has new pixels."""
+    `radius` map units around the handle) until the face view has new pixels. `renders`, if given,
+    receives the seconds each move's decode took on the decode worker (the rest of a move's latency
+    is the hand-offs to and from it)."""
     wait_for_face = face_waiter(window)
     x0, y0 = window.map.handle_position()
     latencies = []
@@ -166,6 +168,8 @@ def drag_latencies(window, moves: int, radius: float = 1.0) -> list[float]:
         start = time.perf_counter()
         window.map.handle.setPos(x0 + radius * np.cos(angle), y0 + radius * np.sin(angle))
         latencies.append(wait_for_face(start) - start)
+        if renders is not None:
+            renders.append(window.decoder.last_render_seconds)
     return latencies
 
 
@@ -224,7 +228,8 @@ def main(argv: list[str]) -> int:
             window.close()
             return 2
     x0, y0 = window.map.handle_position()
-    latencies = drag_latencies(window, args.moves)
+    renders: list[float] = []
+    latencies = drag_latencies(window, args.moves, renders=renders)
     rendered_before = window.decoder.rendered
     burst_start = time.perf_counter()
     moves = 0
@@ -249,6 +254,8 @@ def main(argv: list[str]) -> int:
         print(f"bare decoder forward (1 code, {threads} torch thread{'s' * (threads > 1)}):"
               f"   median {statistics.median(times) * 1e3:6.2f} ms   p95 {percentile(times, 95) * 1e3:6.2f} ms")
     print(f"handle move -> pixels updated:   p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {max(latencies) * 1e3:6.2f} ms")
+    print(f"  of which the decode on the worker (ExplorerSession.decode_into):   median "
+          f"{statistics.median(renders) * 1e3:6.2f} ms   p95 {percentile(renders, 95) * 1e3:6.2f} ms")
     app_ms = statistics.median(bare[APP_DECODE_THREADS]) * 1e3
     print(f"ratio p95 latency / median bare forward at the app's {APP_DECODE_THREADS} decode thread: {p95 / app_ms:.2f}"
           f"   (target <= 2 on the idle window)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +74,7 @@ class LatestRequestWorker:
         self._next_id = 0
         self._closed = False
         self.rendered = 0          # how many requests were rendered (the rest were overwritten)
+        self.last_render_seconds = 0.0  # how long the last render took on the worker (for `bench drag`)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -115,6 +117,7 @@ class LatestRequestWorker:
                     return
                 request_id, request = self._pending
                 self._pending = None
+            started = time.perf_counter()
             try:
                 result = self._render(request)
             except Exception as err:  # a bad model must never kill the worker
@@ -129,6 +132,7 @@ class LatestRequestWorker:
                 # it names) alive: a replaced model's memory is freed at once.
                 request = None
             self.rendered += 1
+            self.last_render_seconds = time.perf_counter() - started
             self._on_result(request_id, result)
             result = None
             with self._condition:
