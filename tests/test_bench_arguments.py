@@ -44,3 +44,21 @@ def test_number_list_takes_finite_numbers_only():
     for bad in ("", "a,1", "nan", "1,inf"):
         with pytest.raises(argparse.ArgumentTypeError):
             number_list(bad)
+
+
+def test_positive_int_takes_counts_of_one_or_more():
+    from latentlab.bench.arguments import positive_int
+
+    assert positive_int("30") == 30
+    for bad, reason in (("0", "at least 1"), ("-3", "at least 1"), ("ten", "an integer"), ("1.5", "an integer")):
+        with pytest.raises(argparse.ArgumentTypeError, match=reason):
+            positive_int(bad)
+
+
+def test_the_drag_bench_refuses_an_empty_block_before_opening_a_window(capsys):
+    from latentlab.bench import drag
+
+    for option in ("--block", "--moves"):
+        with pytest.raises(SystemExit):
+            drag.main([option, "0"])
+        assert "at least 1" in capsys.readouterr().err

@@ -71,3 +71,36 @@ def test_the_pixel_worker_takes_the_background_priority(monkeypatch):
     frames = pixel_runs.pixel_frames(model, 1, "fast", 0, gate, 3)
     assert next(frames).done == 1 and calls == [3]
     frames.close()
+
+
+def test_the_drag_bench_alternates_bare_forwards_and_moves_along_one_circle(qtbot, tmp_path, tiny_checkpoint,
+                                                                             monkeypatch):
+    import numpy as np
+
+    from latentlab.bench import drag
+    from conftest import open_main_window
+
+    window = open_main_window(qtbot, tmp_path, tiny_checkpoint)
+    try:
+        blocks = []
+        timed_bare = drag.bare_forward_times
+        monkeypatch.setattr(drag, "bare_forward_times", lambda w, repeats, warm_up=20: (
+            blocks.append(("bare", repeats)), timed_bare(w, repeats, warm_up))[1])
+        timed_moves = drag.drag_latencies
+        monkeypatch.setattr(drag, "drag_latencies", lambda w, moves, **kw: (
+            blocks.append(("moves", moves)), timed_moves(w, moves, **kw))[1])
+        moved = []
+        window.map.handle_moved.connect(lambda x, y: moved.append((x, y)))
+        x0, y0 = window.map.handle_position()
+
+        latencies, renders, bare = drag.interleaved_drag(window, 7, block=3)
+
+        assert blocks == [("bare", 0), ("bare", 3), ("moves", 3), ("bare", 3), ("moves", 3), ("bare", 1), ("moves", 1)]
+        assert len(latencies) == len(renders) == 7 and all(t > 0 for t in latencies + renders)
+        assert all(len(times) == 7 for times in bare.values()) and 1 in bare
+        # the blocks continue one circle: the same points as seven moves in one go
+        angles = 2 * np.pi * np.arange(7) / 60
+        expected = np.stack([x0 + np.cos(angles), y0 + np.sin(angles)], axis=1)
+        np.testing.assert_allclose(np.array(moved), expected, atol=1e-6)
+    finally:
+        window.shutdown()

@@ -37,6 +37,17 @@ def non_negative_ints(text: str) -> list[int]:
     return values
 
 
+def positive_int(text: str) -> int:
+    """A `type` for ``--OPTION 30``: one integer >= 1 (a count of moves, repeats, ...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 1, got {text!r}")
+    return value
+
+
 def number_list(text: str) -> list[float]:
     """A `type` for ``--OPTION 0.5,1,2``: a non-empty comma-separated list of finite numbers."""
     try:
@@ -48,4 +59,4 @@ def number_list(text: str) -> list[float]:
     return values
 
 
-__all__ = ["choice_list", "non_negative_ints", "number_list"]
+__all__ = ["choice_list", "non_negative_ints", "number_list", "positive_int"]

@@ -3,10 +3,11 @@
 Runs the real window (offscreen unless a display is set) on a checkpoint (default: the bundled
 CelebA VAE). For each of --moves handle moves along a circle, the time from `setPos` on the handle
 (what a mouse drag does) until the face view has new pixels; the decoder's bare forward pass
-(`model.decode(z).mean` for one code, no UI) is timed in the same run, with the app's decode
-worker's one torch thread and with torch's default (all cores): the target ratio is against the
-former, the forward the app itself runs. Also a burst: moves every
-millisecond for one second, showing how many decodes the latest-request slot skipped.
+(`model.decode(z).mean` for one code, no UI) is timed in the same run, in blocks alternating with
+the moves' (--block; under load, once before them), with the app's decode worker's one torch thread
+and with torch's default (all cores): the target ratio is against the former, the forward the app
+itself runs. Also a burst:
+moves every millisecond for one second, showing how many decodes the latest-request slot skipped.
 
 With --under-load the same moves are timed while the window is busy as a user would make it: the
 chain panel plays --chains chains as fast as it can and the Pixels dock draws a pixel model's
@@ -24,9 +25,11 @@ import time
 
 import numpy as np
 
+from latentlab.bench.arguments import positive_int
 from latentlab.services.decode import DECODE_THREADS as APP_DECODE_THREADS
 
 UNDER_LOAD_TARGET_MS = 16.0
+IDLE_BLOCK = 30  # moves per block, alternating with as many bare forwards (see interleaved_drag)
 DEFAULT_PIXEL_MODEL = "pixelcnn-fashion-mnist.ckpt"  # small (28x28 grey): its run restarts often
 
 
@@ -129,11 +132,11 @@ def wait_until(condition, timeout: float = 120.0) -> None:
         loop.exec()
 
 
-def bare_forward_times(window, repeats: int) -> dict[int, list[float]]:
+def bare_forward_times(window, repeats: int, warm_up: int = 20) -> dict[int, list[float]]:
     """Seconds per bare decoder forward (`model.decode(z).mean` for the window's code, no UI), keyed by
     torch intra-op threads: the app's decode worker's setting (`services.decode.one_torch_thread`) and,
     where the machine has more cores, torch's default. Interleaved, so a change in the machine's load
-    affects both alike."""
+    affects both alike; the first `warm_up` rounds are not timed."""
     import torch
 
     model = window.session.model
@@ -143,27 +146,28 @@ def bare_forward_times(window, repeats: int) -> dict[int, list[float]]:
     times: dict[int, list[float]] = {threads: [] for threads in settings}
     try:
         with torch.no_grad():
-            for i in range(20 + repeats):
+            for i in range(warm_up + repeats):
                 for threads in settings:
                     torch.set_num_threads(threads)
                     start = time.perf_counter()
                     model.decode(z).mean
-                    if i >= 20:  # the first 20 warm up
+                    if i >= warm_up:
                         times[threads].append(time.perf_counter() - start)
     finally:
         torch.set_num_threads(default)
     return times
 
 
-def drag_latencies(window, moves: int, radius: float = 1.0, renders: list[float] | None = None) -> list[float]:
+def drag_latencies(window, moves: int, radius: float = 1.0, renders: list[float] | None = None,
+                   centre: tuple[float, float] | None = None, first: int = 0) -> list[float]:
     """Seconds from each of `moves` handle moves (`setPos`, what a mouse drag does; along a circle of
-    `radius` map units around the handle) until the face view has new pixels. `renders`, if given,
-    receives the seconds each move's decode took on the decode worker (the rest of a move's latency
-    is the hand-offs to and from it)."""
+    `radius` map units around `centre`, default the handle, from the circle's `first`-th point on)
+    until the face view has new pixels. `renders`, if given, receives the seconds each move's decode
+    took on the decode worker (the rest of a move's latency is the hand-offs to and from it)."""
     wait_for_face = face_waiter(window)
-    x0, y0 = window.map.handle_position()
+    x0, y0 = centre or window.map.handle_position()
     latencies = []
-    for i in range(moves):
+    for i in range(first, first + moves):
         angle = 2 * np.pi * i / 60
         start = time.perf_counter()
         window.map.handle.setPos(x0 + radius * np.cos(angle), y0 + radius * np.sin(angle))
@@ -173,13 +177,34 @@ def drag_latencies(window, moves: int, radius: float = 1.0, renders: list[float]
     return latencies
 
 
+def interleaved_drag(window, moves: int, block: int) -> tuple[list[float], list[float], dict[int, list[float]]]:
+    """`drag_latencies` for `moves` moves and `bare_forward_times` as many times, in alternating blocks
+    of `block`: (latencies, worker decode seconds, bare forward seconds by torch threads). The machine's
+    speed drifts by tens of percent within minutes here (other tenants); timing the two side by side,
+    block after block, lets a drift weigh on both alike, so that their ratio measures the window's cost."""
+    bare = bare_forward_times(window, 0)  # warm-up only
+    centre = window.map.handle_position()
+    latencies: list[float] = []
+    renders: list[float] = []
+    while len(latencies) < moves:
+        size = min(block, moves - len(latencies))
+        for threads, times in bare_forward_times(window, size, warm_up=1).items():
+            bare.setdefault(threads, []).extend(times)
+        latencies += drag_latencies(window, size, renders=renders, centre=centre, first=len(latencies))
+    return latencies, renders, bare
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab.bench drag", description=__doc__)
     parser.add_argument("--checkpoint", help="default: the bundled default model")
-    parser.add_argument("--moves", type=int, default=300)
+    parser.add_argument("--moves", type=positive_int, default=300)
+    parser.add_argument("--block", type=positive_int,
+                        help="moves (and bare forwards) per block; the two alternate block by block (default 30; "
+                        "with --under-load, all moves in one block: while the GUI thread times bare forwards the "
+                        "playing chains' results queue up for it, and the moves after each block would wait on them)")
     parser.add_argument("--under-load", action="store_true",
                         help="time the moves while chains play and the Pixels dock draws (see above)")
-    parser.add_argument("--chains", type=int, default=64, help="with --under-load: chains playing (default 64)")
+    parser.add_argument("--chains", type=positive_int, default=64, help="with --under-load: chains playing (default 64)")
     parser.add_argument("--pixel-checkpoint", help="with --under-load: the pixel model drawing (default: the "
                         "bundled PixelCNN)")
     parser.add_argument("--load", choices=("both", "chains", "pixels"), default="both",
@@ -210,7 +235,6 @@ def main(argv: list[str]) -> int:
     wait_for_face(0.0)
     # time the settled window: the gap map a checkpoint's opening fits off the GUI thread is in
     wait_until(lambda: not window.gap_map_pending)
-    bare = bare_forward_times(window, args.moves)
 
     if args.under_load:
         bundled = [p for p in bundled_pixel_models() if p.name == DEFAULT_PIXEL_MODEL]
@@ -228,8 +252,8 @@ def main(argv: list[str]) -> int:
             window.close()
             return 2
     x0, y0 = window.map.handle_position()
-    renders: list[float] = []
-    latencies = drag_latencies(window, args.moves, renders=renders)
+    block = args.block or (args.moves if args.under_load else IDLE_BLOCK)
+    latencies, renders, bare = interleaved_drag(window, args.moves, block)
     rendered_before = window.decoder.rendered
     burst_start = time.perf_counter()
     moves = 0

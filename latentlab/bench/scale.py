@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.bench.arguments import non_negative_ints
+from latentlab.bench.arguments import non_negative_ints, positive_int
 
 SIZES = (3000, 30_000, 100_000, 200_000)
 GOALS = {"first_paint_s": 3.0, "drag_p95_ms": 16.0, "pan_fps": 30.0, "zoom_fps": 30.0}
@@ -138,10 +138,10 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", help="a bundled model with an atlas (default: resources/models/vae-synthetic.ckpt)")
     parser.add_argument("--sizes", type=non_negative_ints, default=list(SIZES), help="atlas sizes, comma-separated")
-    parser.add_argument("--launches", type=int, default=3, help="launches per size (median)")
-    parser.add_argument("--moves", type=int, default=200, help="handle moves per size")
-    parser.add_argument("--hovers", type=int, default=100, help="hovers per size")
-    parser.add_argument("--frames", type=int, default=60, help="pan frames and zoom frames per size")
+    parser.add_argument("--launches", type=positive_int, default=3, help="launches per size (median)")
+    parser.add_argument("--moves", type=positive_int, default=200, help="handle moves per size")
+    parser.add_argument("--hovers", type=positive_int, default=100, help="hovers per size")
+    parser.add_argument("--frames", type=positive_int, default=60, help="pan frames and zoom frames per size")
     parser.add_argument("--point-cap", type=int, help="draw dots up to this many faces in view (default: the app's)")
     parser.add_argument("--session", help=argparse.SUPPRESS)  # the child process: one session, JSON on stdout
     args = parser.parse_args(argv)

@@ -623,9 +623,9 @@ class MainWindow(QMainWindow):
         # Only the plotted coordinates change; components off the plane stay as they were.
         self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
         self._current_caption = "dragged"
+        self.decoder.submit((self._generation, self.session, self.current_z))  # first: the face is awaited
         self.chain.set_current_code(self.current_z)
         self.directions.set_current_code(self.current_z)
-        self.decoder.submit((self._generation, self.session, self.current_z))
 
     def _decode_failed(self, _request_id: int, message: str) -> None:
         self.show_error(f"Decoding failed: {message}")
