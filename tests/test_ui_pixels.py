@@ -311,3 +311,32 @@ def test_the_model_picker_lists_the_bundled_models_when_first_shown(qtbot, monke
     picker.hide()
     picker.show()
     assert len(scans) == 1  # listed once; later changes come through set_current
+
+
+def test_the_distribution_range_grows_at_once_and_shrinks_only_once_the_peaks_stay_low(qtbot, monkeypatch):
+    from latentlab.ui.pixels import views
+
+    plot = views.DistributionPlot()
+    qtbot.addWidget(plot)
+    now = [100.0]
+    monkeypatch.setattr(views.time, "monotonic", lambda: now[0])
+    axis_redraws = []
+    plot.getPlotItem().getViewBox().sigYRangeChanged.connect(lambda *_: axis_redraws.append(now[0]))
+
+    def show(peak: float) -> float:
+        probs = np.full(256, (1 - peak) / 255)
+        probs[7] = peak
+        plot.set_distribution(probs, 7, "gray", "row 0")
+        return plot.getPlotItem().getViewBox().viewRange()[1][1]
+
+    assert show(0.9) >= 0.9                      # grown at once: no bar is cut off
+    confident = len(axis_redraws)
+    for step in range(20):                       # a row alternating confident and uncertain sub-pixels
+        now[0] += 0.03
+        assert show(0.05 if step % 2 else 0.8) >= 0.8
+    assert len(axis_redraws) == confident        # ...moves the axis not once
+    for _ in range(40):                          # uncertain for over a second: then it shrinks
+        now[0] += 0.03
+        top = show(0.05)
+    assert 0.05 <= top < 0.1
+    assert show(0.6) >= 0.6                       # and grows again at once

@@ -7,6 +7,7 @@ the drawn value marked) and `legend_html` (the receptive field's colour key).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from latentlab.analysis.receptive_field import ReceptiveField, Region
 from latentlab.images import grid_array
 from latentlab.ui.widgets.imaging import to_qimage
+from latentlab.ui.widgets.steady_axes import cache_axes
 
 CELL = 2                      # composed pixels per image pixel (room for a 2x2 checker)
 PAD = 2                       # composed pixels between tiles
@@ -174,6 +176,9 @@ class PixelCanvas(QWidget):
             self.pixel_clicked.emit(*hit)
 
 
+SHRINK_AFTER_S = 1.0  # how long the peaks must stay low before the distribution's y range shrinks
+
+
 class DistributionPlot(pg.PlotWidget):
     """p(x | everything before) over the 256 levels of one sub-pixel as bars, the drawn value as a
     vertical line. The y range moves in jumps (with slack), so the axis does not twitch every step."""
@@ -192,6 +197,7 @@ class DistributionPlot(pg.PlotWidget):
         plot.showGrid(y=True, alpha=0.15)
         plot.setXRange(-1, 256, padding=0)
         plot.disableAutoRange()
+        cache_axes(plot)  # redrawn only when the y range jumps (`_fit`): not at every sub-pixel
         self.bars = pg.PlotDataItem(np.arange(257) - 0.5, np.zeros(256), stepMode="center", fillLevel=0)
         self.addItem(self.bars)
         self.drawn = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURRENT, width=2),
@@ -200,6 +206,7 @@ class DistributionPlot(pg.PlotWidget):
         self.addItem(self.drawn, ignoreBounds=True)
         self.drawn.hide()
         self._title = ""
+        self._low_since: float | None = None  # since when the peaks have been low (see _fit)
         self.set_title("The distribution of each sub-pixel appears here while drawing")
 
     def sizeHint(self) -> QSize:
@@ -223,10 +230,25 @@ class DistributionPlot(pg.PlotWidget):
         self.set_title(f"{caption} · entropy {entropy:.1f} bits")
         self._fit(float(probs.max()))
 
-    def _fit(self, peak: float) -> None:
+    def _fit(self, peak: float, now: float | None = None) -> None:
+        """Grow the y range at once when the peak would be cut off; shrink it only once the peaks have
+        stayed below a quarter of it for `SHRINK_AFTER_S`. A model's confident sub-pixels (a peak near
+        1) and uncertain ones (near 0.05) alternate along a row, and every range change redraws the
+        axis text, which holds the GUI thread, and the interpreter lock a drag's decode needs, for
+        milliseconds (`bench drag --under-load`)."""
+        now = time.monotonic() if now is None else now
         low, high = self.getPlotItem().getViewBox().viewRange()[1]
-        if peak > high or peak < high / 4 or low != 0:
-            self.getPlotItem().setYRange(0, min(1.0, max(peak * 1.3, 0.01)), padding=0)
+        if peak > high or low != 0:
+            self._low_since = None
+        elif peak < high / 4:
+            self._low_since = now if self._low_since is None else self._low_since
+            if now - self._low_since < SHRINK_AFTER_S:
+                return
+            self._low_since = None
+        else:
+            self._low_since = None
+            return
+        self.getPlotItem().setYRange(0, min(1.0, max(peak * 1.3, 0.01)), padding=0)
 
 
 def legend_html(field: ReceptiveField) -> str:

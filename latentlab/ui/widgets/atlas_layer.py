@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from latentlab.explorer.map_overview import POINT_CAP, OverviewPlan, contains, plan_view
 from latentlab.explorer.point_index import NO_POINT, PointIndex
 from latentlab.services.jobs import GeneratorJob
+from latentlab.ui.widgets.steady_scatter import SteadyScatter
 
 ATLAS_COLOUR = (31, 119, 180)
 # Uncoloured density: greys (Brewer's Greys), apart from the gap map's blue and red under it.
@@ -36,7 +37,7 @@ class AtlasLayer:
     def __init__(self, plot_item: pg.PlotItem, point_cap: int = POINT_CAP) -> None:
         self.view = plot_item.getViewBox()
         self.point_cap = point_cap
-        self.points = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*ATLAS_COLOUR, POINT_ALPHA), name="atlas")
+        self.points = SteadyScatter(size=5, pen=None, brush=pg.mkBrush(*ATLAS_COLOUR, POINT_ALPHA), name="atlas")
         self.points.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks go to the map's k-d tree lookup
         self.points.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # hover and click: `nearest`
         # Rendered once into a device pixmap and blitted afterwards: moving the handle must not repaint

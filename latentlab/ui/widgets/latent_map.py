@@ -18,6 +18,7 @@ from latentlab.explorer.point_index import NO_POINT, PointIndex
 from latentlab.ui.widgets.atlas_layer import AtlasLayer
 from latentlab.ui.widgets.grid_lines import GridLines
 from latentlab.ui.widgets.steady_axes import cache_axes
+from latentlab.ui.widgets.steady_scatter import SteadyScatter
 
 PRIOR_COLOUR = (255, 127, 14)
 PATH_COLOUR = (214, 39, 40)
@@ -51,11 +52,11 @@ class LatentMap(QWidget):
         self.legend = item.addLegend(offset=(8, 8), labelTextColor=(40, 40, 40), brush=pg.mkBrush(255, 255, 255, 210))
         self.atlas_layer = AtlasLayer(item)
         self.atlas = self.atlas_layer.points  # the dots drawn (all faces of a small atlas; those in view of a large one)
-        self.prior = pg.ScatterPlotItem(size=6, pen=pg.mkPen(*PRIOR_COLOUR, 200), brush=pg.mkBrush(255, 255, 255, 0),
+        self.prior = SteadyScatter(size=6, pen=pg.mkPen(*PRIOR_COLOUR, 200), brush=pg.mkBrush(255, 255, 255, 0),
                                         symbol="o", name="prior")
         self.prior.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._prior_index = PointIndex(np.zeros((0, 2)))
-        self.hover_mark = pg.ScatterPlotItem(size=10, pen=pg.mkPen(20, 20, 20, 220, width=1.5), brush=pg.mkBrush(0, 0, 0, 0))
+        self.hover_mark = SteadyScatter(size=10, pen=pg.mkPen(20, 20, 20, 220, width=1.5), brush=pg.mkBrush(0, 0, 0, 0))
         self.hover_mark.setZValue(9)
         item.addItem(self.hover_mark, ignoreBounds=True)
         self.path = pg.PlotDataItem(pen=pg.mkPen(*PATH_COLOUR, width=2), symbol="o", symbolSize=6,
@@ -77,10 +78,10 @@ class LatentMap(QWidget):
         self.gap_image.setZValue(-20)
         self.gap_image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as the points: blit, not rescale
         item.addItem(self.gap_image, ignoreBounds=True)
-        self.gap_key = pg.ScatterPlotItem(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(1.0)[:3]))
-        self.dense_key = pg.ScatterPlotItem(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(0.0)[:3]))
+        self.gap_key = SteadyScatter(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(1.0)[:3]))
+        self.dense_key = SteadyScatter(symbol="s", size=10, pen=None, brush=pg.mkBrush(*GAP_COLOURS.map(0.0)[:3]))
         self.trails = pg.PlotDataItem(pen=pg.mkPen(*TRAIL_COLOUR, 160, width=1.5))
-        self.trail_heads = pg.ScatterPlotItem(size=7, pen=pg.mkPen(255, 255, 255), brush=pg.mkBrush(*TRAIL_COLOUR))
+        self.trail_heads = SteadyScatter(size=7, pen=pg.mkPen(255, 255, 255), brush=pg.mkBrush(*TRAIL_COLOUR))
         item.addItem(self.trails, ignoreBounds=True)
         item.addItem(self.trail_heads, ignoreBounds=True)
         self.marks = _Marks(size=13, brush=pg.mkBrush(255, 255, 255, 0))  # rings around selected points
@@ -269,7 +270,7 @@ class LatentMap(QWidget):
         self.atlas_layer.shutdown()
 
 
-class _Marks(pg.ScatterPlotItem):
+class _Marks(SteadyScatter):
     """Rings drawn over points that leave clicks to the point beneath (pyqtgraph offers a click to
     every item under the pointer, top first, until one accepts it)."""
 
