@@ -79,8 +79,18 @@ def main(argv: list[str] | None = None) -> int:
             app.quit()
 
         QTimer.singleShot(0, painted)
-    return app.exec()
+    code = app.exec()
+    release_window(window)
+    return code
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def release_window(window) -> None:
+    """Delete the main window (and with it its scenes, docks and child windows) while Python is still
+    whole. Left to interpreter shutdown, the destructor of one of its pyqtgraph scenes could call a
+    Python override whose Python side was already torn down, and the process ended with a
+    segmentation fault after the window had closed (seen after restoring a saved session:
+    tests/test_ui_sessions.py's fresh-process test failed three times in four)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
