@@ -104,3 +104,4 @@ def test_the_drag_bench_alternates_bare_forwards_and_moves_along_one_circle(qtbo
         np.testing.assert_allclose(np.array(moved), expected, atol=1e-6)
     finally:
         window.shutdown()
+

@@ -33,6 +33,8 @@ BENCHES = {
     "nearest": ("latentlab.bench.nearest",
                 "memorisation: samples' nearest-training distances vs held-out faces', per CelebA model"),
     "soak": ("latentlab.bench.soak", "the real window busy for --minutes N: RSS, threads and errors over time"),
+    "lock": ("latentlab.bench.lock",
+             "a worker's decode while the main thread paints with Qt, runs Python or numpy (the interpreter lock)"),
 }
 
 

@@ -1,0 +1,135 @@
+"""What the GUI thread's work costs a decode on another thread, through the interpreter lock.
+
+The face under the drag handle is decoded on a worker thread, and an eager PyTorch forward takes the
+interpreter lock back after each of its torch calls. Whatever holds the lock on the GUI thread in the
+meantime delays it. This bench times the real decoder's forward (`model.decode(z).mean` for one code,
+one torch thread, as `services.decode` runs it) on a worker thread while the main thread, for the
+same few seconds, does each of:
+
+- nothing (sleeps): the reference;
+- Qt painting through PySide6: a decoded face drawn smoothly scaled into a 256 x 256 image, as the
+  face view paints it, again and again;
+- Python code: a loop of small Python operations, as a pyqtgraph repaint or a panel's redraw runs;
+- numpy arithmetic on one thread: work that releases the lock, the control for the cost of sharing
+  the cores.
+
+It prints how many forwards the worker finished, their median and p95 time and the slowdown against
+the reference. A main thread that keeps the lock makes each of the decode's torch calls wait for it
+(up to Python's switch interval, 5 ms, per call), so the slowdowns say which GUI work a drag's decode
+must not overlap. The main thread works without a pause here, the worst case: in the window, a
+handle move's repaint is a millisecond or so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from latentlab.bench.arguments import positive_int
+
+CASES = ("idle", "qt-painting", "python", "numpy")
+
+
+def main_thread_work(case: str) -> Callable[[], None]:
+    """One unit of the main thread's work for `case` (called until the worker's time is up)."""
+    if case == "idle":
+        return lambda: time.sleep(0.001)
+    if case == "qt-painting":
+        from PySide6.QtCore import QRect
+        from PySide6.QtGui import QImage, QPainter
+
+        face = QImage(64, 64, QImage.Format.Format_RGB888)
+        face.fill(0x808080)
+        target = QImage(256, 256, QImage.Format.Format_RGB32)
+
+        def paint() -> None:
+            painter = QPainter(target)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRect(0, 0, 256, 256), face)
+            painter.end()
+
+        return paint
+    if case == "python":
+        return lambda: sum(i * i for i in range(200))
+    if case == "numpy":
+        values = np.random.default_rng(0).random(200_000)
+        out = np.empty_like(values)
+        return lambda: np.exp(values, out=out)  # one thread, the lock released
+    raise ValueError(f"unknown case {case!r}; one of {', '.join(CASES)}")
+
+
+def decode_times(forward: Callable[[], object], seconds: float, work: Callable[[], None]) -> list[float]:
+    """Seconds per `forward()` on a worker thread (one torch thread) over `seconds`, while this thread
+    calls `work()` over and over."""
+    import torch
+
+    times: list[float] = []
+    done = threading.Event()
+
+    def worker() -> None:
+        torch.set_num_threads(1)
+        with torch.no_grad():
+            forward()  # warm
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                start = time.perf_counter()
+                forward()
+                times.append(time.perf_counter() - start)
+        done.set()
+
+    thread = threading.Thread(target=worker, name="latentlab-bench-lock")
+    thread.start()
+    while not done.is_set():
+        work()
+    thread.join()
+    return times
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentlab.bench lock", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", help="default: the bundled default model")
+    parser.add_argument("--seconds", type=positive_int, default=3, help="per case (default 3)")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import torch
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab.errors import LatentLabError
+    from latentlab.explorer.session import ExplorerSession
+    from latentlab.resources import default_model
+
+    path = args.checkpoint or default_model()
+    if path is None:
+        print("no checkpoint given and no bundled model found", file=sys.stderr)
+        return 2
+    try:
+        session = ExplorerSession.from_checkpoint(path)
+    except LatentLabError as err:
+        print(err, file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication([sys.argv[0]])  # painting a QImage needs one
+    z = torch.zeros(1, session.latent_dim)
+
+    def forward() -> object:
+        return session.model.decode(z).mean
+
+    print(f"checkpoint {path}; the decoder's forward for one code on a worker thread (one torch thread), "
+          f"{args.seconds} s per case, while the main thread does:")
+    reference = None
+    for case in CASES:
+        times = decode_times(forward, args.seconds, main_thread_work(case))
+        median = statistics.median(times)
+        reference = reference or median
+        print(f"  {case:12s} forward median {median * 1e3:7.2f} ms   p95 {np.percentile(times, 95) * 1e3:7.2f} ms"
+              f"   {len(times):5d} forwards   slowdown x{median / reference:.2f}")
+    del app
+    return 0
