@@ -94,3 +94,7 @@ def release_window(window) -> None:
 
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -53,7 +53,7 @@ class LatentMap(QWidget):
         self.atlas_layer = AtlasLayer(item)
         self.atlas = self.atlas_layer.points  # the dots drawn (all faces of a small atlas; those in view of a large one)
         self.prior = SteadyScatter(size=6, pen=pg.mkPen(*PRIOR_COLOUR, 200), brush=pg.mkBrush(255, 255, 255, 0),
-                                        symbol="o", name="prior")
+                                   symbol="o", name="prior")
         self.prior.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._prior_index = PointIndex(np.zeros((0, 2)))
         self.hover_mark = SteadyScatter(size=10, pen=pg.mkPen(20, 20, 20, 220, width=1.5), brush=pg.mkBrush(0, 0, 0, 0))
