@@ -133,8 +133,11 @@ def main(argv: list[str]) -> int:
     shot("launch.png")
 
     x, y = window.map.handle_position()
-    for step in range(1, 21):  # a drag, in small moves, towards the prior's empty corner
-        window.map.handle.setPos(x - 0.25 * step, y + 0.2 * step)
+    (left, right), (bottom, top) = window.map.plot.getViewBox().viewRange()
+    # a drag, in small moves, towards the prior's empty upper-left corner, ending well inside the view
+    to_x, to_y = left + 0.18 * (right - left), top - 0.22 * (top - bottom)
+    for step in range(1, 21):
+        window.map.handle.setPos(x + (to_x - x) * step / 20, y + (to_y - y) * step / 20)
         settle(0.03)
     shot("drag.png")
 
