@@ -48,6 +48,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+def checkpoint_path(given: str | None) -> str:
+    """A bench's ``--checkpoint``: `given`, or else the bundled default model's path. LatentLabError
+    when neither is there."""
+    from latentlab.errors import LatentLabError
+    from latentlab.resources import default_model
+
+    path = given or default_model()
+    if path is None:
+        raise LatentLabError("no checkpoint given and no bundled model found")
+    return str(path)
+
+
+def open_session(given: str | None):
+    """An `ExplorerSession` on `checkpoint_path(given)`; LatentLabError names the file and the problem."""
+    from latentlab.explorer.session import ExplorerSession
+
+    return ExplorerSession.from_checkpoint(checkpoint_path(given))
+
+
 def number_list(text: str) -> list[float]:
     """A `type` for ``--OPTION 0.5,1,2``: a non-empty comma-separated list of finite numbers."""
     try:
@@ -59,4 +78,4 @@ def number_list(text: str) -> list[float]:
     return values
 
 
-__all__ = ["choice_list", "non_negative_ints", "number_list", "positive_int"]
+__all__ = ["checkpoint_path", "choice_list", "non_negative_ints", "number_list", "open_session", "positive_int"]

@@ -184,19 +184,15 @@ def main(argv: list[str]) -> int:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+    from latentlab.bench.arguments import open_session
     from latentlab.errors import LatentLabError
-    from latentlab.explorer.session import ExplorerSession
-    from latentlab.resources import default_model
 
-    path = args.checkpoint or default_model()
-    if path is None:
-        print("no checkpoint given and no bundled model found", file=sys.stderr)
-        return 2
     try:
-        session = ExplorerSession.from_checkpoint(path)
+        session = open_session(args.checkpoint)
     except LatentLabError as err:
         print(err, file=sys.stderr)
         return 2
+    path = session.path
     if not session.has_encoder:
         print(f"{path}: this model has no encoder, so the latent chain does not apply", file=sys.stderr)
         return 2

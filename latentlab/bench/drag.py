@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from latentlab.bench.arguments import positive_int
+from latentlab.bench.arguments import checkpoint_path, positive_int
 from latentlab.services.decode import DECODE_THREADS as APP_DECODE_THREADS
 
 UNDER_LOAD_TARGET_MS = 16.0
@@ -213,13 +213,15 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.resources import bundled_pixel_models, default_model
+    from latentlab.errors import LatentLabError
+    from latentlab.resources import bundled_pixel_models
     from latentlab.services.collector import freeze_survivors
     from latentlab.ui.main_window import MainWindow
 
-    path = args.checkpoint or default_model()
-    if path is None:
-        print("no checkpoint given and no bundled model found", file=sys.stderr)
+    try:
+        path = checkpoint_path(args.checkpoint)
+    except LatentLabError as err:
+        print(err, file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication([])
     window = MainWindow(QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "LatentLab-bench"))

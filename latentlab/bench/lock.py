@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from latentlab.bench.arguments import positive_int
+from latentlab.bench.arguments import open_session, positive_int
 
 CASES = ("idle", "qt-painting", "python", "numpy")
 
@@ -104,15 +104,9 @@ def main(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from latentlab.errors import LatentLabError
-    from latentlab.explorer.session import ExplorerSession
-    from latentlab.resources import default_model
 
-    path = args.checkpoint or default_model()
-    if path is None:
-        print("no checkpoint given and no bundled model found", file=sys.stderr)
-        return 2
     try:
-        session = ExplorerSession.from_checkpoint(path)
+        session = open_session(args.checkpoint)
     except LatentLabError as err:
         print(err, file=sys.stderr)
         return 2
@@ -122,7 +116,7 @@ def main(argv: list[str]) -> int:
     def forward() -> object:
         return session.model.decode(z).mean
 
-    print(f"checkpoint {path}; the decoder's forward for one code on a worker thread (one torch thread), "
+    print(f"checkpoint {session.path}; the decoder's forward for one code on a worker thread (one torch thread), "
           f"{args.seconds} s per case, while the main thread does:")
     reference = None
     for case in CASES:
