@@ -13,7 +13,8 @@ same few seconds, does each of:
 - numpy arithmetic on one thread: work that releases the lock, the control for the cost of sharing
   the cores.
 
-It prints how many forwards the worker finished, their median and p95 time and the slowdown against
+With --traced, the same for a TorchScript trace of the forward, whose call keeps the lock released
+for the whole forward (the app decodes eagerly). It prints how many forwards the worker finished, their median and p95 time and the slowdown against
 the reference. A main thread that keeps the lock makes each of the decode's torch calls wait for it
 (up to Python's switch interval, 5 ms, per call), so the slowdowns say which GUI work a drag's decode
 must not overlap. The main thread works without a pause here, the worst case: in the window, a
@@ -97,6 +98,10 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", help="default: the bundled default model")
     parser.add_argument("--seconds", type=positive_int, default=3, help="per case (default 3)")
+    parser.add_argument("--traced", action="store_true",
+                        help="also time the same forward as a TorchScript trace (`torch.jit.trace`, deprecated in "
+                        "favour of torch.export / torch.compile), whose call runs every torch operation of the "
+                        "forward without taking the lock back between them; the app does not use it")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -116,14 +121,42 @@ def main(argv: list[str]) -> int:
     def forward() -> object:
         return session.model.decode(z).mean
 
+    forwards = {"eager": forward}
+    if args.traced:
+        forwards["traced"] = traced_forward(session.model, z)
     print(f"checkpoint {session.path}; the decoder's forward for one code on a worker thread (one torch thread), "
           f"{args.seconds} s per case, while the main thread does:")
-    reference = None
-    for case in CASES:
-        times = decode_times(forward, args.seconds, main_thread_work(case))
-        median = statistics.median(times)
-        reference = reference or median
-        print(f"  {case:12s} forward median {median * 1e3:7.2f} ms   p95 {np.percentile(times, 95) * 1e3:7.2f} ms"
-              f"   {len(times):5d} forwards   slowdown x{median / reference:.2f}")
+    for name, run in forwards.items():
+        reference = None
+        for case in CASES:
+            times = decode_times(run, args.seconds, main_thread_work(case))
+            median = statistics.median(times)
+            reference = reference or median
+            print(f"  {name:6s} {case:12s} forward median {median * 1e3:7.2f} ms   p95 "
+                  f"{np.percentile(times, 95) * 1e3:7.2f} ms   {len(times):5d} forwards   slowdown x{median / reference:.2f}")
     del app
     return 0
+
+
+def traced_forward(model, z) -> Callable[[], object]:
+    """The same forward as a TorchScript trace of `model.decode(z).mean` (its output checked equal to
+    the eager one's)."""
+    import warnings
+
+    import torch
+
+    class DecoderMean(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, code: torch.Tensor) -> torch.Tensor:
+            return self.model.decode(code).mean
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # the tracer's deprecation notice
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(DecoderMean().eval(), z)
+        if not torch.equal(traced(z), model.decode(z).mean):
+            raise RuntimeError("the traced forward does not reproduce the eager one")
+    return lambda: traced(z)
