@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 
+from latentlab.bench import offscreen_without_display
+
 TARGET_RATIO = 0.9
 TARGET_REDRAWS = 20.0
 
@@ -181,8 +183,7 @@ def main(argv: list[str]) -> int:
                         "all cores but one)")
     parser.add_argument("--skip-app", action="store_true", help="only (a)")
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
 
     from latentlab.bench.arguments import open_session
     from latentlab.errors import LatentLabError

@@ -18,13 +18,13 @@ forward is then timed once, before the load starts.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 
 import numpy as np
 
+from latentlab.bench import offscreen_without_display
 from latentlab.bench.arguments import checkpoint_path, positive_int
 from latentlab.services.decode import DECODE_THREADS as APP_DECODE_THREADS
 
@@ -208,8 +208,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--load", choices=("both", "chains", "pixels"), default="both",
                         help="with --under-load: which work runs (default both; one alone tells their shares apart)")
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 

@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from latentlab.bench import offscreen_without_display
+
 TARGET_P99_MS = 50.0
 TARGET_MAX_MS = 50.0  # issue 13: no event-loop stall over 50 ms during in-app training
 
@@ -45,8 +47,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--interval-ms", type=int, default=10)
     args = parser.parse_args(argv)
 
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 

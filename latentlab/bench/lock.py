@@ -24,7 +24,6 @@ handle move's repaint is a millisecond or so.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import threading
@@ -33,6 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from latentlab.bench import offscreen_without_display
 from latentlab.bench.arguments import open_session, positive_int
 
 CASES = ("idle", "qt-painting", "python", "numpy")
@@ -103,8 +103,7 @@ def main(argv: list[str]) -> int:
                         "favour of torch.export / torch.compile), whose call runs every torch operation of the "
                         "forward without taking the lock back between them; the app does not use it")
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    offscreen_without_display()
     import torch
     from PySide6.QtWidgets import QApplication
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.bench import offscreen_without_display
+
 GOAL_RSS_GROWTH = 0.05
 WARM_UP_S = 60.0  # growth is measured from the first sample after this (or after 1/5 of a shorter run)
 
@@ -122,8 +124,7 @@ def main(argv: list[str]) -> int:
         return 2
     report_every = args.report_every or (30.0 if duration >= 300 else max(1.0, duration / 10))
     switch_every = args.switch_every or (45.0 if duration >= 180 else max(1.0, duration / 4))
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a benchmark: no display is needed
+    offscreen_without_display()
 
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
