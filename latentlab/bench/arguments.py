@@ -61,10 +61,18 @@ def checkpoint_path(given: str | None) -> str:
 
 
 def open_session(given: str | None):
-    """An `ExplorerSession` on `checkpoint_path(given)`; LatentLabError names the file and the problem."""
+    """An `ExplorerSession` on `checkpoint_path(given)`, or None once the reason (the file and the
+    problem) is printed to standard error: what a bench reports before it exits with status 2."""
+    import sys
+
+    from latentlab.errors import LatentLabError
     from latentlab.explorer.session import ExplorerSession
 
-    return ExplorerSession.from_checkpoint(checkpoint_path(given))
+    try:
+        return ExplorerSession.from_checkpoint(checkpoint_path(given))
+    except LatentLabError as err:
+        print(err, file=sys.stderr)
+        return None
 
 
 def number_list(text: str) -> list[float]:

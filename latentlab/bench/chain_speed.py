@@ -186,12 +186,9 @@ def main(argv: list[str]) -> int:
     offscreen_without_display()
 
     from latentlab.bench.arguments import open_session
-    from latentlab.errors import LatentLabError
 
-    try:
-        session = open_session(args.checkpoint)
-    except LatentLabError as err:
-        print(err, file=sys.stderr)
+    session = open_session(args.checkpoint)
+    if session is None:
         return 2
     path = session.path
     if not session.has_encoder:

@@ -107,12 +107,8 @@ def main(argv: list[str]) -> int:
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.errors import LatentLabError
-
-    try:
-        session = open_session(args.checkpoint)
-    except LatentLabError as err:
-        print(err, file=sys.stderr)
+    session = open_session(args.checkpoint)
+    if session is None:
         return 2
     app = QApplication.instance() or QApplication([sys.argv[0]])  # painting a QImage needs one
     z = torch.zeros(1, session.latent_dim)
