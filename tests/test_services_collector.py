@@ -54,3 +54,13 @@ def test_an_error_in_the_block_still_restores_the_collector():
     with pytest.raises(ValueError), collector_paused():
         raise ValueError("boom")
     assert gc.isenabled()
+
+
+def test_without_freeze_the_paused_block_leaves_its_objects_collectable():
+    gc.collect()
+    before = gc.get_freeze_count()
+    with collector_paused(freeze=False):
+        assert not gc.isenabled()
+        made = [[i] for i in range(5_000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == before and len(made) == 5_000

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 
 from latentlab.bench.arguments import choice_list
+from latentlab.services.collector import collector_paused
 
 FAMILIES = ("pixelcnn", "gated_pixelcnn", "row_lstm")
 TARGET_SPEEDUP = 50.0
@@ -68,11 +69,8 @@ def collector_off():
     full collection over torch's objects takes longer than a whole fast image, and would land in
     whichever run happens to trigger it."""
     gc.collect()
-    gc.disable()
-    try:
+    with collector_paused(freeze=False):
         yield
-    finally:
-        gc.enable()
 
 
 def time_naive_within_budget(model, n: int, budget: float, seed: int):

@@ -23,15 +23,18 @@ def freeze_survivors() -> None:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """No collection while the block allocates many long-lived objects (a large import), which are
-    then frozen: re-enabling with them still in the young generation would make the next pass
-    traverse them all at once (a 71 ms generation-0 pass after importing torch._dynamo)."""
+def collector_paused(freeze: bool = True) -> Iterator[None]:
+    """No collection while the block runs; the collector is then enabled again if it was. With
+    `freeze`, for a block that allocates many long-lived objects (a large import), those are frozen
+    first: re-enabling with them still in the young generation would make the next pass traverse them
+    all at once (a 71 ms generation-0 pass after importing torch._dynamo). Without it, for a block
+    that must not be interrupted by a pass (a timed run, `bench pixels`)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
