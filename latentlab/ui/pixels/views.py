@@ -238,16 +238,15 @@ class DistributionPlot(pg.PlotWidget):
         milliseconds (`bench drag --under-load`)."""
         now = time.monotonic() if now is None else now
         low, high = self.getPlotItem().getViewBox().viewRange()[1]
-        if peak > high or low != 0:
-            self._low_since = None
-        elif peak < high / 4:
-            self._low_since = now if self._low_since is None else self._low_since
+        if low == 0 and peak <= high:  # the bars fit
+            if peak >= high / 4:  # and fill the range well enough
+                self._low_since = None
+                return
+            if self._low_since is None:
+                self._low_since = now
             if now - self._low_since < SHRINK_AFTER_S:
                 return
-            self._low_since = None
-        else:
-            self._low_since = None
-            return
+        self._low_since = None
         self.getPlotItem().setYRange(0, min(1.0, max(peak * 1.3, 0.01)), padding=0)
 
 
