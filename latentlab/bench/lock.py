@@ -14,8 +14,8 @@ same few seconds, does each of:
   the cores.
 
 With --traced, the same for a TorchScript trace of the forward, whose call keeps the lock released
-for the whole forward (the app decodes eagerly). It prints how many forwards the worker finished, their median and p95 time and the slowdown against
-the reference. A main thread that keeps the lock makes each of the decode's torch calls wait for it
+for the whole forward (the app decodes eagerly). It prints how many forwards the worker finished,
+their median and p95 time and the slowdown against the reference. A main thread that keeps the lock makes each of the decode's torch calls wait for it
 (up to Python's switch interval, 5 ms, per call), so the slowdowns say which GUI work a drag's decode
 must not overlap. The main thread works without a pause here, the worst case: in the window, a
 handle move's repaint is a millisecond or so.

@@ -38,8 +38,7 @@ class AtlasLayer:
         self.view = plot_item.getViewBox()
         self.point_cap = point_cap
         self.points = SteadyScatter(size=5, pen=None, brush=pg.mkBrush(*ATLAS_COLOUR, POINT_ALPHA), name="atlas")
-        self.points.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks go to the map's k-d tree lookup
-        self.points.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # hover and click: `nearest`
+        self.points.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # hover and click: the map's k-d tree (`nearest`)
         # Rendered once into a device pixmap and blitted afterwards: moving the handle must not repaint
         # thousands of points (re-rendered only when the view or the data change).
         self.points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
