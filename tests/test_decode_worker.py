@@ -3,7 +3,8 @@
 import threading
 import time
 
-from latentlab.services.decode import LatestRequestWorker
+from latentlab.services.decode import LatestRequestWorker, QuickRenders
+from latentlab.services.foreground import Foreground
 
 
 def test_requests_are_overwritten_not_queued():
@@ -60,19 +61,49 @@ def test_an_error_is_reported_and_the_worker_goes_on():
     assert errors == [(1, "cannot decode")] and results == ["good"]
 
 
-def test_the_worker_records_how_long_its_last_render_took():
-    seen = []
-    done = threading.Event()
+def test_supersede_drops_the_pending_request_and_returns_a_later_id():
+    """A render done elsewhere (the GUI thread's, for a quick model) answers the pending request: it is
+    never rendered, and the new id orders after every submitted one, so an older result is dropped."""
+    started, release = threading.Event(), threading.Event()
+    rendered = []
 
-    def on_result(request_id, result):
-        seen.append(worker.last_render_seconds)  # already set when the result is reported
-        done.set()
+    def render(request):
+        if request == "busy":
+            started.set()
+            release.wait(5)
+        rendered.append(request)
 
-    worker = LatestRequestWorker(lambda seconds: time.sleep(seconds), on_result)
+    foreground = Foreground()
+    worker = LatestRequestWorker(render, lambda *_: None, foreground=foreground)
     try:
-        assert worker.last_render_seconds == 0.0
-        worker.submit(0.05)
-        assert done.wait(5)
+        worker.submit("busy")
+        assert started.wait(5)
+        pending = worker.submit("stale")
+        assert foreground.busy
+        later = worker.supersede()
+        assert later > pending
+        assert not foreground.busy  # nothing of the worker's is awaited now: background work may go on
+        release.set()
+        time.sleep(0.1)
+        assert not foreground.busy
     finally:
         worker.close()
-    assert 0.05 <= seen[0] < 2.0
+    assert rendered == ["busy"]
+    assert worker.submit("next") > later
+
+
+def test_quick_renders_needs_a_few_timings_and_follows_their_median():
+    renders = QuickRenders(budget_s=0.010, window=5, minimum=3)
+    renders.record(0.004, inline=False)
+    renders.record(0.004, inline=False)
+    assert not renders.quick  # too few timings of this model yet
+    renders.record(0.004, inline=False)
+    assert renders.quick
+    renders.record(0.050, inline=True)  # one slow render (a pause of the machine) does not move it
+    assert renders.quick and renders.last_seconds == 0.050 and renders.last_inline
+    assert renders.inline_count == 1
+    for _ in range(3):
+        renders.record(0.030, inline=True)  # the model, or the machine, is now slow: back to the worker
+    assert not renders.quick
+    renders.clear()
+    assert not renders.quick and renders.inline_count == 0

@@ -164,15 +164,21 @@ class ExplorerSession:
         return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
     @torch.no_grad()
-    def decode_into(self, z: np.ndarray, out: np.ndarray) -> None:
+    def decode_into(self, z: np.ndarray, out: np.ndarray, wait: bool = True) -> bool:
         """The decoder mean of one code z [D] written as uint8 into `out` [H, W, C] (rows may be a
         strided view, e.g. the pixel buffer of an image the view will show): round(255 * clamp(x, 0, 1)),
-        the same values as `decode`, with no intermediate array."""
+        the same values as `decode`, with no intermediate array. With `wait=False`, returns False at
+        once, writing nothing, while another thread uses the model (the GUI thread must not block)."""
         code = torch.from_numpy(np.asarray(z, dtype=np.float32).reshape(1, -1))
-        with self._lock:
+        if not self._lock.acquire(blocking=wait):
+            return False
+        try:
             image = self.model.decode(code).mean[0]
+        finally:
+            self._lock.release()
         target = torch.from_numpy(out)
         target.copy_(image.permute(1, 2, 0).clamp_(0, 1).mul_(255).round_())
+        return True
 
     @torch.no_grad()
     def encode_images(self, images: np.ndarray) -> np.ndarray:

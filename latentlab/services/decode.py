@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 import threading
-import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from latentlab.services.foreground import Foreground
@@ -31,6 +33,23 @@ def one_torch_thread() -> None:
 
     if torch.get_num_threads() != DECODE_THREADS:
         torch.set_num_threads(DECODE_THREADS)
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with `threads` torch intra-op threads on the calling thread, then restore its own
+    setting (a change costs about 0.1 ms here; `one_torch_thread` is for a worker's whole life)."""
+    import torch
+
+    own = torch.get_num_threads()
+    if own == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(own)
 
 
 BACKGROUND_NICE = 10  # CFS weight 110 against 1024 at nice 0: about a tenth of a contended core
@@ -74,7 +93,6 @@ class LatestRequestWorker:
         self._next_id = 0
         self._closed = False
         self.rendered = 0          # how many requests were rendered (the rest were overwritten)
-        self.last_render_seconds = 0.0  # how long the last render took on the worker (for `bench drag`)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -87,6 +105,16 @@ class LatestRequestWorker:
                 self._foreground.begin()
                 self._holding = True
             self._condition.notify()
+            return self._next_id
+
+    def supersede(self) -> int:
+        """Drop the pending request, if any (a render done elsewhere answers it: see `QuickRenders`),
+        and return a new id, later than every request submitted so far, for that render's result.
+        Background work is no longer held back for this worker: no result of it is awaited now."""
+        with self._condition:
+            self._next_id += 1
+            self._pending = None
+            self._release_foreground()
             return self._next_id
 
     def _release_foreground(self) -> None:
@@ -117,7 +145,6 @@ class LatestRequestWorker:
                     return
                 request_id, request = self._pending
                 self._pending = None
-            started = time.perf_counter()
             try:
                 result = self._render(request)
             except Exception as err:  # a bad model must never kill the worker
@@ -132,8 +159,45 @@ class LatestRequestWorker:
                 # it names) alive: a replaced model's memory is freed at once.
                 request = None
             self.rendered += 1
-            self.last_render_seconds = time.perf_counter() - started
             self._on_result(request_id, result)
             result = None
             with self._condition:
                 self._release_foreground()
+
+
+INLINE_BUDGET_S = 0.010  # a render this quick may run on the GUI thread (under a 60 Hz frame with its repaint)
+
+
+class QuickRenders:
+    """Where the next render of the face should run: on the GUI thread, between its events, while the
+    model's recent renders (wherever they ran) took a median of at most `budget_s`; else on a worker.
+
+    Why: a worker's eager PyTorch forward takes the interpreter lock back after each of its torch
+    calls, and whatever the GUI thread runs meanwhile (repainting the map under the moved handle and
+    the previous face) makes it wait (`python -m latentlab.bench lock`); with the hand-offs to and
+    from the worker, that added about 2 ms to a 5-6 ms decode (`python -m latentlab.bench drag`). A
+    render run in place has neither cost, and one this short leaves the window responsive. A slow
+    model (or a machine in a slow spell) moves back to the worker after a few renders, so the window
+    never blocks for long. Needs `minimum` timings of the model first (the first renders of a model
+    run on the worker). Not thread-safe: used from the GUI thread only."""
+
+    def __init__(self, budget_s: float = INLINE_BUDGET_S, window: int = 9, minimum: int = 3) -> None:
+        self.budget_s, self.minimum = budget_s, minimum
+        self._seconds: deque[float] = deque(maxlen=window)
+        self.last_seconds = 0.0   # the last render's time (for `bench drag`)
+        self.last_inline = False  # whether it ran on the GUI thread
+        self.inline_count = 0     # renders run on the GUI thread since `clear`
+
+    @property
+    def quick(self) -> bool:
+        return len(self._seconds) >= self.minimum and statistics.median(self._seconds) <= self.budget_s
+
+    def record(self, seconds: float, inline: bool) -> None:
+        self._seconds.append(seconds)
+        self.last_seconds, self.last_inline = seconds, inline
+        self.inline_count += inline
+
+    def clear(self) -> None:
+        """Forget the timings (another model: its renders may take any time)."""
+        self._seconds.clear()
+        self.inline_count = 0

@@ -10,6 +10,7 @@ Their results come back through the window's `JobBridge`.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ from latentlab.export import save_codes
 from latentlab.fileio import atomic_write
 from latentlab.images import save_png
 from latentlab.resources import bundled_models
-from latentlab.services.decode import LatestRequestWorker, one_torch_thread
+from latentlab.services.decode import DECODE_THREADS, LatestRequestWorker, QuickRenders, one_torch_thread, torch_threads
 from latentlab.services.foreground import FOREGROUND
 from latentlab.services.jobs import GeneratorJob
 from latentlab.services.memory import release_freed_memory
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         # back while it decodes (services.foreground).
         self.decoder = LatestRequestWorker(self._render, to_gui(self._decoded), to_gui(self._decode_failed),
                                            foreground=FOREGROUND)
+        self.face_renders = QuickRenders()  # a quick model's face decodes in place (_decode_current)
         self.hover_decoder = LatestRequestWorker(_decode_hover, to_gui(self._hover_decoded),
                                                  to_gui(self._decode_failed), name="latentlab-hover")
         self.gap_worker = LatestRequestWorker(_fit_gap_map, to_gui(self._gap_map_ready), to_gui(self._gap_map_failed),
@@ -399,6 +401,7 @@ class MainWindow(QMainWindow):
         self._cancel_atlas_job()
         self.session = session
         self._generation += 1
+        self.face_renders.clear()
         self.atlas_images = None
         self._atlas_images_state = "looking"
         self.current_z = None  # the previous model's code may not even have this model's size
@@ -432,15 +435,25 @@ class MainWindow(QMainWindow):
         # Once the previous model's jobs have let go of it, give its memory back (services/memory.py).
         QTimer.singleShot(RELEASE_DELAY_MS, release_freed_memory)
 
-    def _render(self, request):
-        """Worker thread: decode straight into the pixels of a new QImage, the one the face view will
-        paint (scaled as it paints); the GUI thread only stores it."""
+    def _render(self, request, inline: bool = False):
+        """Decode straight into the pixels of a new QImage, the one the face view will paint (scaled as
+        it paints); the GUI thread only stores it. On the decode worker, or `inline`, in place on the
+        GUI thread (`_decode_current`; None then while another thread uses the model). One torch thread
+        either way: a second would fight the GUI thread's repaints for the cores on the worker and, on
+        the GUI thread, stall the window whenever a busy core delays it (as a max of 124 ms in `bench
+        drag --under-load` showed); the GUI thread's own setting is restored after."""
         generation, session, z = request
-        one_torch_thread()
+        started = time.perf_counter()
         channels, height, width = session.image_shape
         qimage, pixels = pixel_buffer(width, height, channels)
-        session.decode_into(z, pixels)
-        return generation, pixels.transpose(2, 0, 1), qimage, z
+        if inline:
+            with torch_threads(DECODE_THREADS):
+                if not session.decode_into(z, pixels, wait=False):
+                    return None
+        else:
+            one_torch_thread()
+            session.decode_into(z, pixels)
+        return generation, pixels.transpose(2, 0, 1), qimage, z, time.perf_counter() - started
 
     # ------------------------------------------------------------------ map
     def _fill_axes_combo(self) -> None:
@@ -606,7 +619,7 @@ class MainWindow(QMainWindow):
             self.map.place_handle(*self.projection.project(self.current_z))
         self.chain.set_current_code(self.current_z)
         self.directions.set_current_code(self.current_z)
-        self.decoder.submit((self._generation, self.session, self.current_z))
+        self._decode_current()
 
     def go_to(self, z: np.ndarray, caption: str) -> None:
         """Move the handle to code `z` [D] and show its decode, captioned `caption`."""
@@ -623,17 +636,39 @@ class MainWindow(QMainWindow):
         # Only the plotted coordinates change; components off the plane stay as they were.
         self.current_z = self.projection.lift(np.array([x, y]), self.current_z)
         self._current_caption = "dragged"
-        self.decoder.submit((self._generation, self.session, self.current_z))  # first: the face is awaited
+        self._decode_current()  # first: the face is awaited
         self.chain.set_current_code(self.current_z)
         self.directions.set_current_code(self.current_z)
+
+    def _decode_current(self) -> None:
+        """Show the face of `current_z`: decoded here, on the GUI thread, when this model's decodes have
+        measured quick and no other thread is using it (services.decode.QuickRenders says why);
+        otherwise on the decode worker, whose result `_decoded` shows."""
+        request = (self._generation, self.session, self.current_z)
+        if self.face_renders.quick:
+            request_id = self.decoder.supersede()  # a pending request for an older code is not needed
+            FOREGROUND.begin()  # chain steps and sub-pixels do not start meanwhile, as for the worker
+            try:
+                result = self._render(request, inline=True)
+            except Exception as err:  # as on the worker: a bad model is reported, never raised into Qt
+                log.exception("decode failed")
+                self._decode_failed(request_id, str(err) or type(err).__name__)
+                return
+            finally:
+                FOREGROUND.end()
+            if result is not None:
+                self._decoded(request_id, result, inline=True)
+                return
+        self.decoder.submit(request)
 
     def _decode_failed(self, _request_id: int, message: str) -> None:
         self.show_error(f"Decoding failed: {message}")
 
-    def _decoded(self, request_id: int, result) -> None:
-        generation, image, qimage, z = result
+    def _decoded(self, request_id: int, result, inline: bool = False) -> None:
+        generation, image, qimage, z, seconds = result
         if generation != self._generation or request_id < self._last_shown_request:
             return  # from a model no longer shown, or older than what is on screen
+        self.face_renders.record(seconds, inline)
         self._last_shown_request = request_id
         norm = float(np.linalg.norm(z)) if z is not None else 0.0
         self.face_panel.show_face(image, f"{self._current_caption} · ‖z‖ = {norm:.2f}", qimage)
