@@ -74,7 +74,7 @@ def test_a_slow_model_s_face_stays_on_the_worker(qtbot, window, monkeypatch):
     quick_decode = model.decode
 
     def slow_decode(z):
-        time.sleep(0.03)  # three times the GUI thread's budget
+        time.sleep(0.03)  # well over the GUI thread's budget (12 ms)
         return quick_decode(z)
 
     monkeypatch.setattr(model, "decode", slow_decode)

@@ -165,7 +165,7 @@ class LatestRequestWorker:
                 self._release_foreground()
 
 
-INLINE_BUDGET_S = 0.010  # a render this quick may run on the GUI thread (under a 60 Hz frame with its repaint)
+INLINE_BUDGET_S = 0.012  # a render this quick may run on the GUI thread (with its repaint, within a 60 Hz frame)
 
 
 class QuickRenders:
@@ -179,7 +179,9 @@ class QuickRenders:
     render run in place has neither cost, and one this short leaves the window responsive. A slow
     model (or a machine in a slow spell) moves back to the worker after a few renders, so the window
     never blocks for long. Needs `minimum` timings of the model first (the first renders of a model
-    run on the worker). Not thread-safe: used from the GUI thread only."""
+    run on the worker). A worker's timings include its waits for the lock, so they overstate what the
+    render would take in place: the estimate errs towards the worker. Not thread-safe: used from the
+    GUI thread only."""
 
     def __init__(self, budget_s: float = INLINE_BUDGET_S, window: int = 9, minimum: int = 3) -> None:
         self.budget_s, self.minimum = budget_s, minimum
