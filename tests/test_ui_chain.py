@@ -357,3 +357,24 @@ def test_the_mean_decode_mode_runs_in_the_window(qtbot, panel):
     panel.step()
     qtbot.waitUntil(lambda: panel.step_count == 1, timeout=5000)
     assert not np.allclose(panel.latest_codes, z0)
+
+
+def test_the_chain_plots_are_built_when_first_shown_or_handed_data(qtbot, tmp_path, checkpoint):
+    from conftest import open_main_window
+
+    from latentlab.ui.chain.plots import ChainPlots
+
+    unseen = ChainPlots()
+    qtbot.addWidget(unseen)
+    assert unseen.plots == []  # not built: five pyqtgraph plots cost the launch about 0.1 s
+    unseen.set_data(np.arange(3.0), None, np.zeros(3), np.full(3, 0.5), 0.5, "step 0")
+    assert len(unseen.plots) == 5
+    assert list(unseen.curves[4].getData()[1]) == [0.5, 0.5, 0.5]
+
+    window = open_main_window(qtbot, tmp_path, checkpoint)
+    try:
+        assert window.chain.plots.plots == []  # the Chain tab is not shown at launch
+        window.tabs.setCurrentIndex(window.chain_tab)
+        qtbot.waitUntil(lambda: len(window.chain.plots.plots) == 5, timeout=5000)
+    finally:
+        window.shutdown()

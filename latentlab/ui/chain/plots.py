@@ -20,7 +20,10 @@ class ChainPlots(pg.GraphicsLayoutWidget):
     """Five stacked plots sharing the step axis: mean gap score, mean log P̂(z) with the encoded faces'
     1 % floor, mean ‖z‖ with the prior's typical norm, mean RMS pixel change, and mean intensity with a
     dashed reference line. The gap score alone flatters a chain that leaves both P and P̂ (it keeps
-    falling); log P̂ and ‖z‖ beside it show when that happens."""
+    falling); log P̂ and ‖z‖ beside it show when that happens.
+
+    The plots themselves are built when the widget is first shown or handed data: five pyqtgraph
+    plots take about 0.1 s, and the Chain tab is not on screen at launch (`bench launch`)."""
 
     TITLES = ("Gap score  log P(z) − log P̂(z)", "log P̂(z)", "‖z‖", "Pixel change  RMS ‖x_t − x_t−1‖",
               "Mean intensity")
@@ -35,8 +38,16 @@ class ChainPlots(pg.GraphicsLayoutWidget):
                         "faces least likely under P̂) the chains have left P̂(Z).\n‖z‖: the dashed line is a "
                         "prior draw's typical norm.\nPixel change: how much the decodes still move.\nMean "
                         "intensity: a drift away from the dashed reference is a brightness bias of the chain.")
+        self.plots: list[pg.PlotItem] = []  # empty until built
+
+    def showEvent(self, event) -> None:
+        self._build()
+        super().showEvent(event)
+
+    def _build(self) -> None:
+        if self.plots:
+            return
         self.ci.layout.setSpacing(2)
-        self.plots: list[pg.PlotItem] = []
         font = QFont()
         font.setPointSize(8)
         for row, title in enumerate(self.TITLES):
@@ -86,6 +97,8 @@ class ChainPlots(pg.GraphicsLayoutWidget):
                  reference: float | None, reference_name: str, log_p_hat: np.ndarray | None = None,
                  p_hat_floor: float | None = None, z_norm: np.ndarray | None = None,
                  prior_norm: float | None = None) -> None:
+        self._build()
+
         def curve(values: np.ndarray | None) -> np.ndarray:
             return values if values is not None else np.full(len(steps), np.nan)
 
