@@ -28,7 +28,7 @@ import numpy as np
 
 from latentlab.bench import offscreen_without_display
 from latentlab.bench.arguments import checkpoint_path, positive_int
-from latentlab.services.decode import DECODE_THREADS as APP_DECODE_THREADS
+from latentlab.services.decode import DECODE_THREADS as APP_DECODE_THREADS, torch_threads
 
 UNDER_LOAD_TARGET_MS = 16.0
 DEFAULT_PIXEL_MODEL = "pixelcnn-fashion-mnist.ckpt"  # small (28x28 grey): its run restarts often
@@ -150,17 +150,14 @@ def bare_forward_times(window, repeats: int, warm_up: int = 20) -> dict[int, lis
     default = torch.get_num_threads()
     settings = sorted({APP_DECODE_THREADS, default})
     times: dict[int, list[float]] = {threads: [] for threads in settings}
-    try:
-        with torch.no_grad():
-            for i in range(warm_up + repeats):
-                for threads in settings:
-                    torch.set_num_threads(threads)
+    with torch.no_grad():
+        for i in range(warm_up + repeats):
+            for threads in settings:
+                with torch_threads(threads):
                     start = time.perf_counter()
                     model.decode(z).mean
                     if i >= warm_up:
                         times[threads].append(time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(default)
     return times
 
 
