@@ -103,6 +103,18 @@ def test_the_model_state_is_restored_and_the_weights_untouched():
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
+@pytest.mark.parametrize("mode", ["fast", "naive"])
+def test_what_the_sampler_hands_out_is_an_ordinary_tensor_that_callers_may_edit(mode):
+    """The logit sources run in inference mode (`sampling.pixels.evaluating`); the image a step yields,
+    its distribution and a finished sample must not be inference tensors, which refuse in-place edits."""
+    model, _ = case_model("pixelcnn-grey")
+    step = next(sample_steps(model, BATCH, mode=mode, generator=torch.Generator().manual_seed(1)))
+    finished = sample(model, BATCH, mode=mode, generator=torch.Generator().manual_seed(1))
+    for tensor in (step.image, step.probs, finished):
+        assert not tensor.is_inference()
+        tensor.add_(1)  # raises for an inference tensor outside inference mode
+
+
 def test_pixels_bench_prints_the_speedup_table(capsys):
     from latentlab.bench.pixels import main
 

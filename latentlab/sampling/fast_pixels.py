@@ -302,6 +302,7 @@ class IncrementalEvaluator:
         self.inputs = self.input_cache(side)
         self.input_pairs = self.inputs.pairs
         self.head = Head(model, self.like, n)
+        self._viewed_image, self._viewed_row = None, -1  # the image and row `update_inputs` has views of
 
     def input_cache(self, side: int) -> ActivationCache | RowWindowCache:
         """The network input's cache (k = 2 * side + 1: the first kernel)."""
@@ -333,15 +334,20 @@ class IncrementalEvaluator:
         new) and (r, c) (its undrawn colours are masked out), as `levels_to_input`: v / 127.5 - 1 is
         v / 255 * 2 - 1 exactly in binary floating point (127.5 and the factor 2 are exact); or the
         levels themselves (`reads_levels`)."""
+        if image is not self._viewed_image or r != self._viewed_row:
+            # row r's [N, C] view at column 0 and [N, C, 2] views of columns c - 1, c (index c - 1),
+            # made once per row: slicing the image at every pass costs more than the copy it feeds
+            self._viewed_image, self._viewed_row = image, r
+            self.image_first, self.image_pairs = image[:, :, r, 0], image[:, :, r].unfold(2, 2, 1).unbind(2)
         if self.reads_levels:
             if c:
-                self.input_pairs[r][c - 1].copy_(image[:, :, r, c - 1 : c + 1])
+                self.input_pairs[r][c - 1].copy_(self.image_pairs[c - 1])
             else:
-                self.inputs.at(r, 0).copy_(image[:, :, r, 0])
+                self.inputs.at(r, 0).copy_(self.image_first)
         elif c:
-            torch.div(image[:, :, r, c - 1 : c + 1], 127.5, out=self.input_pairs[r][c - 1]).sub_(1.0)
+            torch.div(self.image_pairs[c - 1], 127.5, out=self.input_pairs[r][c - 1]).sub_(1.0)
         else:
-            torch.div(image[:, :, r, 0], 127.5, out=self.inputs.at(r, 0)).sub_(1.0)
+            torch.div(self.image_first, 127.5, out=self.inputs.at(r, 0)).sub_(1.0)
 
     def row_started(self, r: int) -> None:
         """Row-wise work that needs rows < r complete (none by default)."""
