@@ -39,6 +39,30 @@ def test_loading_a_checkpoint_fills_map_face_and_recent_list(qtbot, window, tiny
     assert "VAE" in window.model_info.text()
 
 
+def test_the_train_tab_and_pixels_dock_are_built_when_first_shown_not_at_launch(qtbot, window, tiny_checkpoint):
+    from latentlab.ui.pixels.panel import PixelPanel
+    from latentlab.ui.train.panel import TrainingPanel
+
+    assert window.open_checkpoint(tiny_checkpoint)
+    wait_for_face(qtbot, window, 0.0)
+    assert not window._training_area.built and not window._pixel_area.built  # nothing on screen needs them
+    window.tabs.setCurrentIndex(window.tabs.count() - 1)  # Train
+    qtbot.waitUntil(lambda: window._training_area.built, timeout=2000)
+    panel = window._training_area.widget()
+    assert isinstance(panel, TrainingPanel) and panel.isVisible() and window.training is panel
+    panel.error_occurred.emit("the folder holds no images")  # its signals reach the window
+    assert "no images" in window.banner.message
+    window.pixel_dock_action.trigger()  # View → Pixels
+    qtbot.waitUntil(lambda: window._pixel_area.built, timeout=2000)
+    assert isinstance(window._pixel_area.widget(), PixelPanel) and window.pixels.isVisible()
+
+
+def test_a_window_closed_before_its_lazy_panels_were_shown_does_not_build_them(qtbot, tmp_path):
+    win = open_main_window(qtbot, tmp_path)
+    win.shutdown()
+    assert not win._training_area.built and not win._pixel_area.built
+
+
 def test_moving_the_handle_changes_the_decoded_face_and_keeps_off_plane_components(qtbot, window, tiny_checkpoint):
     window.open_checkpoint(tiny_checkpoint)
     wait_for_face(qtbot, window, 0.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -58,14 +59,17 @@ from latentlab.ui.compare.window import show_compare_window
 from latentlab.ui.directions.panel import DirectionsPanel, sync_axis_entries
 from latentlab.ui.interpolate.panel import InterpolationPanel
 from latentlab.ui.nearest.dock import NearestDock
-from latentlab.ui.pixels.panel import PixelPanel
 from latentlab.ui.recording.controller import RecordingController
 from latentlab.ui.sessions.files import SessionFiles
-from latentlab.ui.train.panel import TrainingPanel
 from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.face_panel import FacePanel
 from latentlab.ui.widgets.imaging import pixel_buffer
 from latentlab.ui.widgets.latent_map import LatentMap
+from latentlab.ui.widgets.lazy_area import LazyScrollArea
+
+if TYPE_CHECKING:  # built on first use (`LazyScrollArea`): imported then
+    from latentlab.ui.pixels.panel import PixelPanel
+    from latentlab.ui.train.panel import TrainingPanel
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +218,7 @@ class MainWindow(QMainWindow):
         self.interpolation.path_changed.connect(self._path_changed)
         self.interpolation.current_changed.connect(self._go_to)
         self.interpolation.error_occurred.connect(self.show_error)
-        self.training = TrainingPanel()
-        self.training.model_trained.connect(self._training_finished)
-        self.training.error_occurred.connect(self.show_error)
+        self._training_area = LazyScrollArea(self._make_training_panel)  # built when first shown
         self.chain = ChainPanel()
         self.chain.trails_changed.connect(self._trails_changed)
         self.chain.error_occurred.connect(self.show_error)
@@ -224,7 +226,7 @@ class MainWindow(QMainWindow):
         # Scroll areas keep a panel's minimum width from squeezing the latent map.
         self.tabs.addTab(_scrollable(self.interpolation), "Interpolate")
         self.chain_tab = self.tabs.addTab(_scrollable(self.chain), "Chain")
-        self.tabs.addTab(_scrollable(self.training), "Train")
+        self.tabs.addTab(self._training_area, "Train")
         self.directions = DirectionsPanel(self.map)
         self.directions.move_requested.connect(self._go_to)
         self.directions.error_occurred.connect(self.show_error)
@@ -265,12 +267,11 @@ class MainWindow(QMainWindow):
     def _build_pixel_dock(self) -> None:
         """The pixel panel in a dock (right or bottom), hidden until asked for: View → Pixels, or
         opening an autoregressive checkpoint."""
-        self.pixels = PixelPanel()
-        self.pixels.error_occurred.connect(lambda _: self.statusBar().showMessage("Error — see the Pixels panel"))
+        self._pixel_area = LazyScrollArea(self._make_pixel_panel)  # built when the dock first shows
         self.pixel_dock = QDockWidget("Pixels — autoregressive models", self)
         self.pixel_dock.setObjectName("pixels")
         self.pixel_dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.pixel_dock.setWidget(_scrollable(self.pixels))
+        self.pixel_dock.setWidget(self._pixel_area)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.pixel_dock)
         self.pixel_dock.hide()
         self.pixel_dock.visibilityChanged.connect(self._size_pixel_dock)
@@ -278,6 +279,31 @@ class MainWindow(QMainWindow):
         self.pixel_dock_action = self.pixel_dock.toggleViewAction()
         self.pixel_dock_action.setText("&Pixels (autoregressive models)")
         self.pixel_dock_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+
+    @property
+    def training(self) -> TrainingPanel:
+        """The Train tab's panel, built on first use: it is not on screen at launch."""
+        return self._training_area.panel()
+
+    def _make_training_panel(self) -> TrainingPanel:
+        from latentlab.ui.train.panel import TrainingPanel
+
+        panel = TrainingPanel()
+        panel.model_trained.connect(self._training_finished)
+        panel.error_occurred.connect(self.show_error)
+        return panel
+
+    @property
+    def pixels(self) -> PixelPanel:
+        """The Pixels dock's panel, built on first use: the dock is hidden at launch."""
+        return self._pixel_area.panel()
+
+    def _make_pixel_panel(self) -> PixelPanel:
+        from latentlab.ui.pixels.panel import PixelPanel
+
+        panel = PixelPanel()
+        panel.error_occurred.connect(lambda _: self.statusBar().showMessage("Error — see the Pixels panel"))
+        return panel
 
     def _tab_changed(self, index: int) -> None:
         """The chain and training views need height; the face shrinks for them (it scales)."""
@@ -902,10 +928,12 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every worker: training (writes a resumable checkpoint), atlas loading, decoding, gap maps."""
-        self.training.shutdown()
+        if self._training_area.built:
+            self.training.shutdown()
         self.recorder.shutdown()
         self.chain.shutdown()
-        self.pixels.shutdown()
+        if self._pixel_area.built:
+            self.pixels.shutdown()
         self.directions.shutdown()
         self.nearest_dock.panel.shutdown()
         self._cancel_atlas_job()
