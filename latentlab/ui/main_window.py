@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -65,7 +64,7 @@ from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.face_panel import FacePanel
 from latentlab.ui.widgets.imaging import pixel_buffer
 from latentlab.ui.widgets.latent_map import LatentMap
-from latentlab.ui.widgets.lazy_area import LazyScrollArea
+from latentlab.ui.widgets.scroll_areas import LazyScrollArea, scroll_area
 
 if TYPE_CHECKING:  # built on first use (`LazyScrollArea`): imported then
     from latentlab.ui.pixels.panel import PixelPanel
@@ -224,15 +223,15 @@ class MainWindow(QMainWindow):
         self.chain.error_occurred.connect(self.show_error)
         self.tabs = QTabWidget()
         # Scroll areas keep a panel's minimum width from squeezing the latent map.
-        self.tabs.addTab(_scrollable(self.interpolation), "Interpolate")
-        self.chain_tab = self.tabs.addTab(_scrollable(self.chain), "Chain")
+        self.tabs.addTab(scroll_area(self.interpolation), "Interpolate")
+        self.chain_tab = self.tabs.addTab(scroll_area(self.chain), "Chain")
         self.tabs.addTab(self._training_area, "Train")
         self.directions = DirectionsPanel(self.map)
         self.directions.move_requested.connect(self._go_to)
         self.directions.error_occurred.connect(self.show_error)
         self.directions.directions_changed.connect(
             lambda names: sync_axis_entries(self.axes_combo, names) and self._update_projection())
-        self.tabs.insertTab(2, _scrollable(self.directions), "Directions")  # Train stays last
+        self.tabs.insertTab(2, scroll_area(self.directions), "Directions")  # Train stays last
         # Chain keys act while the Chain tab is shown (Space and Right mean other things elsewhere).
         for key, action in ((Qt.Key.Key_Space, self.chain.toggle_play), (Qt.Key.Key_Right, self.chain.step),
                             (Qt.Key.Key_R, self.chain.reset)):
@@ -961,14 +960,6 @@ def _fit_gap_map(request: tuple[ExplorerSession, LinearProjection, np.ndarray, n
     """Gap worker: the gap map (`explorer.map_layers.gap_layer`) of the given axes, with those axes."""
     session, projection, atlas_xy, prior_xy = request
     return projection, gap_layer(session, projection, atlas_xy, prior_xy)
-
-
-def _scrollable(panel: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(panel)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area
 
 
 def _save_pixmap(pixmap, path: Path) -> None:

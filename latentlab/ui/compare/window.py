@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QTabWidget,
@@ -56,6 +55,7 @@ from latentlab.ui.compare.chooser import ModelChooser
 from latentlab.ui.compare.columns import ModelColumn
 from latentlab.ui.widgets.error_banner import ErrorBanner
 from latentlab.ui.widgets.imaging import to_qimage
+from latentlab.ui.widgets.scroll_areas import scroll_area
 
 DEFAULT_SAMPLES = 8
 SLIDER_MAX = 1000
@@ -196,10 +196,7 @@ class CompareWindow(QMainWindow):
         self.columns_box.addWidget(self.empty_label)
         holder = QWidget()
         holder.setLayout(self.columns_box)
-        self.columns_area = QScrollArea()
-        self.columns_area.setWidget(holder)
-        self.columns_area.setWidgetResizable(True)
-        self.columns_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.columns_area = scroll_area(holder)
         right = QVBoxLayout()
         right.addWidget(self.columns_area, 1)
         right.addWidget(self._build_slider_row())

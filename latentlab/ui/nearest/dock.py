@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from latentlab.ui.nearest.panel import NearestPanel
+from latentlab.ui.widgets.scroll_areas import scroll_area
 
 SHORTCUT = "Ctrl+Shift+N"
 
@@ -21,11 +22,7 @@ class NearestDock(QDockWidget):
         self.setObjectName("nearest")
         self.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea)
         self.panel = NearestPanel()
-        area = QScrollArea()
-        area.setWidget(self.panel)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setWidget(area)
+        self.setWidget(scroll_area(self.panel))
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
         self.hide()
         self.visibilityChanged.connect(self.panel.set_active)
