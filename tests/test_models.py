@@ -139,4 +139,4 @@ def test_sigma_vae_learns_its_decoder_sigma_toward_the_reconstruction_error():
     assert losses["loss"].detach().item() < first and sigma < 0.5
     assert sigma == pytest.approx(mse ** 0.5, rel=0.3)
     px = model.decode(torch.zeros(2, 3))
-    assert float(px.sigma.detach()) == pytest.approx(sigma)  # the likelihood the explorer samples uses the learned sigma
+    assert px.sigma.detach().item() == pytest.approx(sigma)  # the likelihood the explorer samples uses the learned sigma
