@@ -7,7 +7,8 @@ pass stood the GUI thread still for 40-120 ms when it triggered on the training 
 (`python -m latentlab.bench heartbeat`: stalls of 119 and 153 ms while a run prepared).
 `gc.freeze()` (Python 3.7+, made for exactly this) moves the objects alive now into a permanent
 generation that later passes skip; objects frozen this way are the long-lived modules, classes and
-window widgets, which would never be collected anyway.
+window widgets, which would never be collected anyway. The app imports its libraries and builds its
+window inside `collector_paused` (`ui/app.py`): those imports alone ran three full passes.
 """
 
 from __future__ import annotations
