@@ -45,12 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from latentlab.services.collector import collector_paused
 
-    # No collector passes while the libraries load and the window is built: importing torch, PySide6
-    # and pyqtgraph ran about 460 of them, three full ones among them, 0.25 s of a 1.8 s import. What
-    # the block made is then frozen (modules and widgets live as long as the window: later full passes
-    # need not walk them), the cycles the imports left with it (about 7,000 closures, tuples and
-    # typing aliases: a few MB, where collecting them would take a full pass, 0.18 s). The model is
-    # opened after the block, with the collector on, so that a model replaced later is still collected.
+    # No collector passes while the libraries load and the window is built: with the collector on,
+    # importing torch, PySide6 and pyqtgraph ran hundreds of them, three full ones among them
+    # (`python -m latentlab.bench launch` times that import both ways). What the block made is then
+    # frozen (modules and widgets live as long as the window: later full passes need not walk them),
+    # and with it the cycles the imports left (closures, tuples, typing aliases), since collecting
+    # them would take one more full pass. The model is opened after the block, with the collector on,
+    # so that a model replaced later is still collected.
     with collector_paused():
         # The Qt-free layers (torch among them) before PySide6: once PySide6 is imported, its import
         # hook (shibokensupport's __feature__ check) reads the source of every module imported after
