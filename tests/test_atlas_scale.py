@@ -158,11 +158,18 @@ def test_large_atlas_overview_hover_click_and_fits(qtbot, window, large_atlas, m
     assert max(points for _, points in fits) == 2 * density_module.P_HAT_MAX_FACES
 
 
-def test_bench_scale_on_tiny_arguments(large_atlas, capsys):
+def test_bench_scale_on_tiny_arguments(large_atlas, capsys, tmp_path, monkeypatch):
+    import tempfile
+
     from latentlab.bench.scale import main
 
+    scratch = tmp_path / "tmp"  # the bench's and its child processes' temporary folder
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
     tiny = large_atlas.parent / "tiny.ckpt"
     assert main(["--checkpoint", str(tiny), "--sizes", "2500", "--launches", "1", "--moves", "5", "--hovers", "5",
                  "--frames", "4", "--point-cap", "1000"]) == 0
     out = capsys.readouterr().out
     assert "| 2,500 |" in out and "density" in out and "goals at 2,500 codes" in out
+    assert list(scratch.iterdir()) == []  # the grown atlases and each session's settings are removed

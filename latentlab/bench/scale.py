@@ -41,18 +41,30 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 def measure_session(checkpoint: str, moves: int, hovers: int, frames: int, point_cap: int | None) -> dict:
     """In this process: the real window on `checkpoint`; drag, hover, pan and zoom figures (ms) and peak RSS."""
-    import resource
-
-    from PySide6.QtCore import QPointF, QSettings
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.bench.drag import drag_latencies, face_waiter, wait_until
-    from latentlab.services.collector import freeze_survivors
     from latentlab.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    scratch = tempfile.mkdtemp(prefix="latentlab-scale-")
-    window = MainWindow(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
+    with tempfile.TemporaryDirectory(prefix="latentlab-scale-settings-") as folder:  # the window's settings, not the user's
+        window = MainWindow(QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat))
+        try:
+            return _measure_window(app, window, checkpoint, moves, hovers, frames, point_cap)
+        finally:
+            window.shutdown()
+            window.close()
+
+
+def _measure_window(app, window, checkpoint: str, moves: int, hovers: int, frames: int, point_cap: int | None) -> dict:
+    """`measure_session`'s figures, taken on `window` (not yet shown) opened on `checkpoint`."""
+    import resource
+
+    from PySide6.QtCore import QPointF
+
+    from latentlab.bench.drag import drag_latencies, face_waiter, wait_until
+    from latentlab.services.collector import freeze_survivors
+
     freeze_survivors()  # as the app does once its window exists (latentlab/ui/app.py)
     window.resize(1360, 900)
     window.show()
@@ -112,8 +124,6 @@ def measure_session(checkpoint: str, moves: int, hovers: int, frames: int, point
     result["pan_fps"] = len(pans) / sum(pans)
     result["zoom_fps"] = len(zooms) / sum(zooms)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    window.shutdown()
-    window.close()
     return result
 
 

@@ -58,9 +58,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown option {unknown[0]!r} (known: {', '.join(MODES)}, --gif PATH, --help)", file=sys.stderr)
         return 2
-    p_hat_only, compare_all_only, scale_only = "--p-hat" in argv, "--compare-all" in argv, "--scale" in argv
-    session_only, walk_only, directions_only = "--session" in argv, "--walk" in argv, "--directions" in argv
-    nearest_only = "--nearest" in argv
+    modes = {a for a in argv if a in MODES}
     gif = None
     if "--gif" in argv:
         at = argv.index("--gif")
@@ -74,14 +72,26 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    # The run's settings, its training run and any grown atlas go to a folder removed afterwards (tens
+    # of MB with --scale); a worker still closing a file must not turn the shots into a failure.
+    with tempfile.TemporaryDirectory(prefix="latentlab-shots-", ignore_cleanup_errors=True) as folder:
+        return take_shots(app, out, Path(folder), argv, modes, gif)
+
+
+def take_shots(app, out: Path, scratch: Path, argv: list[str], modes: set[str], gif: Path | None) -> int:
+    """The shots that `modes` (a subset of MODES; empty for the full set) ask for, into `out`;
+    settings and intermediate files into `scratch`."""
+    from PySide6.QtCore import QSettings
 
     from latentlab.resources import bundled_pixel_models, default_model
     from latentlab.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
-    scratch = Path(tempfile.mkdtemp(prefix="latentlab-shots-"))
+    p_hat_only, compare_all_only, scale_only = "--p-hat" in modes, "--compare-all" in modes, "--scale" in modes
+    session_only, walk_only, directions_only = "--session" in modes, "--walk" in modes, "--directions" in modes
+    nearest_only = "--nearest" in modes
     window = MainWindow(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(1360, 900)
     window.show()
