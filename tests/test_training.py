@@ -155,8 +155,10 @@ def test_the_same_command_runs_under_torchrun_with_ddp(tmp_path, model):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "trainers.cli", model, "--data", DATA, "--latent", "4", "--set", "base_channels=8", "--limit", "64",
                "--batch", "8", "--max-steps", "3", "--out", str(out), "--quiet"]
-    result = subprocess.run(command, env=_env(tmp_path / "cache"), capture_output=True, text=True, cwd=ROOT,
-                            timeout=300)
+    scratch = tmp_path / "tmp"  # torchrun writes its workers' log folders there (torchelastic_*), not in /tmp
+    scratch.mkdir()
+    result = subprocess.run(command, env={**_env(tmp_path / "cache"), "TMPDIR": str(scratch)}, capture_output=True,
+                            text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     checkpoint = read_checkpoint(out / "last.ckpt")
     assert checkpoint.training["step"] == 3
