@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -89,3 +90,44 @@ def test_unwritable_cache_falls_back_to_memory(tmp_path: Path, monkeypatch) -> N
     with pytest.warns(UserWarning, match="cannot write the dataset cache"):
         ds = load_dataset(SPEC, split="test")
     assert len(ds) == 30 and not isinstance(ds.images, np.memmap)
+
+
+def _solid_png(path: Path, grey: int) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8, 3), grey, np.uint8)).save(path)
+
+
+def test_changed_files_are_decoded_again_and_replace_their_entry(isolated_cache: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(6):
+        _solid_png(folder / f"{i:02d}.png", 20 * i)
+    spec = f"folder:{folder}?size=8"
+    before = load_dataset(spec, split="all")
+    assert sorted(int(image[0, 0, 0]) for image in before.images) == [0, 20, 40, 60, 80, 100]
+    load_dataset(spec, split="all", limit=3)  # another slot (a limit): an entry of its own
+    entries = lambda: sorted(p.name for p in isolated_cache.glob("datasets/*.npy"))  # noqa: E731
+    assert len(entries()) == 2
+
+    changed = folder / "03.png"
+    _solid_png(changed, 250)
+    stat = changed.stat()
+    os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a later modification, whatever the clock
+    after = load_dataset(spec, split="all")
+    assert sorted(int(image[0, 0, 0]) for image in after.images) == [0, 20, 40, 80, 100, 250]  # decoded again
+    assert len(entries()) == 2  # replaced in its slot, not added beside it; the limit's entry is untouched
+    assert sorted(int(image[0, 0, 0]) for image in before.images)[3] == 60  # a mapped old entry still reads
+
+    again = load_dataset(spec, split="all")  # and the new entry is the one found from now on
+    assert np.array_equal(np.asarray(again.images), np.asarray(after.images)) and len(entries()) == 2
+
+
+def test_an_option_written_out_at_its_default_shares_the_entry(isolated_cache: Path) -> None:
+    load_dataset(SPEC, split="test")
+    calls: list[tuple[int, int]] = []
+    load_dataset(SPEC + "&channels=3", split="test", progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(30, 30)]  # a cache hit
+    assert len(list(isolated_cache.glob("datasets/*.npy"))) == 1
+    load_dataset(SPEC.replace("seed=1", "seed=2"), split="test")  # other faces: another slot
+    assert len(list(isolated_cache.glob("datasets/*.npy"))) == 2

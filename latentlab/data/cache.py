@@ -5,6 +5,12 @@ Location: ``$LATENTLAB_CACHE_DIR/datasets`` when that variable is set, else
 ``platformdirs.user_cache_dir("latentlab")/datasets``.  Entries are written to temporary files and
 moved into place with ``os.replace`` (labels first, images last), so an interrupted decode never
 leaves an entry that looks complete.  An entry that cannot be read back is deleted and rebuilt.
+
+An entry's name is ``KIND-SPLIT-SLOT-CONTENTS``: SLOT stands for what was asked for (dataset, split,
+limit, options), CONTENTS for what was decoded (the files' names, sizes and modification times, the
+preprocessing). Once a decode of changed files is in place, the entries of the same slot holding
+older contents are deleted (`remove_older_entries`), so the cache does not grow by a whole copy of
+the dataset each time a folder is edited.
 """
 
 from __future__ import annotations
@@ -39,6 +45,26 @@ def cache_key(parts: dict[str, Any]) -> str:
     """sha256 (hex) of the JSON of ``parts`` plus the cache format version."""
     blob = json.dumps({"format": CACHE_FORMAT_VERSION, **parts}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def entry_base(kind: str, split: str, slot: dict[str, Any], contents: dict[str, Any]) -> Path:
+    """Where the entry of ``contents`` in ``slot`` lives (without its suffixes)."""
+    return cache_root() / f"{kind}-{split}-{cache_key(slot)[:12]}-{cache_key({**slot, **contents})[:12]}"
+
+
+def remove_older_entries(base: Path) -> list[Path]:
+    """Delete the other entries of ``base``'s slot (decodes of earlier contents); their paths.
+
+    A process still reading one keeps its open file (POSIX); in-progress temporary files, whose
+    names go on after the suffix, are left to their writer."""
+    slot_prefix = base.name.rsplit("-", 1)[0]
+    removed = []
+    for images_path in base.parent.glob(f"{slot_prefix}-*.npy"):
+        other = images_path.with_suffix("")
+        if other != base:
+            _remove(*_paths(other))
+            removed.append(other)
+    return removed
 
 
 def _paths(base: Path) -> tuple[Path, Path]:

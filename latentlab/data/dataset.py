@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentlab.data.cache import Writer, build_entry, cache_key, cache_root, load_entry
+from latentlab.data.cache import Writer, build_entry, entry_base, load_entry, remove_older_entries
 from latentlab.data.openers import open_source
 from latentlab.data.rows import read_rows
 from latentlab.data.source import READABLE, Source
@@ -114,18 +114,18 @@ def load_dataset(
     spec = parse_spec(spec)
     source = open_source(spec, split, limit)
     shape = (source.count, *source.shape)
-    key = cache_key({
+    slot = {  # what was asked for; the entry of its latest contents replaces those of earlier ones
         "kind": spec.kind,
         "path": str(spec.resolved_path()) if spec.path is not None else None,
-        "fingerprint": source.fingerprint,
-        "preprocessing": source.preprocessing,
+        "options": spec.resolved_options(),
         "split": split,
         "limit": limit,
-    })
-    base = cache_root() / f"{spec.kind}-{split}-{key[:24]}"
+    }
+    base = entry_base(spec.kind, split, slot, {"fingerprint": source.fingerprint, "preprocessing": source.preprocessing})
     entry = load_entry(base, shape)
     if entry is None:
         entry = build_entry(base, shape, lambda write: _decode(source, write, progress))
+        remove_older_entries(base)
     elif progress is not None:
         progress(source.count, source.count)
     images, labels = entry

@@ -130,6 +130,10 @@ class DatasetSpec:
         default = _DEFAULTS[self.kind][name]
         return default() if callable(default) else default
 
+    def resolved_options(self) -> dict[str, int]:
+        """Every option of the kind with its value: the explicit one, else the kind's default."""
+        return {name: self.option(name) for name in _DEFAULTS[self.kind]}
+
     def with_options(self, **overrides: str | int | None) -> DatasetSpec:
         """A copy with options replaced (``None`` values are ignored, e.g. absent CLI flags)."""
         options = dict(self.options)
