@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated dataset cache, the real data beside the repo, offscreen Qt."""
+"""Shared fixtures: the suite's own dataset cache and an isolated one per test, the real data beside
+the repo, offscreen Qt."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ def fuzz_examples(default: int) -> int:
     """Examples per property-based test: modest by default so the suite stays fast;
     LATENTLAB_FUZZ_EXAMPLES=N runs a larger fuzzing budget."""
     return int(os.environ.get("LATENTLAB_FUZZ_EXAMPLES", default))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_cache(tmp_path_factory) -> Path:
+    """The suite's own dataset cache, shared by its tests and their subprocesses: running the tests
+    never writes decoded datasets into the user's cache folder."""
+    cache = tmp_path_factory.mktemp("dataset-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("LATENTLAB_CACHE_DIR", str(cache))
+    yield cache
+    patch.undo()
 
 
 @pytest.fixture
