@@ -58,13 +58,14 @@ def remove_older_entries(base: Path) -> list[Path]:
     A process still reading one keeps its open file (POSIX); in-progress temporary files, whose
     names go on after the suffix, are left to their writer."""
     slot_prefix = base.name.rsplit("-", 1)[0]
-    removed = []
-    for images_path in base.parent.glob(f"{slot_prefix}-*.npy"):
-        other = images_path.with_suffix("")
-        if other != base:
-            _remove(*_paths(other))
-            removed.append(other)
-    return removed
+    try:
+        others = [path.with_suffix("") for path in base.parent.glob(f"{slot_prefix}-*.npy")]
+    except OSError:  # an unreadable cache folder: nothing to tidy (the entry itself was decoded into memory)
+        return []
+    others = [other for other in others if other != base]
+    for other in others:
+        _remove(*_paths(other))
+    return others
 
 
 def _paths(base: Path) -> tuple[Path, Path]:
