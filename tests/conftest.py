@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ def fuzz_examples(default: int) -> int:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def suite_cache(tmp_path_factory) -> Path:
+def suite_cache(tmp_path_factory) -> Iterator[Path]:
     """The suite's own dataset cache, shared by its tests and their subprocesses: running the tests
     never writes decoded datasets into the user's cache folder."""
     cache = tmp_path_factory.mktemp("dataset-cache")
