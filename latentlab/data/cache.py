@@ -52,8 +52,8 @@ def entry_base(kind: str, split: str, slot: dict[str, Any], contents: dict[str, 
     return cache_root() / f"{kind}-{split}-{cache_key(slot)[:12]}-{cache_key({**slot, **contents})[:12]}"
 
 
-def remove_older_entries(base: Path) -> list[Path]:
-    """Delete the other entries of ``base``'s slot (decodes of earlier contents); their paths.
+def remove_older_entries(base: Path) -> None:
+    """Delete the other entries of ``base``'s slot (decodes of earlier contents).
 
     A process still reading one keeps its open file (POSIX); in-progress temporary files, whose
     names go on after the suffix, are left to their writer."""
@@ -61,11 +61,10 @@ def remove_older_entries(base: Path) -> list[Path]:
     try:
         others = [path.with_suffix("") for path in base.parent.glob(f"{slot_prefix}-*.npy")]
     except OSError:  # an unreadable cache folder: nothing to tidy (the entry itself was decoded into memory)
-        return []
-    others = [other for other in others if other != base]
+        return
     for other in others:
-        _remove(*_paths(other))
-    return others
+        if other != base:
+            _remove(*_paths(other))
 
 
 def _paths(base: Path) -> tuple[Path, Path]:
